@@ -1,0 +1,18 @@
+// Runs every test/**/*.test.ts file with node:test through tsx.
+// Node 20 cannot expand a glob given to --test (Node 22+ can), so we list the files here.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const dir = process.argv[2] ?? 'test';
+const files = readdirSync(dir, { recursive: true })
+  .map(String)
+  .filter((name) => name.endsWith('.test.ts'))
+  .map((name) => join(dir, name))
+  .sort();
+if (files.length === 0) {
+  console.error(`No *.test.ts files under ${dir}/`);
+  process.exit(1);
+}
+const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], { stdio: 'inherit' });
+process.exit(run.status ?? 1);

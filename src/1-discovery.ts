@@ -1,0 +1,217 @@
+// Tutorial 3.1 — discover the tenant's endpoints.
+//
+// The tutorial calls openid-client's Issuer.discover(). By hand that is: fetch the tenant's
+// metadata document, check it really describes the tenant we asked for, and keep the endpoints.
+// Qlik's document has no userinfo endpoint, so we add the one Qlik API that says who is signed in.
+
+import { DiscoveryError, reportPassed, type CheckCode } from './errors.ts';
+import { httpRequest, isLoopbackHost, parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
+
+/** What the rest of the sign-in needs to know about the tenant. */
+export interface TenantMetadata {
+  issuer: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  /** RFC 7009; Qlik documents `/oauth/revoke`. Undefined when the document does not list it. */
+  revocationEndpoint: string | undefined;
+  /** Not from the document: `${issuer}/api/v1/users/me`, Qlik's "who am I" (see usersMeEndpoint). */
+  usersMeEndpoint: string;
+  /** RFC 9207 §3: true when the tenant promises an `iss` on every callback. */
+  issParameterSupported: boolean;
+  /** The document as received, for display. */
+  document: Record<string, unknown>;
+}
+
+/** The path the tutorial uses (OpenID Connect Discovery 1.0 §4). */
+export const OPENID_CONFIGURATION_PATH = '/.well-known/openid-configuration';
+/** The path RFC 8414 §3 defines, and the one Qlik documents. */
+export const OAUTH_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server';
+
+/**
+ * RFC 8414 §2, §3.3: turns the configured tenant URL into the issuer we expect the metadata to
+ * name. Only a trailing slash of the *configured* URL is forgiven; the document's issuer must
+ * then match to the letter.
+ */
+export function expectedIssuer(tenantUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(tenantUrl);
+  } catch {
+    throw new DiscoveryError(
+      'TENANT_URL_INVALID',
+      `The tenant URL "${tenantUrl}" is not an absolute URL.`,
+      'Set QLIK_TENANT_URL to your tenant address, e.g. https://acme.eu.qlikcloud.com.',
+    );
+  }
+  // RFC 8414 §2: an issuer has no query or fragment; one here means a pasted link, not a tenant.
+  if (url.search || url.hash || url.username || url.password) {
+    throw new DiscoveryError(
+      'TENANT_URL_INVALID',
+      `The tenant URL "${url.origin}${url.pathname}…" carries a query, fragment or credentials.`,
+      'Set QLIK_TENANT_URL to the bare tenant address, e.g. https://acme.eu.qlikcloud.com.',
+    );
+  }
+  // RFC 8414 §2: the issuer uses https. Plain http would let anyone on the path swap the
+  // endpoints. Loopback is allowed so the sandbox tenant can run locally.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new DiscoveryError(
+      'TENANT_URL_NOT_HTTPS',
+      `The tenant URL "${tenantUrl}" uses ${url.protocol.replace(':', '')}; a tenant must use https.`,
+      'Set QLIK_TENANT_URL to the https:// address of your tenant.',
+    );
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** The checks processDiscoveryResponse() makes, in order, for the transcript. */
+export const DISCOVERY_CHECKS: readonly CheckCode[] = [
+  'DISCOVERY_HTTP_STATUS',
+  'NOT_JSON',
+  'JSON_INVALID',
+  'JSON_NOT_OBJECT',
+  'ISSUER_MISMATCH',
+  'ENDPOINT_MISSING',
+  'ENDPOINT_INVALID',
+  'ENDPOINT_NOT_HTTPS',
+  'S256_NOT_SUPPORTED',
+  'CODE_FLOW_NOT_SUPPORTED',
+  'AUTH_METHOD_NOT_SUPPORTED',
+];
+
+/**
+ * Tutorial 3.1, by hand: GET the tenant's metadata (RFC 8414 §3.1), check it
+ * (processDiscoveryResponse), and add the users endpoint.
+ */
+export async function discover(tenantUrl: string, options: HttpOptions = {}): Promise<TenantMetadata> {
+  const issuer = expectedIssuer(tenantUrl);
+  options.onCheck?.('TENANT_URL_INVALID', true);
+  options.onCheck?.('TENANT_URL_NOT_HTTPS', true);
+
+  let result = await httpRequest({ method: 'GET', url: issuer + OPENID_CONFIGURATION_PATH }, options);
+  // The tutorial's path is OpenID's; Qlik documents RFC 8414's. Try the second when the first is absent.
+  if (result.status === 404) {
+    result = await httpRequest({ method: 'GET', url: issuer + OAUTH_SERVER_METADATA_PATH }, options);
+  }
+  return processDiscoveryResponse(result, issuer, options);
+}
+
+/** Checks a metadata response against the issuer we expect (RFC 8414 §3.2, §3.3). */
+export function processDiscoveryResponse(
+  result: HttpResult,
+  issuer: string,
+  options: Pick<HttpOptions, 'onCheck'> = {},
+): TenantMetadata {
+  // RFC 8414 §3.2: metadata comes with 200; anything else is an error page, not metadata.
+  if (result.status !== 200) {
+    throw new DiscoveryError(
+      'DISCOVERY_HTTP_STATUS',
+      `The tenant's metadata request answered ${result.status}, expected 200.`,
+      'Check QLIK_TENANT_URL: it should be the tenant address itself, e.g. https://acme.eu.qlikcloud.com.',
+    );
+  }
+  const doc = parseJsonObject(result, "The tenant's metadata");
+
+  // RFC 8414 §3.3: the issuer in the document must be the one we asked, exactly. Otherwise a
+  // document from another server (mix-up attack) or a mistyped tenant would be trusted.
+  if (doc.issuer !== issuer) {
+    throw new DiscoveryError(
+      'ISSUER_MISMATCH',
+      `The metadata names issuer ${JSON.stringify(doc.issuer)}, but we asked ${JSON.stringify(issuer)}.`,
+      'Set QLIK_TENANT_URL to exactly the issuer your tenant publishes (no path, no trailing slash).',
+    );
+  }
+
+  const authorizationEndpoint = endpoint(doc, 'authorization_endpoint', true)!;
+  const tokenEndpoint = endpoint(doc, 'token_endpoint', true)!;
+  const revocationEndpoint = endpoint(doc, 'revocation_endpoint', false);
+
+  // RFC 7636 §4.2, RFC 9700 §2.1.1: we always send S256. A server that lists its methods without
+  // S256 would ignore or reject our PKCE, and the code would be stealable.
+  if (listsWithout(doc, 'code_challenge_methods_supported', 'S256')) {
+    throw new DiscoveryError(
+      'S256_NOT_SUPPORTED',
+      `The tenant lists code_challenge_methods_supported ${JSON.stringify(doc.code_challenge_methods_supported)} without S256.`,
+      'This client only signs in with PKCE S256. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
+    );
+  }
+  // RFC 8414 §2: response_types_supported lists what the server can do. Qlik sends it empty, which
+  // says nothing; a non-empty list without "code" says the authorization code flow is not offered.
+  if (listsWithout(doc, 'response_types_supported', 'code')) {
+    throw new DiscoveryError(
+      'CODE_FLOW_NOT_SUPPORTED',
+      `The tenant lists response_types_supported ${JSON.stringify(doc.response_types_supported)} without "code".`,
+      'This client uses the authorization code flow. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
+    );
+  }
+  // RFC 8414 §2: we authenticate with client_secret_post (as the tutorial does; see 3-token.ts).
+  if (listsWithout(doc, 'token_endpoint_auth_methods_supported', 'client_secret_post')) {
+    throw new DiscoveryError(
+      'AUTH_METHOD_NOT_SUPPORTED',
+      `The tenant lists token_endpoint_auth_methods_supported ${JSON.stringify(doc.token_endpoint_auth_methods_supported)} without client_secret_post.`,
+      'This client sends its secret as client_secret_post. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
+    );
+  }
+
+  reportPassed(options.onCheck, DISCOVERY_CHECKS);
+  return {
+    issuer,
+    authorizationEndpoint,
+    tokenEndpoint,
+    revocationEndpoint,
+    usersMeEndpoint: usersMeEndpoint(issuer),
+    issParameterSupported: doc.authorization_response_iss_parameter_supported === true,
+    document: doc,
+  };
+}
+
+/**
+ * Qlik has no OpenID userinfo endpoint. The tutorial plugged in `/api/v1/users` as a stand-in, but
+ * that is a paged list of every user in the tenant. `/api/v1/users/me` is the signed-in user.
+ */
+export function usersMeEndpoint(issuer: string): string {
+  return `${issuer}/api/v1/users/me`;
+}
+
+/** Reads one endpoint URL from the document, with the checks every endpoint needs. */
+function endpoint(doc: Record<string, unknown>, name: string, required: boolean): string | undefined {
+  const value = doc[name];
+  // RFC 8414 §2: authorization_endpoint and token_endpoint are REQUIRED for the code flow.
+  if (value === undefined && !required) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw new DiscoveryError(
+      'ENDPOINT_MISSING',
+      `The tenant's metadata has no ${name}.`,
+      'Check that QLIK_TENANT_URL is a Qlik Cloud tenant; its metadata always lists this endpoint.',
+    );
+  }
+  // RFC 8414 §2: endpoints are absolute URLs; a relative one would resolve against who knows what.
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new DiscoveryError(
+      'ENDPOINT_INVALID',
+      `The tenant's ${name} ${JSON.stringify(value)} is not an absolute URL.`,
+      'The tenant metadata is broken. Check QLIK_TENANT_URL, or contact Qlik support.',
+    );
+  }
+  // RFC 6749 §3.1, §3.2: the endpoints carry credentials and codes, so they need TLS.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new DiscoveryError(
+      'ENDPOINT_NOT_HTTPS',
+      `The tenant's ${name} ${JSON.stringify(value)} does not use https.`,
+      'Only https endpoints can carry codes and secrets. Check that QLIK_TENANT_URL is the https address of your tenant.',
+    );
+  }
+  return value;
+}
+
+/**
+ * True when the document has a list `name` that leaves out `wanted`. An absent or empty list, as
+ * Qlik's document has, says nothing either way; a value that is not a list is as good as no `wanted`.
+ */
+function listsWithout(doc: Record<string, unknown>, name: string, wanted: string): boolean {
+  const list = doc[name];
+  if (list === undefined || (Array.isArray(list) && list.length === 0)) return false;
+  return !(Array.isArray(list) && list.includes(wanted));
+}

@@ -1,0 +1,99 @@
+// Tutorial 3.2 — send the user to the tenant to sign in.
+//
+// The tutorial calls openid-client's generators and client.authorizationUrl(). By hand that is:
+// make a PKCE verifier and its S256 challenge, make a state, and put them in the URL of the
+// tenant's authorization endpoint. The verifier and state stay on the server, tied to this
+// browser; only the challenge and the state travel.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { CallbackError } from './errors.ts';
+import type { TenantMetadata } from './1-discovery.ts';
+
+/** The OAuth client as registered in the Qlik Management Console (type Web). */
+export interface ClientConfig {
+  clientId: string;
+  clientSecret: string;
+  /** Must equal, character for character, a redirect URI registered for the client. */
+  redirectUri: string;
+}
+
+// RFC 7636 §4.1: the verifier is 43–128 characters of [A-Z] [a-z] [0-9] - . _ ~
+const VERIFIER_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/;
+
+/**
+ * RFC 7636 §4.1: a high-entropy code verifier — 32 random bytes, base64url, 43 characters.
+ * A verifier passed in (to reproduce a run, say) is checked against §4.1 and returned.
+ */
+export function createCodeVerifier(given?: string): string {
+  if (given === undefined) return randomBytes(32).toString('base64url');
+  // RFC 7636 §4.1: a shorter or odd verifier is refused by the tenant, or is guessable.
+  if (!VERIFIER_PATTERN.test(given)) {
+    throw new CallbackError(
+      'VERIFIER_INVALID',
+      `The code verifier must be 43–128 characters of A-Z a-z 0-9 - . _ ~; this one is ${given.length} characters${/[^A-Za-z0-9\-._~]/.test(given) ? ' with other characters' : ''}.`,
+      'Let createCodeVerifier() make the verifier, or pass one that follows RFC 7636 §4.1.',
+    );
+  }
+  return given;
+}
+
+/** RFC 7636 §4.2: code_challenge = BASE64URL(SHA256(ASCII(code_verifier))), method S256. */
+export function codeChallengeS256(codeVerifier: string): string {
+  return createHash('sha256').update(codeVerifier, 'ascii').digest('base64url');
+}
+
+/**
+ * RFC 6749 §10.12, RFC 9700 §4.7.1: an unguessable state — 32 random bytes (256 bits), base64url —
+ * that ties the callback to this browser's sign-in and stops cross-site request forgery.
+ */
+export function createState(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+// RFC 6749 §10.10: a guessable state is no protection; 128 bits is the floor we accept.
+const MIN_STATE_LENGTH = 22; // 22 base64url characters carry 132 bits
+
+// RFC 6749 §3.3: scope tokens are printable ASCII without space, quote or backslash.
+const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+
+export interface AuthorizationParams {
+  /** Space-separated, e.g. "user_default offline_access". Qlik is not OpenID: no "openid". */
+  scope: string;
+  state: string;
+  codeChallenge: string;
+}
+
+/**
+ * RFC 6749 §4.1.1 with RFC 7636 §4.3: the URL the browser is sent to. A query already on the
+ * authorization endpoint is kept (RFC 6749 §3.1).
+ */
+export function buildAuthorizationUrl(
+  metadata: TenantMetadata,
+  client: ClientConfig,
+  params: AuthorizationParams,
+): URL {
+  if (params.state.length < MIN_STATE_LENGTH) {
+    throw new CallbackError(
+      'STATE_TOO_SHORT',
+      `The state is ${params.state.length} characters; at least ${MIN_STATE_LENGTH} base64url characters (128 bits) are needed.`,
+      'Use createState() to make the state.',
+    );
+  }
+  if (!SCOPE_PATTERN.test(params.scope)) {
+    throw new CallbackError(
+      'SCOPE_INVALID',
+      `The scope ${JSON.stringify(params.scope)} is not a list of scope tokens separated by single spaces.`,
+      'Set QLIK_SCOPE to space-separated scopes, e.g. "user_default offline_access".',
+    );
+  }
+  const url = new URL(metadata.authorizationEndpoint);
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('client_id', client.clientId);
+  url.searchParams.set('redirect_uri', client.redirectUri);
+  url.searchParams.set('scope', params.scope);
+  url.searchParams.set('state', params.state);
+  url.searchParams.set('code_challenge', params.codeChallenge);
+  // Qlik accepts only S256; "plain" would send the verifier itself (RFC 7636 §7.2).
+  url.searchParams.set('code_challenge_method', 'S256');
+  return url;
+}

@@ -1,0 +1,145 @@
+// Tutorial 3.4 — call a Qlik API with the access token.
+//
+// The tutorial calls client.userinfo(). Qlik has no userinfo endpoint; its "who am I" is
+// GET /api/v1/users/me with the token in an Authorization: Bearer header (RFC 6750 §2.1).
+
+import { ApiError, reportPassed, type CheckCode } from './errors.ts';
+import { httpRequest, parseErrorBody, parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
+import type { TenantMetadata } from './1-discovery.ts';
+
+/** The fields of Qlik's user we rely on; the rest of the body is kept in `raw`. */
+export interface QlikUser {
+  id: string;
+  name: string;
+  subject: string;
+  tenantId: string;
+  email: string | undefined;
+  raw: Record<string, unknown>;
+}
+
+/** Qlik users API: GET /api/v1/users/me, the signed-in user. */
+export async function getCurrentUser(
+  metadata: TenantMetadata,
+  accessToken: string,
+  options: HttpOptions = {},
+): Promise<QlikUser> {
+  const result = await httpRequest(
+    // RFC 6750 §2.1: the token goes in the Authorization header, never in the URL (§2.3 is for
+    // clients that cannot set headers, and leaks the token to logs and Referer).
+    { method: 'GET', url: metadata.usersMeEndpoint, headers: { authorization: `Bearer ${accessToken}` } },
+    options,
+  );
+  return processUserResponse(result, options);
+}
+
+/** The checks processUserResponse() makes, in order. */
+export const USER_CHECKS: readonly CheckCode[] = [
+  'API_UNAUTHORIZED',
+  'API_FORBIDDEN',
+  'API_RATE_LIMITED',
+  'API_ERROR',
+  'NOT_JSON',
+  'JSON_INVALID',
+  'JSON_NOT_OBJECT',
+  'USER_INVALID',
+];
+
+/** Qlik users API: checks a /users/me response and returns the user. */
+export function processUserResponse(result: HttpResult, options: Pick<HttpOptions, 'onCheck'> = {}): QlikUser {
+  const body = processApiResponse(result, 'The current user');
+  // Qlik users API: every user has these. Without them we cannot say who signed in.
+  for (const field of ['id', 'name', 'subject', 'tenantId'] as const) {
+    if (typeof body[field] !== 'string' || body[field] === '') {
+      throw new ApiError(
+        'USER_INVALID',
+        `The current user has no ${field}.`,
+        'Check that the URL is a Qlik Cloud tenant; its /api/v1/users/me always has this field.',
+        { status: result.status },
+      );
+    }
+  }
+  reportPassed(options.onCheck, USER_CHECKS);
+  return {
+    id: body.id as string,
+    name: body.name as string,
+    subject: body.subject as string,
+    tenantId: body.tenantId as string,
+    email: typeof body.email === 'string' ? body.email : undefined,
+    raw: body,
+  };
+}
+
+/**
+ * Checks any Qlik REST response: 200 with a JSON object, or one of Qlik's errors, made into an
+ * ApiError the caller can act on (sign in again, ask for a scope, wait and retry).
+ */
+export function processApiResponse(result: HttpResult, what: string): Record<string, unknown> {
+  if (result.status === 200) return parseJsonObject(result, what);
+
+  const tenantError = parseErrorBody(result);
+  const wwwAuthenticate = parseWwwAuthenticate(result.headers.get('www-authenticate'));
+  const said = tenantError?.message ?? wwwAuthenticate.error_description ?? wwwAuthenticate.error ?? 'no details';
+  const details = { status: result.status, tenantError, wwwAuthenticate };
+
+  // RFC 6750 §3.1: 401 invalid_token — the token is expired, revoked or not for this tenant.
+  if (result.status === 401) {
+    throw new ApiError(
+      'API_UNAUTHORIZED',
+      `${what}: the tenant did not accept the access token (HTTP 401, ${said}).`,
+      'Sign in again (or refresh the token).',
+      details,
+    );
+  }
+  // RFC 6750 §3.1: 403 insufficient_scope — signed in, but the token lacks the needed scope.
+  if (result.status === 403) {
+    throw new ApiError(
+      'API_FORBIDDEN',
+      `${what}: the tenant refused access (HTTP 403, ${said}).`,
+      wwwAuthenticate.error === 'insufficient_scope'
+        ? `Add the scope${wwwAuthenticate.scope ? ` "${wwwAuthenticate.scope}"` : ''} to the OAuth client and to QLIK_SCOPE, then sign in again.`
+        : 'Ask a tenant admin for access to this resource.',
+      details,
+    );
+  }
+  // Qlik rate limits (tier 1: 1000/min, tier 2: 100/min): 429 with retry-after in seconds.
+  if (result.status === 429) {
+    const retryAfter = parseRetryAfter(result.headers.get('retry-after'), Date.now());
+    throw new ApiError(
+      'API_RATE_LIMITED',
+      `${what}: the tenant is rate limiting this user (HTTP 429${retryAfter === undefined ? '' : `, retry after ${retryAfter} s`}).`,
+      `Wait ${retryAfter ?? 60} seconds, then try again.`,
+      { ...details, retryAfter },
+    );
+  }
+  // Qlik REST error body: {errors:[{code,title,detail,status}], traceId} — keep traceId for support.
+  throw new ApiError(
+    'API_ERROR',
+    `${what}: the tenant answered HTTP ${result.status} (${tenantError?.code ?? 'no code'}: ${said}${tenantError?.traceId ? `, traceId ${tenantError.traceId}` : ''}).`,
+    result.status >= 500 ? 'The tenant had a problem. Try again in a moment.' : 'Check the request; the tenant refused it.',
+    details,
+  );
+}
+
+/**
+ * RFC 6750 §3 (RFC 9110 §11.6.1): reads `Bearer realm="qlik", error="invalid_token", …` into
+ * `{ realm: 'qlik', error: 'invalid_token' }`. Only the first challenge's parameters are read.
+ */
+export function parseWwwAuthenticate(header: string | null): Record<string, string> {
+  const params: Record<string, string> = {};
+  if (!header) return params;
+  const afterScheme = header.replace(/^\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+\s*/, '');
+  const pattern = /([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,\s*|$)/gy;
+  for (let match = pattern.exec(afterScheme); match; match = pattern.exec(afterScheme)) {
+    params[match[1]!.toLowerCase()] = match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : match[3]!;
+    if (pattern.lastIndex >= afterScheme.length) break;
+  }
+  return params;
+}
+
+/** RFC 9110 §10.2.3: retry-after is delay-seconds or an HTTP date. Returns whole seconds. */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  if (/^\s*\d+\s*$/.test(header)) return Number(header);
+  const at = Date.parse(header);
+  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - now) / 1000)) : undefined;
+}

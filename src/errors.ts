@@ -1,0 +1,187 @@
+// Every way a sign-in can fail, each with a stable code, the rule it enforces, and what to do next.
+//
+// The catalogue below is the one list of checks in this project: the step modules throw these
+// codes, the transcript shows them, and the docs' check tables are read from it. An auditor can
+// read it top to bottom as the client's whole rulebook.
+
+/** The tutorial section a check belongs to (3.1–3.4), or the shared plumbing. */
+export type Step = 'config' | 'http' | '3.1' | '3.2' | '3.3' | '3.4';
+
+export interface CheckInfo {
+  step: Step;
+  /** The RFC section or Qlik fact the check enforces. */
+  rule: string;
+  /** What the check makes sure of, as a reader would say it. */
+  title: string;
+}
+
+const rfc = (n: number, section: string) => `RFC ${n} §${section}`;
+
+/** Every check, by error code. Codes name the failure; `title` names what must hold. */
+export const CHECKS = {
+  // --- the network, for every call (src/http.ts)
+  TIMEOUT: { step: 'http', rule: rfc(9700, '4.15'), title: 'the tenant answers within the timeout' },
+  NETWORK_ERROR: { step: 'http', rule: 'Qlik: tenant reachable', title: 'the tenant can be reached' },
+  REDIRECT_REFUSED: { step: 'http', rule: rfc(9700, '4.11'), title: 'a tenant endpoint does not redirect' },
+  BODY_TOO_LARGE: { step: 'http', rule: rfc(9700, '4.15'), title: 'the response body fits the size cap' },
+  NOT_JSON: { step: 'http', rule: rfc(8259, '11'), title: 'the response is application/json' },
+  JSON_INVALID: { step: 'http', rule: rfc(8259, '2'), title: 'the response body parses as JSON' },
+  JSON_NOT_OBJECT: { step: 'http', rule: rfc(8414, '3.2'), title: 'the JSON body is an object' },
+
+  // --- 3.1 discovery (src/1-discovery.ts)
+  TENANT_URL_INVALID: { step: '3.1', rule: rfc(8414, '2'), title: 'the tenant URL is an absolute URL without query or fragment' },
+  TENANT_URL_NOT_HTTPS: { step: '3.1', rule: rfc(8414, '2'), title: 'the tenant URL uses https (loopback excepted)' },
+  DISCOVERY_HTTP_STATUS: { step: '3.1', rule: rfc(8414, '3.2'), title: 'the metadata request answers 200' },
+  ISSUER_MISMATCH: { step: '3.1', rule: rfc(8414, '3.3'), title: 'the metadata issuer equals the tenant URL exactly' },
+  ENDPOINT_MISSING: { step: '3.1', rule: rfc(8414, '2'), title: 'authorization and token endpoints are present' },
+  ENDPOINT_INVALID: { step: '3.1', rule: rfc(8414, '2'), title: 'each endpoint is an absolute URL' },
+  ENDPOINT_NOT_HTTPS: { step: '3.1', rule: rfc(6749, '3.1'), title: 'each endpoint uses https (loopback excepted)' },
+  S256_NOT_SUPPORTED: { step: '3.1', rule: rfc(7636, '4.2'), title: 'a listed code_challenge_methods_supported includes S256' },
+  CODE_FLOW_NOT_SUPPORTED: { step: '3.1', rule: rfc(8414, '2'), title: 'a non-empty response_types_supported includes code' },
+  AUTH_METHOD_NOT_SUPPORTED: { step: '3.1', rule: rfc(8414, '2'), title: 'a listed token_endpoint_auth_methods_supported includes client_secret_post' },
+
+  // --- 3.2 authorize (src/2-authorize.ts)
+  VERIFIER_INVALID: { step: '3.2', rule: rfc(7636, '4.1'), title: 'the code verifier is 43–128 unreserved characters' },
+  STATE_TOO_SHORT: { step: '3.2', rule: rfc(6749, '10.10'), title: 'the state carries at least 128 bits' },
+  SCOPE_INVALID: { step: '3.2', rule: rfc(6749, '3.3'), title: 'the scope is a space-separated list of scope tokens' },
+
+  // --- 3.3 callback and token (src/3-token.ts)
+  CALLBACK_PARAM_REPEATED: { step: '3.3', rule: rfc(6749, '3.1'), title: 'no callback parameter appears twice' },
+  STATE_MISSING: { step: '3.3', rule: rfc(6749, '4.1.2'), title: 'the callback carries state' },
+  STATE_MISMATCH: { step: '3.3', rule: rfc(6749, '10.12'), title: 'the callback state equals the one this browser was sent with' },
+  ISS_MISMATCH: { step: '3.3', rule: rfc(9207, '2.4'), title: 'a callback iss equals the tenant issuer' },
+  ISS_MISSING: { step: '3.3', rule: rfc(9207, '2.4'), title: 'the callback carries iss when the tenant says it sends it' },
+  AUTHORIZATION_ERROR: { step: '3.3', rule: rfc(6749, '4.1.2.1'), title: 'the tenant did not answer with an error' },
+  CODE_MISSING: { step: '3.3', rule: rfc(6749, '4.1.2'), title: 'the callback carries a code' },
+  TOKEN_ERROR_RESPONSE: { step: '3.3', rule: rfc(6749, '5.2'), title: 'the token endpoint did not answer with an error' },
+  TOKEN_UNEXPECTED_STATUS: { step: '3.3', rule: rfc(6749, '5.1'), title: 'the token endpoint answers 200' },
+  ACCESS_TOKEN_MISSING: { step: '3.3', rule: rfc(6749, '5.1'), title: 'access_token is a non-empty string' },
+  TOKEN_TYPE_NOT_BEARER: { step: '3.3', rule: rfc(6750, '4'), title: 'token_type is bearer (any letter case)' },
+  EXPIRY_INVALID: { step: '3.3', rule: rfc(6749, '5.1'), title: 'expires_in / expires_at, when present, give a time in the future' },
+  TOKEN_FIELD_INVALID: { step: '3.3', rule: rfc(6749, '5.1'), title: 'refresh_token and scope, when present, are strings' },
+
+  // --- 3.4 the Qlik API (src/4-api.ts)
+  API_UNAUTHORIZED: { step: '3.4', rule: rfc(6750, '3.1'), title: 'the API accepts the access token' },
+  API_FORBIDDEN: { step: '3.4', rule: rfc(6750, '3.1'), title: 'the token has the scope the API needs' },
+  API_RATE_LIMITED: { step: '3.4', rule: 'Qlik: rate limits (429, retry-after)', title: 'the API is not rate limiting us' },
+  API_ERROR: { step: '3.4', rule: 'Qlik: REST error body', title: 'the API answers 200' },
+  USER_INVALID: { step: '3.4', rule: 'Qlik: users API', title: 'the user has id, name, subject and tenantId' },
+} as const satisfies Record<string, CheckInfo>;
+
+export type CheckCode = keyof typeof CHECKS;
+
+/** The base of every error this project throws on purpose. `message` never holds a secret. */
+export class QlikOAuthError extends Error {
+  readonly code: CheckCode;
+  /** What the user or developer can do about it. */
+  readonly hint: string;
+
+  constructor(code: CheckCode, message: string, hint: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = hint;
+  }
+
+  get rule(): string {
+    return CHECKS[this.code].rule;
+  }
+}
+
+/** A network call failed: timeout, unreachable, redirect, too large, not JSON. */
+export class HttpError extends QlikOAuthError {}
+
+/** 3.1: the tenant URL or the tenant's metadata is not what a safe sign-in needs. */
+export class DiscoveryError extends QlikOAuthError {}
+
+/** 3.2 / 3.3: the authorization request or the callback failed a check. */
+export class CallbackError extends QlikOAuthError {}
+
+/** 3.3: the tenant sent the user back with `error=…` (RFC 6749 §4.1.2.1, plus Qlik's own fields). */
+export class AuthorizationError extends QlikOAuthError {
+  readonly error: string;
+  readonly errorDescription: string | undefined;
+  readonly errorUri: string | undefined;
+  /** Qlik adds its own `error_code` and `error_detail` to the redirect. */
+  readonly qlikErrorCode: string | undefined;
+  readonly qlikErrorDetail: string | undefined;
+
+  constructor(fields: {
+    error: string;
+    errorDescription?: string | undefined;
+    errorUri?: string | undefined;
+    qlikErrorCode?: string | undefined;
+    qlikErrorDetail?: string | undefined;
+  }) {
+    const said = [fields.errorDescription, fields.qlikErrorDetail].filter(Boolean).join(' — ');
+    super(
+      'AUTHORIZATION_ERROR',
+      `The tenant refused the sign-in: ${fields.error}${said ? ` (${said})` : ''}.`,
+      fields.error === 'access_denied'
+        ? 'The sign-in was declined at the tenant. Start again and choose Allow to continue.'
+        : 'Check the OAuth client in the Qlik Management Console (redirect URI, scopes), then start the sign-in again.',
+    );
+    this.error = fields.error;
+    this.errorDescription = fields.errorDescription;
+    this.errorUri = fields.errorUri;
+    this.qlikErrorCode = fields.qlikErrorCode;
+    this.qlikErrorDetail = fields.qlikErrorDetail;
+  }
+}
+
+/** The error a tenant put in a response body, in either shape it uses. */
+export interface TenantErrorBody {
+  /** RFC 6749 `error`, or Qlik's `errors[0].code` (e.g. `OAUTH-22`). */
+  code: string | undefined;
+  /** `error_description`, or Qlik's `title` and `detail`. */
+  message: string | undefined;
+  traceId: string | undefined;
+}
+
+/** 3.3: the token endpoint refused the code (or a refresh token), or answered something unusable. */
+export class TokenError extends QlikOAuthError {
+  readonly status: number;
+  readonly tenantError: TenantErrorBody | undefined;
+
+  constructor(code: CheckCode, message: string, hint: string, status: number, tenantError?: TenantErrorBody) {
+    super(code, message, hint);
+    this.status = status;
+    this.tenantError = tenantError;
+  }
+}
+
+/** 3.4: a Qlik REST call did not give us what we asked for. */
+export class ApiError extends QlikOAuthError {
+  readonly status: number;
+  readonly tenantError: TenantErrorBody | undefined;
+  /** RFC 6750 §3 `WWW-Authenticate` parameters, e.g. `{ error: 'invalid_token' }`. */
+  readonly wwwAuthenticate: Record<string, string>;
+  /** Seconds to wait, from `retry-after` on a 429. */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    code: CheckCode,
+    message: string,
+    hint: string,
+    details: {
+      status: number;
+      tenantError?: TenantErrorBody | undefined;
+      wwwAuthenticate?: Record<string, string>;
+      retryAfter?: number | undefined;
+    },
+  ) {
+    super(code, message, hint);
+    this.status = details.status;
+    this.tenantError = details.tenantError;
+    this.wwwAuthenticate = details.wwwAuthenticate ?? {};
+    this.retryAfter = details.retryAfter;
+  }
+}
+
+/** Reports each check as it passes or fails, for the transcript (src/trace.ts). */
+export type CheckObserver = (code: CheckCode, passed: boolean) => void;
+
+/** Tells the observer that each of `codes` held. A step calls it once its checks are all done. */
+export function reportPassed(observer: CheckObserver | undefined, codes: readonly CheckCode[]): void {
+  if (observer) for (const code of codes) observer(code, true);
+}

@@ -1,0 +1,247 @@
+// The one place that calls fetch. Every request to the tenant goes through httpRequest(), so
+// every request gets the same protections: a timeout, a cap on the body size, no redirects
+// followed, and a hook that lets the transcript (src/trace.ts) see the exchange.
+
+import { HttpError, type CheckObserver, type TenantErrorBody } from './errors.ts';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/** One request and what came back, as the transcript records it (before redaction). */
+export interface HttpExchange {
+  method: string;
+  url: string;
+  requestHeaders: Record<string, string>;
+  requestBody: string | undefined;
+  status: number | undefined;
+  responseHeaders: Record<string, string>;
+  responseBody: string | undefined;
+  durationMs: number;
+  /** Set when the exchange failed before a usable response: TIMEOUT, NETWORK_ERROR, … */
+  errorCode: string | undefined;
+}
+
+/** Options every step accepts and passes down to httpRequest(). */
+export interface HttpOptions {
+  timeoutMs?: number;
+  maxBodyBytes?: number;
+  /** Called once per exchange, success or failure. The transcript redacts what it is given. */
+  onExchange?: (exchange: HttpExchange) => void;
+  /** Called for each named check a step makes (src/errors.ts CHECKS). */
+  onCheck?: CheckObserver;
+}
+
+/** A response that has been read in full: plain data, easy to build in a test. */
+export interface HttpResult {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** Sends one request to the tenant and reads the whole response, with the protections above. */
+export async function httpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResult> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const headers = { accept: 'application/json', ...request.headers };
+  const started = performance.now();
+  const exchange: HttpExchange = {
+    method: request.method,
+    url: request.url,
+    requestHeaders: headers,
+    requestBody: request.body,
+    status: undefined,
+    responseHeaders: {},
+    responseBody: undefined,
+    durationMs: 0,
+    errorCode: undefined,
+  };
+  const finish = () => {
+    exchange.durationMs = performance.now() - started;
+    options.onExchange?.(exchange);
+  };
+
+  // One timer covers connecting, the headers and the whole body: a tenant that sends its body
+  // one byte a second is as stuck as one that never answers (RFC 9700 §4.15: resource exhaustion).
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await fetch(request.url, {
+      method: request.method,
+      headers,
+      body: request.body,
+      // A tenant endpoint that redirects is misconfigured or compromised; following it could send
+      // the code, the secret or the token somewhere else (RFC 9700 §4.11). So we never follow.
+      redirect: 'manual',
+      signal,
+    });
+    exchange.status = response.status;
+    exchange.responseHeaders = Object.fromEntries(response.headers);
+
+    if (response.status >= 300 && response.status < 400) {
+      discard(response.body);
+      const location = response.headers.get('location') ?? '(no location)';
+      throw new HttpError(
+        'REDIRECT_REFUSED',
+        `${request.method} ${request.url} answered ${response.status}, a redirect to ${location}; redirects from the tenant are not followed.`,
+        'Use the tenant URL exactly as it appears in the Qlik Management Console (https://<tenant>.<region>.qlikcloud.com).',
+      );
+    }
+
+    const body = await readBody(response, maxBodyBytes, request.url, signal);
+    exchange.responseBody = body;
+    return { status: response.status, headers: response.headers, body };
+  } catch (error) {
+    const failure = toHttpError(error, request, timeoutMs);
+    exchange.errorCode = failure.code;
+    throw failure;
+  } finally {
+    finish();
+  }
+}
+
+/**
+ * Reads the body, refusing more than maxBodyBytes, so a huge or endless body cannot fill memory.
+ * Each read also races the timeout: not every fetch ties the body stream to the abort signal.
+ */
+async function readBody(response: Response, maxBodyBytes: number, url: string, signal: AbortSignal): Promise<string> {
+  const tooLarge = () =>
+    new HttpError(
+      'BODY_TOO_LARGE',
+      `The response from ${url} is larger than ${maxBodyBytes} bytes; it was not read.`,
+      'A tenant endpoint never sends this much. Check the tenant URL, or raise maxBodyBytes if you know why.',
+    );
+  if (Number(response.headers.get('content-length')) > maxBodyBytes) {
+    discard(response.body);
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+
+  const reader = response.body.getReader();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    signal.throwIfAborted();
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBodyBytes) throw tooLarge();
+      chunks.push(value);
+    }
+  } catch (error) {
+    discard(reader);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+/** Stops a body we will not read, without waiting for the tenant to agree. */
+function discard(body: { cancel(): Promise<void> } | null): void {
+  body?.cancel().catch(() => {});
+}
+
+/** Turns whatever fetch threw into one of our errors, with a message that says what to do. */
+function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number): HttpError {
+  if (error instanceof HttpError) return error;
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new HttpError(
+      'TIMEOUT',
+      `${request.method} ${request.url} did not finish within ${timeoutMs} ms.`,
+      'The tenant is slow or unreachable. Try again in a moment; if it persists, check the tenant URL and your network.',
+      { cause: error },
+    );
+  }
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return new HttpError(
+    'NETWORK_ERROR',
+    `${request.method} ${request.url} failed${cause}.`,
+    'Check that the tenant URL is right and reachable from this machine.',
+    { cause: error },
+  );
+}
+
+/**
+ * Parses a JSON object body. The content type must say JSON (RFC 8259 §11): an HTML error page
+ * from a proxy must not be mistaken for data. Arrays and other values are refused too.
+ */
+export function parseJsonObject(result: HttpResult, what: string): Record<string, unknown> {
+  const type = result.headers.get('content-type') ?? '(none)';
+  if (!isJsonContentType(type)) {
+    throw new HttpError(
+      'NOT_JSON',
+      `${what} came as ${type}, not application/json.`,
+      'The URL probably points at a web page, not the tenant API. Check the tenant URL.',
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(result.body);
+  } catch {
+    throw new HttpError(
+      'JSON_INVALID',
+      `${what} is not valid JSON (${result.body.length} characters).`,
+      'The tenant sent a broken response. Try again; if it persists, contact Qlik support with the time of the attempt.',
+    );
+  }
+  if (!isObject(value)) {
+    throw new HttpError(
+      'JSON_NOT_OBJECT',
+      `${what} is JSON but not an object (it is ${Array.isArray(value) ? 'an array' : typeof value}).`,
+      'The URL probably points at something other than the tenant. Check the tenant URL.',
+    );
+  }
+  return value;
+}
+
+export function isJsonContentType(contentType: string): boolean {
+  const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads an error body in either shape a tenant uses, leniently (it may be HTML, or empty):
+ * RFC 6749 §5.2 `{error, error_description}` or Qlik's `{errors:[{code,title,detail}], traceId}`.
+ */
+export function parseErrorBody(result: HttpResult): TenantErrorBody | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(result.body);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(value)) return undefined;
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const traceId = text(value.traceId);
+  if (typeof value.error === 'string') {
+    return { code: value.error, message: text(value.error_description), traceId };
+  }
+  const first = Array.isArray(value.errors) ? value.errors[0] : undefined;
+  if (isObject(first)) {
+    const message = [text(first.title), text(first.detail)].filter(Boolean).join(': ');
+    return { code: text(first.code), message: message || undefined, traceId };
+  }
+  return undefined;
+}
+
+/** Tells a loopback address from any other: the one place plain http is allowed, for local use. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}

@@ -1,0 +1,7 @@
+// The public API: the four tutorial steps, in order, and what they share.
+export * from './errors.ts';
+export * from './http.ts';
+export * from './1-discovery.ts';
+export * from './2-authorize.ts';
+export * from './3-token.ts';
+export * from './4-api.ts';

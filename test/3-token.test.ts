@@ -1,0 +1,306 @@
+import { test, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { http, HttpResponse } from 'msw';
+import { validateCallback, exchangeCode, processTokenResponse, refreshTokens, revokeToken, CALLBACK_CHECKS } from '../src/3-token.ts';
+import { AuthorizationError, CallbackError, TokenError, type CheckCode } from '../src/errors.ts';
+import { createState } from '../src/2-authorize.ts';
+import { CLIENT, METADATA, TENANT, mockTenant, result } from './helpers/tenant.ts';
+
+const server = mockTenant();
+afterEach(() => server.resetHandlers());
+after(() => server.close());
+
+// ---------------------------------------------------------------- validateCallback
+
+const STATE = createState();
+const expected = { expectedState: STATE, issuer: TENANT, issRequired: false };
+const callback = (query: string) => `http://localhost:3000/login/callback?${query}`;
+const ok = (extra = '') => callback(`code=the-code&state=${STATE}${extra}`);
+
+function callbackFails(url: string, code: CheckCode, exp = expected) {
+  assert.throws(() => validateCallback(url, exp), (e: unknown) => {
+    assert.ok(e instanceof CallbackError || e instanceof AuthorizationError, String(e));
+    assert.equal(e.code, code);
+    return true;
+  });
+}
+
+test('a good callback gives the code', () => {
+  assert.deepEqual(validateCallback(ok(), expected), { code: 'the-code' });
+  assert.deepEqual(validateCallback(new URL(ok(`&iss=${encodeURIComponent(TENANT)}`)), expected), { code: 'the-code' });
+});
+
+test('CALLBACK_PARAM_REPEATED: any parameter twice', () => {
+  callbackFails(callback(`code=a&code=b&state=${STATE}`), 'CALLBACK_PARAM_REPEATED');
+  callbackFails(callback(`code=a&state=${STATE}&state=${STATE}`), 'CALLBACK_PARAM_REPEATED');
+  callbackFails(callback(`code=a&state=${STATE}&iss=x&iss=y`), 'CALLBACK_PARAM_REPEATED');
+});
+
+test('STATE_MISSING: no state, or an empty one', () => {
+  callbackFails(callback('code=a'), 'STATE_MISSING');
+  callbackFails(callback('code=a&state='), 'STATE_MISSING');
+});
+
+test('STATE_MISMATCH: another state, a prefix of ours, ours with a character added', () => {
+  callbackFails(callback(`code=a&state=${createState()}`), 'STATE_MISMATCH');
+  callbackFails(callback(`code=a&state=${STATE.slice(0, -1)}`), 'STATE_MISMATCH');
+  callbackFails(callback(`code=a&state=${STATE}x`), 'STATE_MISMATCH');
+});
+
+test('STATE_MISMATCH is checked before the error: a forged error is not believed', () => {
+  callbackFails(callback(`error=access_denied&state=${createState()}`), 'STATE_MISMATCH');
+  callbackFails(callback('error=access_denied'), 'STATE_MISSING');
+});
+
+test('ISS_MISMATCH: a callback naming another issuer (mix-up)', () => {
+  callbackFails(ok(`&iss=${encodeURIComponent('https://evil.example')}`), 'ISS_MISMATCH');
+  callbackFails(ok(`&iss=${encodeURIComponent(`${TENANT}/`)}`), 'ISS_MISMATCH');
+  callbackFails(ok('&iss='), 'ISS_MISMATCH');
+});
+
+test('ISS_MISSING: no iss when the tenant promises it', () => {
+  callbackFails(ok(), 'ISS_MISSING', { ...expected, issRequired: true });
+  assert.deepEqual(validateCallback(ok(`&iss=${encodeURIComponent(TENANT)}`), { ...expected, issRequired: true }), { code: 'the-code' });
+});
+
+test('AUTHORIZATION_ERROR: the tenant\'s error, with RFC 6749 and Qlik fields', () => {
+  const url = callback(
+    `error=access_denied&error_description=${encodeURIComponent('The user denied <b>access</b>')}&error_uri=${encodeURIComponent('https://help.qlik.com/x')}&error_code=OAUTH-9&error_detail=denied&state=${STATE}`,
+  );
+  assert.throws(() => validateCallback(url, expected), (e: unknown) => {
+    assert.ok(e instanceof AuthorizationError);
+    assert.equal(e.code, 'AUTHORIZATION_ERROR');
+    assert.equal(e.error, 'access_denied');
+    assert.equal(e.errorDescription, 'The user denied <b>access</b>');
+    assert.equal(e.errorUri, 'https://help.qlik.com/x');
+    assert.equal(e.qlikErrorCode, 'OAUTH-9');
+    assert.equal(e.qlikErrorDetail, 'denied');
+    assert.match(e.hint, /Allow/);
+    return true;
+  });
+});
+
+test('AUTHORIZATION_ERROR wins over a code sent alongside it', () => {
+  callbackFails(ok('&error=server_error'), 'AUTHORIZATION_ERROR');
+});
+
+test('CODE_MISSING: neither code nor error, or an empty code', () => {
+  callbackFails(callback(`state=${STATE}`), 'CODE_MISSING');
+  callbackFails(callback(`code=&state=${STATE}`), 'CODE_MISSING');
+});
+
+test('odd characters and broken percent-encoding in code are passed through, not crashed on', () => {
+  assert.deepEqual(validateCallback(callback(`code=%E0%A4%A&state=${STATE}`), expected).code.length > 0, true);
+  assert.deepEqual(validateCallback(callback(`code=a%2Bb+c&state=${STATE}`), expected), { code: 'a+b c' });
+});
+
+test('onCheck hears every callback check once the callback passes', () => {
+  const heard: string[] = [];
+  validateCallback(ok(), expected, { onCheck: (code) => heard.push(code) });
+  assert.deepEqual(heard, [...CALLBACK_CHECKS]);
+});
+
+// ---------------------------------------------------------------- exchangeCode
+
+const TOKEN_URL = `${TENANT}/oauth/token`;
+const qlikTokens = (extra: Record<string, unknown> = {}) => ({
+  access_token: 'at-0123456789',
+  token_type: 'bearer',
+  expires_at: new Date(Date.now() + 6 * 3600_000).toISOString(),
+  refresh_token: 'rt-0123456789',
+  scope: 'user_default offline_access',
+  ...extra,
+});
+
+test('exchangeCode posts exactly the client_secret_post form, and nothing secret in the URL', async () => {
+  let received: { url: string; contentType: string | null; authorization: string | null; form: URLSearchParams } | undefined;
+  server.use(
+    http.post(TOKEN_URL, async ({ request }) => {
+      received = {
+        url: request.url,
+        contentType: request.headers.get('content-type'),
+        authorization: request.headers.get('authorization'),
+        form: new URLSearchParams(await request.text()),
+      };
+      return HttpResponse.json(qlikTokens());
+    }),
+  );
+  const tokens = await exchangeCode(METADATA, CLIENT, { code: 'the-code', codeVerifier: 'v'.repeat(43) });
+  assert.ok(received);
+  assert.equal(received.url, TOKEN_URL, 'no query on the token URL');
+  assert.equal(received.contentType, 'application/x-www-form-urlencoded');
+  assert.equal(received.authorization, null, 'client_secret_post: no Basic header');
+  assert.deepEqual(Object.fromEntries(received.form), {
+    grant_type: 'authorization_code',
+    code: 'the-code',
+    redirect_uri: CLIENT.redirectUri,
+    code_verifier: 'v'.repeat(43),
+    client_id: CLIENT.clientId,
+    client_secret: CLIENT.clientSecret,
+  });
+  assert.equal(tokens.accessToken, 'at-0123456789');
+  assert.equal(tokens.refreshToken, 'rt-0123456789');
+  assert.equal(tokens.scope, 'user_default offline_access');
+  assert.equal(tokens.tokenType, 'bearer');
+  assert.ok(tokens.expiresAt! > Date.now() + 5 * 3600_000);
+});
+
+function tokenFails(res: ReturnType<typeof result>, code: CheckCode) {
+  assert.throws(() => processTokenResponse(res, Date.now()), (e: unknown) => {
+    assert.ok(e instanceof TokenError || (e as { code?: string }).code?.startsWith('JSON') || (e as { code?: string }).code === 'NOT_JSON', String(e));
+    assert.equal((e as TokenError).code, code);
+    return true;
+  });
+}
+
+test('TOKEN_ERROR_RESPONSE: Qlik\'s error body is read (OAUTH-22), with a hint about the secret', () => {
+  const res = result(401, { errors: [{ code: 'OAUTH-22', title: 'Invalid client_secret', detail: 'x', status: '401' }] });
+  assert.throws(() => processTokenResponse(res, Date.now()), (e: unknown) => {
+    assert.ok(e instanceof TokenError);
+    assert.equal(e.code, 'TOKEN_ERROR_RESPONSE');
+    assert.equal(e.status, 401);
+    assert.equal(e.tenantError?.code, 'OAUTH-22');
+    assert.match(e.message, /OAUTH-22: Invalid client_secret/);
+    assert.match(e.hint, /QLIK_CLIENT_SECRET/);
+    return true;
+  });
+});
+
+test('TOKEN_ERROR_RESPONSE: RFC 6749 §5.2 error body is read', () => {
+  const res = result(400, { error: 'invalid_grant', error_description: 'code expired' });
+  assert.throws(() => processTokenResponse(res, Date.now()), (e: TokenError) => {
+    assert.equal(e.code, 'TOKEN_ERROR_RESPONSE');
+    assert.equal(e.tenantError?.code, 'invalid_grant');
+    assert.match(e.message, /invalid_grant: code expired/);
+    assert.match(e.hint, /Start the sign-in again/);
+    return true;
+  });
+});
+
+test('TOKEN_ERROR_RESPONSE: an HTML error page or an empty 401 with WWW-Authenticate', () => {
+  tokenFails(result(502, '<html><body>Bad gateway</body></html>', { 'content-type': 'text/html' }), 'TOKEN_ERROR_RESPONSE');
+  tokenFails(result(401, '', { 'www-authenticate': 'Basic realm="qlik"' }), 'TOKEN_ERROR_RESPONSE');
+});
+
+test('TOKEN_UNEXPECTED_STATUS: a 201 is not a token response', () => {
+  tokenFails(result(201, qlikTokens()), 'TOKEN_UNEXPECTED_STATUS');
+  tokenFails(result(204, ''), 'TOKEN_UNEXPECTED_STATUS');
+});
+
+test('NOT_JSON / JSON_INVALID / JSON_NOT_OBJECT on a 200', () => {
+  tokenFails(result(200, 'access_token=x', { 'content-type': 'application/x-www-form-urlencoded' }), 'NOT_JSON');
+  tokenFails(result(200, '{"access_token":"x","tok', { 'content-type': 'application/json' }), 'JSON_INVALID');
+  tokenFails(result(200, [qlikTokens()]), 'JSON_NOT_OBJECT');
+});
+
+test('ACCESS_TOKEN_MISSING: absent, empty, or not a string', () => {
+  tokenFails(result(200, qlikTokens({ access_token: undefined })), 'ACCESS_TOKEN_MISSING');
+  tokenFails(result(200, qlikTokens({ access_token: '' })), 'ACCESS_TOKEN_MISSING');
+  tokenFails(result(200, qlikTokens({ access_token: 12345 })), 'ACCESS_TOKEN_MISSING');
+});
+
+test('TOKEN_TYPE_NOT_BEARER: mac, DPoP, or none; Bearer in any case is fine', () => {
+  tokenFails(result(200, qlikTokens({ token_type: 'mac' })), 'TOKEN_TYPE_NOT_BEARER');
+  tokenFails(result(200, qlikTokens({ token_type: 'DPoP' })), 'TOKEN_TYPE_NOT_BEARER');
+  tokenFails(result(200, qlikTokens({ token_type: undefined })), 'TOKEN_TYPE_NOT_BEARER');
+  for (const type of ['bearer', 'Bearer', 'BEARER']) {
+    assert.equal(processTokenResponse(result(200, qlikTokens({ token_type: type })), Date.now()).tokenType, 'bearer');
+  }
+});
+
+test('EXPIRY_INVALID: expires_in non-numeric, negative or zero; expires_at unparsable or past', () => {
+  for (const expires_in of ['soon', -5, 0, '3600s', '', null, true]) {
+    tokenFails(result(200, qlikTokens({ expires_in })), 'EXPIRY_INVALID');
+  }
+  for (const expires_at of ['tomorrow', '2001-01-01T00:00:00Z', 12345]) {
+    tokenFails(result(200, qlikTokens({ expires_at })), 'EXPIRY_INVALID');
+  }
+});
+
+test('expiry from expires_in (number or numeric string) or Qlik\'s expires_at; none means unknown', () => {
+  const now = 1_000_000;
+  assert.equal(processTokenResponse(result(200, qlikTokens({ expires_in: 3600, expires_at: undefined })), now).expiresAt, now + 3_600_000);
+  assert.equal(processTokenResponse(result(200, qlikTokens({ expires_in: '3600', expires_at: undefined })), now).expiresAt, now + 3_600_000);
+  const at = '2099-01-01T00:00:00.000Z';
+  assert.equal(processTokenResponse(result(200, qlikTokens({ expires_at: at })), now).expiresAt, Date.parse(at));
+  assert.equal(processTokenResponse(result(200, qlikTokens({ expires_at: undefined })), now).expiresAt, undefined);
+});
+
+test('TOKEN_FIELD_INVALID: a refresh_token or scope that is not a string', () => {
+  tokenFails(result(200, qlikTokens({ refresh_token: 42 })), 'TOKEN_FIELD_INVALID');
+  tokenFails(result(200, qlikTokens({ scope: ['user_default'] })), 'TOKEN_FIELD_INVALID');
+});
+
+test('no refresh_token without offline_access; the granted (narrower) scope is kept', () => {
+  const tokens = processTokenResponse(result(200, qlikTokens({ refresh_token: undefined, scope: 'user_default' })), Date.now());
+  assert.equal(tokens.refreshToken, undefined);
+  assert.equal(tokens.scope, 'user_default');
+});
+
+test('REDIRECT_REFUSED: a token endpoint that redirects to another host gets nothing more', async () => {
+  let followed = false;
+  server.use(
+    http.post(TOKEN_URL, () => new HttpResponse(null, { status: 307, headers: { location: 'http://127.0.0.2:9/steal' } })),
+    http.post('http://127.0.0.2:9/steal', () => { followed = true; return HttpResponse.json(qlikTokens()); }),
+  );
+  await assert.rejects(exchangeCode(METADATA, CLIENT, { code: 'c', codeVerifier: 'v'.repeat(43) }), { code: 'REDIRECT_REFUSED' });
+  assert.equal(followed, false, 'the code and secret were not re-posted elsewhere');
+});
+
+test('BODY_TOO_LARGE: a 30 MB token response is not read into memory', async () => {
+  server.use(http.post(TOKEN_URL, () => new HttpResponse('x'.repeat(30 * 1024 * 1024), { headers: { 'content-type': 'application/json' } })));
+  await assert.rejects(exchangeCode(METADATA, CLIENT, { code: 'c', codeVerifier: 'v'.repeat(43) }), { code: 'BODY_TOO_LARGE' });
+});
+
+// ---------------------------------------------------------------- refresh and revoke
+
+test('refreshTokens posts grant_type=refresh_token and keeps a rotated refresh token', async () => {
+  let form: URLSearchParams | undefined;
+  server.use(http.post(TOKEN_URL, async ({ request }) => {
+    form = new URLSearchParams(await request.text());
+    return HttpResponse.json(qlikTokens({ access_token: 'at-new', refresh_token: 'rt-new' }));
+  }));
+  const tokens = await refreshTokens(METADATA, CLIENT, 'rt-old');
+  assert.deepEqual(Object.fromEntries(form!), {
+    grant_type: 'refresh_token',
+    refresh_token: 'rt-old',
+    client_id: CLIENT.clientId,
+    client_secret: CLIENT.clientSecret,
+  });
+  assert.equal(tokens.accessToken, 'at-new');
+  assert.equal(tokens.refreshToken, 'rt-new');
+});
+
+test('refreshTokens keeps the old refresh token when none comes back', async () => {
+  server.use(http.post(TOKEN_URL, () => HttpResponse.json(qlikTokens({ access_token: 'at-new', refresh_token: undefined }))));
+  const tokens = await refreshTokens(METADATA, CLIENT, 'rt-old');
+  assert.equal(tokens.refreshToken, 'rt-old');
+});
+
+test('refreshTokens reports invalid_grant as TOKEN_ERROR_RESPONSE', async () => {
+  server.use(http.post(TOKEN_URL, () => HttpResponse.json({ error: 'invalid_grant' }, { status: 400 })));
+  await assert.rejects(refreshTokens(METADATA, CLIENT, 'rt-old'), (e: TokenError) => e.code === 'TOKEN_ERROR_RESPONSE' && e.tenantError?.code === 'invalid_grant');
+});
+
+test('revokeToken posts the token with its hint to the revocation endpoint (RFC 7009 §2.1)', async () => {
+  let form: URLSearchParams | undefined;
+  server.use(http.post(`${TENANT}/oauth/revoke`, async ({ request }) => {
+    form = new URLSearchParams(await request.text());
+    return new HttpResponse(null, { status: 200 });
+  }));
+  await revokeToken(METADATA, CLIENT, { token: 'rt-1', hint: 'refresh_token' });
+  assert.deepEqual(Object.fromEntries(form!), {
+    token: 'rt-1',
+    token_type_hint: 'refresh_token',
+    client_id: CLIENT.clientId,
+    client_secret: CLIENT.clientSecret,
+  });
+});
+
+test('revokeToken falls back to /oauth/revoke and reports a failure', async () => {
+  server.use(http.post(`${TENANT}/oauth/revoke`, () => HttpResponse.json({ errors: [{ code: 'OAUTH-5', title: 'bad' }] }, { status: 400 })));
+  await assert.rejects(
+    revokeToken({ ...METADATA, revocationEndpoint: undefined }, CLIENT, { token: 'rt-1', hint: 'refresh_token' }),
+    (e: TokenError) => e.code === 'TOKEN_ERROR_RESPONSE' && /revoke/.test(e.message),
+  );
+});

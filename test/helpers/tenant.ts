@@ -1,0 +1,66 @@
+// A Qlik-shaped tenant for unit tests, mocked with msw at the fetch boundary.
+// The tenant URL is a loopback address that nothing listens on: if msw ever let a request
+// through, it would fail rather than leave this machine.
+import { setupServer } from 'msw/node';
+import type { HttpResult } from '../../src/http.ts';
+import type { TenantMetadata } from '../../src/1-discovery.ts';
+import type { ClientConfig } from '../../src/2-authorize.ts';
+
+export const TENANT = 'http://127.0.0.1:9';
+
+/** Qlik's documented discovery document: empty lists, no userinfo, no PKCE methods listed. */
+export function qlikMetadataDocument(issuer = TENANT): Record<string, unknown> {
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/oauth/authorize`,
+    token_endpoint: `${issuer}/oauth/token`,
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    grant_types_supported: [],
+    response_types_supported: [],
+  };
+}
+
+export const METADATA: TenantMetadata = {
+  issuer: TENANT,
+  authorizationEndpoint: `${TENANT}/oauth/authorize`,
+  tokenEndpoint: `${TENANT}/oauth/token`,
+  revocationEndpoint: `${TENANT}/oauth/revoke`,
+  usersMeEndpoint: `${TENANT}/api/v1/users/me`,
+  issParameterSupported: false,
+  document: qlikMetadataDocument(),
+};
+
+export const CLIENT: ClientConfig = {
+  clientId: 'test-client-id',
+  clientSecret: 'test-client-secret-0123456789',
+  redirectUri: 'http://localhost:3000/login/callback',
+};
+
+export const QLIK_USER = {
+  id: '65f0c0ffee0123456789abcd',
+  tenantId: 'Xq1TenantIdAbCdEfGhIjKlMnOpQrStU',
+  status: 'active',
+  subject: 'auth0|a1b2c3',
+  name: 'Ada Lovelace',
+  email: 'ada@example.com',
+  assignedRoles: [{ id: 'r1', name: 'Analyzer', type: 'default', level: 'user' }],
+  links: { self: { href: `${TENANT}/api/v1/users/65f0c0ffee0123456789abcd` } },
+};
+
+/** Starts msw for one test file; unhandled requests are errors, so nothing slips through. */
+export function mockTenant() {
+  const server = setupServer();
+  server.listen({ onUnhandledRequest: 'error' });
+  return server;
+}
+
+/** A fully read response, as httpRequest() returns it, for the processing halves of the steps. */
+export function result(status: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  const isText = typeof body === 'string';
+  return {
+    status,
+    headers: new Headers({ 'content-type': isText ? 'text/plain' : 'application/json', ...headers }),
+    body: isText ? body : JSON.stringify(body),
+  };
+}
