@@ -5,3 +5,4 @@ export * from './1-discovery.ts';
 export * from './2-authorize.ts';
 export * from './3-token.ts';
 export * from './4-api.ts';
+export * from './trace.ts';

@@ -1,0 +1,299 @@
+// The protocol transcript: every request a sign-in makes, every response, and every named check,
+// grouped by tutorial section — with every secret redacted to a short prefix and its length, so
+// a reader can still follow which value went where without being able to use any of them.
+//
+// Steps do not know about the transcript. They accept `onExchange` and `onCheck` hooks (src/http.ts);
+// trace.hooks('3.3') returns hooks that file what they hear under section 3.3.
+
+import { CHECKS, QlikOAuthError, type CheckCode, type Step } from './errors.ts';
+import type { HttpExchange, HttpOptions } from './http.ts';
+
+/** JSON keys whose values are secrets (in token responses, mostly). */
+const SECRET_JSON_KEYS = new Set(['client_secret', 'code_verifier', 'access_token', 'refresh_token', 'id_token']);
+
+/** Form fields and query parameters whose values are secrets. In JSON, `code` is an error code. */
+export const SECRET_NAMES = new Set([
+  ...SECRET_JSON_KEYS,
+  'code',
+  'token', // RFC 7009: the token being revoked
+  'state', // not a credential, but it guards the callback: no need to show it whole
+]);
+
+/** Headers whose values are secrets. */
+const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
+
+/** The headers worth showing a reader; the rest is noise. */
+const SHOWN_HEADERS = new Set([
+  'authorization',
+  'content-type',
+  'content-length',
+  'location',
+  'www-authenticate',
+  'retry-after',
+  'cache-control',
+  'cookie',
+  'set-cookie',
+]);
+
+const MAX_BODY_CHARS = 4000;
+const MAX_EVENTS = 500;
+
+/** `eyJhbGciOi…` → `eyJh…(1234 chars)`: enough to follow a value, not enough to use it. */
+export function redactValue(value: string): string {
+  if (value.length <= 8) return `…(${value.length} chars)`;
+  return `${value.slice(0, 4)}…(${value.length} chars)`;
+}
+
+export interface ExchangeEvent {
+  type: 'exchange';
+  section: Step;
+  at: string;
+  method: string;
+  url: string;
+  requestHeaders: Record<string, string>;
+  requestBody: string | undefined;
+  status: number | undefined;
+  responseHeaders: Record<string, string>;
+  responseBody: string | undefined;
+  durationMs: number;
+  errorCode: string | undefined;
+}
+
+export interface CheckEvent {
+  type: 'check';
+  section: Step;
+  at: string;
+  code: CheckCode;
+  rule: string;
+  title: string;
+  passed: boolean;
+  /** For a failed check: the error's message (secrets scrubbed). */
+  message: string | undefined;
+}
+
+export interface NoteEvent {
+  type: 'note';
+  section: Step;
+  at: string;
+  text: string;
+}
+
+export type TraceEvent = ExchangeEvent | CheckEvent | NoteEvent;
+
+/** One sign-in's transcript. Values given to `knownSecrets` are scrubbed from everything. */
+export class Trace {
+  readonly events: TraceEvent[] = [];
+  private readonly secrets = new Set<string>();
+
+  constructor(knownSecrets: readonly string[] = []) {
+    for (const secret of knownSecrets) this.rememberSecret(secret);
+  }
+
+  /** Hooks for a step's options: what the step does is filed under `section`. */
+  hooks(section: Step): Required<Pick<HttpOptions, 'onExchange' | 'onCheck'>> {
+    return {
+      onExchange: (exchange) => this.push(this.exchangeEvent(section, exchange)),
+      onCheck: (code, passed) => this.check(section, code, passed),
+    };
+  }
+
+  /** Records a named check. The steps report passes; a failure comes from its thrown error. */
+  check(section: Step, code: CheckCode, passed: boolean, message?: string): void {
+    const { rule, title } = CHECKS[code];
+    this.push({
+      type: 'check',
+      section,
+      at: new Date().toISOString(),
+      code,
+      rule,
+      title,
+      passed,
+      message: message === undefined ? undefined : this.scrub(message),
+    });
+  }
+
+  /** Records the check that stopped a sign-in, so "why did my login fail" has an answer. */
+  failure(section: Step, error: unknown): void {
+    if (error instanceof QlikOAuthError) this.check(CHECKS[error.code].step === 'http' ? section : CHECKS[error.code].step, error.code, false, error.message);
+    else this.note(section, `Unexpected failure: ${error instanceof Error ? error.name : 'unknown error'}`);
+  }
+
+  /** A line of explanation, e.g. "browser sent to the authorization endpoint". URLs in it are redacted. */
+  note(section: Step, text: string): void {
+    this.push({ type: 'note', section, at: new Date().toISOString(), text: this.scrub(redactUrlsIn(text, (v) => this.redact(v))) });
+  }
+
+  /** Redacts a secret and remembers it, so it is scrubbed wherever else it shows up. */
+  redact(value: string): string {
+    this.rememberSecret(value);
+    return redactValue(value);
+  }
+
+  private rememberSecret(value: string): void {
+    // Very short values (e.g. "1") would scrub innocent text; they are not secrets worth the name.
+    if (value.length >= 6) this.secrets.add(value);
+  }
+
+  /** Replaces every known secret in free text (bodies we could not parse, error messages). */
+  scrub(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) {
+      if (out.includes(secret)) out = out.split(secret).join(redactValue(secret));
+      const encoded = encodeURIComponent(secret);
+      if (encoded !== secret && out.includes(encoded)) out = out.split(encoded).join(redactValue(secret));
+    }
+    return out;
+  }
+
+  private push(event: TraceEvent): void {
+    this.events.push(event);
+    if (this.events.length > MAX_EVENTS) this.events.shift();
+  }
+
+  private exchangeEvent(section: Step, exchange: HttpExchange): ExchangeEvent {
+    const redact = (v: string) => this.redact(v);
+    // Bodies first: that is where secrets are first seen (a token arrives in a response body
+    // before it is used in a header), so the scrub of everything else knows them.
+    const requestBody = redactBody(exchange.requestBody, exchange.requestHeaders['content-type'], redact);
+    const responseBody = redactBody(exchange.responseBody, exchange.responseHeaders['content-type'], redact);
+    return {
+      type: 'exchange',
+      section,
+      at: new Date(Date.now() - exchange.durationMs).toISOString(),
+      method: exchange.method,
+      url: this.scrub(redactUrl(exchange.url, redact)),
+      requestHeaders: redactHeaders(exchange.requestHeaders, redact),
+      requestBody: requestBody === undefined ? undefined : this.scrub(requestBody),
+      status: exchange.status,
+      responseHeaders: redactHeaders(exchange.responseHeaders, redact),
+      responseBody: responseBody === undefined ? undefined : this.scrub(responseBody),
+      durationMs: Math.round(exchange.durationMs * 10) / 10,
+      errorCode: exchange.errorCode,
+    };
+  }
+}
+
+/** Redacts the values of secret query parameters: `?code=abc…&state=…`. */
+export function redactUrl(url: string, redact: (value: string) => string = redactValue): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '(unparsable URL)';
+  }
+  for (const [name, value] of [...parsed.searchParams]) {
+    if (SECRET_NAMES.has(name)) parsed.searchParams.set(name, redact(value));
+  }
+  return parsed.href;
+}
+
+function redactUrlsIn(text: string, redact: (value: string) => string): string {
+  return text.replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url, redact));
+}
+
+function redactHeaders(headers: Record<string, string>, redact: (value: string) => string): Record<string, string> {
+  const shown: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const key = name.toLowerCase();
+    if (!SHOWN_HEADERS.has(key)) continue;
+    if (key === 'authorization') {
+      // Keep the scheme, so the reader sees "Bearer …": RFC 6750 §2.1.
+      const [scheme, ...rest] = value.split(' ');
+      shown[key] = rest.length ? `${scheme} ${redact(rest.join(' '))}` : redact(value);
+    } else {
+      shown[key] = SECRET_HEADERS.has(key) ? redact(value) : value;
+    }
+  }
+  return shown;
+}
+
+/** Redacts secret fields of a form or JSON body; other text is shortened and left to scrub(). */
+function redactBody(
+  body: string | undefined,
+  contentType: string | undefined,
+  redact: (value: string) => string,
+): string | undefined {
+  if (body === undefined || body === '') return body;
+  const type = (contentType ?? '').toLowerCase();
+  if (type.includes('application/x-www-form-urlencoded')) {
+    const form = new URLSearchParams(body);
+    const shown = [...form].map(([name, value]) => `${name}=${SECRET_NAMES.has(name) ? redact(value) : value}`);
+    return shown.join('&');
+  }
+  if (type.includes('json')) {
+    try {
+      return JSON.stringify(redactJson(JSON.parse(body), redact), null, 2).slice(0, MAX_BODY_CHARS);
+    } catch {
+      // Not JSON after all: fall through and show it shortened.
+    }
+  }
+  return body.length > MAX_BODY_CHARS ? `${body.slice(0, MAX_BODY_CHARS)}…(${body.length} chars in all)` : body;
+}
+
+function redactJson(value: unknown, redact: (value: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => redactJson(item, redact));
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [
+      key,
+      SECRET_JSON_KEYS.has(key) && typeof item === 'string' ? redact(item) : redactJson(item, redact),
+    ]),
+  );
+}
+
+/** `RFC 8414 §3.3` → the RFC Editor's link to that section; Qlik facts have no link. */
+export function ruleHref(rule: string): string | undefined {
+  const match = /^RFC (\d+) §([\d.]+)$/.exec(rule);
+  return match ? `https://www.rfc-editor.org/rfc/rfc${match[1]}#section-${match[2]}` : undefined;
+}
+
+const SECTION_TITLES: Record<Step, string> = {
+  config: 'Configuration',
+  http: 'Network',
+  '3.1': '3.1 Discover the tenant',
+  '3.2': '3.2 Send the user to sign in',
+  '3.3': '3.3 Take the callback, exchange the code',
+  '3.4': '3.4 Call the Qlik API',
+};
+
+export function sectionTitle(section: Step): string {
+  return SECTION_TITLES[section];
+}
+
+/** A compact text transcript, one line per event, for the console. */
+export function formatTranscript(events: readonly TraceEvent[]): string {
+  const lines: string[] = [];
+  let section: Step | undefined;
+  let held: string[] = [];
+  const flushHeld = () => {
+    if (held.length) lines.push(`   ✓ ${held.length} checks held: ${held.join(', ')}`);
+    held = [];
+  };
+  for (const event of events) {
+    if (event.type !== 'check' || !event.passed || event.section !== section) flushHeld();
+    if (event.section !== section) {
+      section = event.section;
+      lines.push(`── ${sectionTitle(section)}`);
+    }
+    if (event.type === 'exchange') {
+      const outcome = event.status === undefined ? `failed ${event.errorCode}` : `→ ${event.status}`;
+      lines.push(`   ${event.method} ${event.url} ${outcome} (${Math.round(event.durationMs)} ms)`);
+      if (event.requestBody) lines.push(`     sent: ${oneLine(event.requestBody)}`);
+      if (event.responseBody && event.status !== undefined && event.status >= 400) {
+        lines.push(`     got:  ${oneLine(event.responseBody)}`);
+      }
+    } else if (event.type === 'check') {
+      if (event.passed) held.push(event.code);
+      else lines.push(`   ✗ ${event.code} [${event.rule}] ${event.message ?? event.title}`);
+    } else {
+      lines.push(`   · ${event.text}`);
+    }
+  }
+  flushHeld();
+  return lines.join('\n');
+}
+
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+}

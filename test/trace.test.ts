@@ -1,0 +1,101 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { http, HttpResponse } from 'msw';
+import { Trace, redactValue, redactUrl, ruleHref, formatTranscript } from '../src/trace.ts';
+import { discover, exchangeCode, getCurrentUser, validateCallback, type TokenError } from '../src/index.ts';
+import { CLIENT, QLIK_USER, TENANT, mockTenant, qlikMetadataDocument } from './helpers/tenant.ts';
+
+const server = mockTenant();
+after(() => server.close());
+
+const SECRETS = {
+  code: 'code-SECRET-0123456789abcdef',
+  verifier: 'verifier-SECRET-0123456789abcdefghijklmnopqrstu',
+  accessToken: 'at-SECRET-0123456789abcdefghij',
+  refreshToken: 'rt-SECRET-0123456789abcdefghij',
+  state: 'state-SECRET-0123456789abcdef',
+};
+
+function assertNoSecret(text: string) {
+  for (const secret of [...Object.values(SECRETS), CLIENT.clientSecret]) {
+    assert.ok(!text.includes(secret), `leaked ${secret.slice(0, 12)}… in: ${text.slice(text.indexOf(secret) - 80, text.indexOf(secret) + 40)}`);
+  }
+}
+
+test('redactValue keeps a short prefix and the length', () => {
+  assert.equal(redactValue('eyJhbGciOiJIUzI1NiJ9.payload'), 'eyJh…(28 chars)');
+  assert.equal(redactValue('short'), '…(5 chars)');
+});
+
+test('redactUrl redacts code and state, keeps the rest', () => {
+  const url = redactUrl(`http://localhost:3000/login/callback?code=${SECRETS.code}&state=${SECRETS.state}&iss=${encodeURIComponent(TENANT)}`);
+  assertNoSecret(url);
+  assert.match(url, /code=code%E2%80%A6%2828\+chars%29/);
+  assert.match(url, /iss=http%3A%2F%2F127\.0\.0\.1%3A9/);
+});
+
+test('ruleHref links an RFC section', () => {
+  assert.equal(ruleHref('RFC 8414 §3.3'), 'https://www.rfc-editor.org/rfc/rfc8414#section-3.3');
+  assert.equal(ruleHref('Qlik: users API'), undefined);
+});
+
+test('a whole sign-in, traced: every request and check recorded, no secret anywhere', async () => {
+  server.use(
+    http.get(`${TENANT}/.well-known/openid-configuration`, () => HttpResponse.json(qlikMetadataDocument())),
+    http.post(`${TENANT}/oauth/token`, () =>
+      HttpResponse.json({ access_token: SECRETS.accessToken, refresh_token: SECRETS.refreshToken, token_type: 'bearer', expires_in: 21600 }),
+    ),
+    http.get(`${TENANT}/api/v1/users/me`, () => HttpResponse.json(QLIK_USER)),
+  );
+  const trace = new Trace([CLIENT.clientSecret, SECRETS.verifier]);
+  const metadata = await discover(TENANT, trace.hooks('3.1'));
+  const callback = `${CLIENT.redirectUri}?code=${SECRETS.code}&state=${SECRETS.state}`;
+  trace.note('3.3', `callback received: ${callback}`);
+  const { code } = validateCallback(callback, { expectedState: SECRETS.state, issuer: TENANT, issRequired: false }, trace.hooks('3.3'));
+  const tokens = await exchangeCode(metadata, CLIENT, { code, codeVerifier: SECRETS.verifier }, trace.hooks('3.3'));
+  await getCurrentUser(metadata, tokens.accessToken, trace.hooks('3.4'));
+
+  const json = JSON.stringify(trace.events);
+  assertNoSecret(json);
+  const text = formatTranscript(trace.events);
+  assertNoSecret(text);
+
+  const exchanges = trace.events.filter((e) => e.type === 'exchange');
+  assert.deepEqual(exchanges.map((e) => `${e.section} ${e.method} ${e.status}`), ['3.1 GET 200', '3.3 POST 200', '3.4 GET 200']);
+  const tokenCall = exchanges[1]!;
+  assert.match(tokenCall.requestBody!, /grant_type=authorization_code/);
+  assert.match(tokenCall.requestBody!, /client_secret=test…\(29 chars\)/);
+  assert.match(tokenCall.responseBody!, /"access_token": "at-S…\(30 chars\)"/);
+  assert.equal(exchanges[2]!.requestHeaders.authorization, 'Bearer at-S…(30 chars)');
+  const checks = trace.events.filter((e) => e.type === 'check');
+  assert.ok(checks.some((c) => c.code === 'ISSUER_MISMATCH' && c.passed && c.section === '3.1' && c.rule === 'RFC 8414 §3.3'));
+  assert.ok(checks.some((c) => c.code === 'STATE_MISMATCH' && c.passed && c.section === '3.3'));
+  assert.ok(checks.some((c) => c.code === 'USER_INVALID' && c.passed && c.section === '3.4'));
+  assert.match(text, /── 3\.1 Discover the tenant/);
+  assert.match(text, /── 3\.4 Call the Qlik API/);
+});
+
+test('a failed sign-in\'s transcript names the failing check, and the error body is scrubbed', async () => {
+  server.use(
+    http.post(`${TENANT}/oauth/token`, () =>
+      HttpResponse.json({ errors: [{ code: 'OAUTH-22', title: 'Invalid client_secret', detail: `secret ${CLIENT.clientSecret} is wrong` }] }, { status: 401 }),
+    ),
+  );
+  const trace = new Trace([CLIENT.clientSecret]);
+  const metadata = await import('./helpers/tenant.ts').then((m) => m.METADATA);
+  const error = await exchangeCode(metadata, CLIENT, { code: SECRETS.code, codeVerifier: SECRETS.verifier }, trace.hooks('3.3')).catch((e: TokenError) => e);
+  trace.failure('3.3', error);
+  const failed = trace.events.find((e) => e.type === 'check' && !e.passed);
+  assert.ok(failed && failed.type === 'check');
+  assert.equal(failed.code, 'TOKEN_ERROR_RESPONSE');
+  assert.equal(failed.section, '3.3');
+  assert.match(failed.message!, /OAUTH-22/);
+  assertNoSecret(JSON.stringify(trace.events));
+  assert.match(formatTranscript(trace.events), /✗ TOKEN_ERROR_RESPONSE \[RFC 6749 §5\.2\]/);
+});
+
+test('the transcript is bounded', () => {
+  const trace = new Trace();
+  for (let i = 0; i < 2000; i++) trace.note('3.1', `note ${i}`);
+  assert.ok(trace.events.length <= 500);
+});
