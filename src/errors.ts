@@ -4,8 +4,8 @@
 // codes, the transcript shows them, and the docs' check tables are read from it. An auditor can
 // read it top to bottom as the client's whole rulebook.
 
-/** The tutorial section a check belongs to (3.1–3.4), or the shared plumbing. */
-export type Step = 'config' | 'http' | '3.1' | '3.2' | '3.3' | '3.4';
+/** The tutorial section a check belongs to (3.1–3.4), what comes after it, or the shared plumbing. */
+export type Step = 'config' | 'http' | '3.1' | '3.2' | '3.3' | '3.4' | 'lifecycle';
 
 export interface CheckInfo {
   step: Step;
@@ -66,6 +66,10 @@ export const CHECKS = {
   API_RATE_LIMITED: { step: '3.4', rule: 'Qlik: rate limits (429, retry-after)', title: 'the API is not rate limiting us' },
   API_ERROR: { step: '3.4', rule: 'Qlik: REST error body', title: 'the API answers 200' },
   USER_INVALID: { step: '3.4', rule: 'Qlik: users API', title: 'the user has id, name, subject and tenantId' },
+
+  // --- beyond the tutorial: refresh, paging (src/5-lifecycle.ts)
+  FOREIGN_URL: { step: 'lifecycle', rule: rfc(6750, '5.3'), title: 'the bearer token goes to the tenant origin only' },
+  TOO_MANY_PAGES: { step: 'lifecycle', rule: rfc(9700, '4.15'), title: 'a paged list ends within the page limit' },
 } as const satisfies Record<string, CheckInfo>;
 
 export type CheckCode = keyof typeof CHECKS;

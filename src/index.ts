@@ -6,3 +6,4 @@ export * from './2-authorize.ts';
 export * from './3-token.ts';
 export * from './4-api.ts';
 export * from './trace.ts';
+export * from './5-lifecycle.ts';

@@ -254,6 +254,7 @@ const SECTION_TITLES: Record<Step, string> = {
   '3.2': '3.2 Send the user to sign in',
   '3.3': '3.3 Take the callback, exchange the code',
   '3.4': '3.4 Call the Qlik API',
+  lifecycle: 'Beyond the tutorial: refresh, revoke, paging',
 };
 
 export function sectionTitle(section: Step): string {
