@@ -5,6 +5,7 @@
 // Steps do not know about the transcript. They accept `onExchange` and `onCheck` hooks (src/http.ts);
 // trace.hooks('3.3') returns hooks that file what they hear under section 3.3.
 
+import { createHmac, randomBytes } from 'node:crypto';
 import { CHECKS, QlikOAuthError, type CheckCode, type Step } from './errors.ts';
 import type { HttpExchange, HttpOptions } from './http.ts';
 
@@ -38,10 +39,16 @@ const SHOWN_HEADERS = new Set([
 const MAX_BODY_CHARS = 4000;
 const MAX_EVENTS = 500;
 
-/** `eyJhbGciOi…` → `eyJh…(1234 chars)`: enough to follow a value, not enough to use it. */
+// Many tokens share a prefix (every JWT starts "eyJhbGciOi"), so a prefix alone cannot tell two
+// tokens apart. A short keyed fingerprint can: equal values get equal marks within this process,
+// and the key, made fresh at every start, makes the mark useless for guessing the value.
+const FINGERPRINT_KEY = randomBytes(32);
+
+/** `eyJhbGciOi…` → `eyJh…(1234 chars #a1b2)`: enough to follow a value, not enough to use it. */
 export function redactValue(value: string): string {
-  if (value.length <= 8) return `…(${value.length} chars)`;
-  return `${value.slice(0, 4)}…(${value.length} chars)`;
+  const mark = createHmac('sha256', FINGERPRINT_KEY).update(value).digest('hex').slice(0, 4);
+  const prefix = value.length > 8 ? value.slice(0, 4) : '';
+  return `${prefix}…(${value.length} chars #${mark})`;
 }
 
 export interface ExchangeEvent {
@@ -261,8 +268,11 @@ export function sectionTitle(section: Step): string {
   return SECTION_TITLES[section];
 }
 
-/** A compact text transcript, one line per event, for the console. */
-export function formatTranscript(events: readonly TraceEvent[]): string {
+/**
+ * A text transcript for the console: one line per request and per failed check, passed checks
+ * gathered on one line. With `detail`, each request's headers and bodies are shown too (docs/).
+ */
+export function formatTranscript(events: readonly TraceEvent[], { detail = false } = {}): string {
   const lines: string[] = [];
   let section: Step | undefined;
   let held: string[] = [];
@@ -279,9 +289,14 @@ export function formatTranscript(events: readonly TraceEvent[]): string {
     if (event.type === 'exchange') {
       const outcome = event.status === undefined ? `failed ${event.errorCode}` : `→ ${event.status}`;
       lines.push(`   ${event.method} ${event.url} ${outcome} (${Math.round(event.durationMs)} ms)`);
-      if (event.requestBody) lines.push(`     sent: ${oneLine(event.requestBody)}`);
-      if (event.responseBody && event.status !== undefined && event.status >= 400) {
-        lines.push(`     got:  ${oneLine(event.responseBody)}`);
+      if (detail) {
+        lines.push(...indented('>', event.requestHeaders, event.requestBody));
+        lines.push(...indented('<', event.responseHeaders, event.responseBody));
+      } else {
+        if (event.requestBody) lines.push(`     sent: ${oneLine(event.requestBody)}`);
+        if (event.responseBody && event.status !== undefined && event.status >= 400) {
+          lines.push(`     got:  ${oneLine(event.responseBody)}`);
+        }
       }
     } else if (event.type === 'check') {
       if (event.passed) held.push(event.code);
@@ -292,6 +307,12 @@ export function formatTranscript(events: readonly TraceEvent[]): string {
   }
   flushHeld();
   return lines.join('\n');
+}
+
+function indented(arrow: string, headers: Record<string, string>, body: string | undefined): string[] {
+  const lines = Object.entries(headers).map(([name, value]) => `     ${arrow} ${name}: ${value}`);
+  if (body) lines.push(...body.split('\n').map((line) => `     ${arrow}   ${line}`));
+  return lines;
 }
 
 function oneLine(text: string): string {

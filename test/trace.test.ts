@@ -23,14 +23,21 @@ function assertNoSecret(text: string) {
 }
 
 test('redactValue keeps a short prefix and the length', () => {
-  assert.equal(redactValue('eyJhbGciOiJIUzI1NiJ9.payload'), 'eyJh…(28 chars)');
-  assert.equal(redactValue('short'), '…(5 chars)');
+  assert.match(redactValue('eyJhbGciOiJIUzI1NiJ9.payload'), /^eyJh…\(28 chars #[0-9a-f]{4}\)$/);
+  assert.match(redactValue('short'), /^…\(5 chars #[0-9a-f]{4}\)$/);
+});
+
+test('redactValue tells apart values with the same prefix, and marks equal values alike', () => {
+  const a = 'eyJhbGciOiJIUzI1NiJ9.first';
+  const b = 'eyJhbGciOiJIUzI1NiJ9.other';
+  assert.notEqual(redactValue(a), redactValue(b));
+  assert.equal(redactValue(a), redactValue(a));
 });
 
 test('redactUrl redacts code and state, keeps the rest', () => {
   const url = redactUrl(`http://localhost:3000/login/callback?code=${SECRETS.code}&state=${SECRETS.state}&iss=${encodeURIComponent(TENANT)}`);
   assertNoSecret(url);
-  assert.match(url, /code=code%E2%80%A6%2828\+chars%29/);
+  assert.match(url, /code=code%E2%80%A6%2828\+chars\+%23[0-9a-f]{4}%29/);
   assert.match(url, /iss=http%3A%2F%2F127\.0\.0\.1%3A9/);
 });
 
@@ -64,9 +71,10 @@ test('a whole sign-in, traced: every request and check recorded, no secret anywh
   assert.deepEqual(exchanges.map((e) => `${e.section} ${e.method} ${e.status}`), ['3.1 GET 200', '3.3 POST 200', '3.4 GET 200']);
   const tokenCall = exchanges[1]!;
   assert.match(tokenCall.requestBody!, /grant_type=authorization_code/);
-  assert.match(tokenCall.requestBody!, /client_secret=test…\(29 chars\)/);
-  assert.match(tokenCall.responseBody!, /"access_token": "at-S…\(30 chars\)"/);
-  assert.equal(exchanges[2]!.requestHeaders.authorization, 'Bearer at-S…(30 chars)');
+  assert.match(tokenCall.requestBody!, /client_secret=test…\(29 chars #[0-9a-f]{4}\)/);
+  const redactedToken = /"access_token": "(at-S…\(30 chars #[0-9a-f]{4}\))"/.exec(tokenCall.responseBody!)?.[1];
+  assert.ok(redactedToken, tokenCall.responseBody);
+  assert.equal(exchanges[2]!.requestHeaders.authorization, `Bearer ${redactedToken}`, 'the same token, marked alike where it was issued and where it was used');
   const checks = trace.events.filter((e) => e.type === 'check');
   assert.ok(checks.some((c) => c.code === 'ISSUER_MISMATCH' && c.passed && c.section === '3.1' && c.rule === 'RFC 8414 §3.3'));
   assert.ok(checks.some((c) => c.code === 'STATE_MISMATCH' && c.passed && c.section === '3.3'));
