@@ -1,0 +1,53 @@
+// The sandbox tenant's made-up contents: users (any name signs in) and a dozen spaces.
+import { createHash } from 'node:crypto';
+
+export const TENANT_ID = 'sandbox-tenant';
+const CREATED_AT = '2024-01-15T09:00:00.000Z';
+
+/** A stable 24-hex-digit id (the shape of Qlik's ids), derived from a name so it never changes. */
+function stableId(seed: string): string {
+  return createHash('sha256').update(seed).digest('hex').slice(0, 24);
+}
+
+/** "ada" → "Ada", "ada.lovelace" → "Ada Lovelace". */
+function displayName(user: string): string {
+  const words = user.split(/[._-]+/).filter((word) => word !== '');
+  return words.length === 0 ? user : words.map((word) => word[0]!.toUpperCase() + word.slice(1)).join(' ');
+}
+
+/** The body of GET /api/v1/users/me, shaped like Qlik's User object. */
+export function userFor(user: string, baseUrl: string): Record<string, unknown> {
+  const id = stableId(`user:${user}`);
+  return {
+    id,
+    name: displayName(user),
+    subject: `sandbox|${user}`,
+    tenantId: TENANT_ID,
+    email: `${user}@sandbox.example`,
+    status: 'active',
+    createdAt: CREATED_AT,
+    lastUpdatedAt: CREATED_AT,
+    assignedRoles: [{ id: stableId('role:Developer'), name: 'Developer', type: 'default', level: 'user' }],
+    links: { self: { href: `${baseUrl}/api/v1/users/${id}` } },
+  };
+}
+
+export interface Space {
+  id: string;
+  name: string;
+  type: 'shared' | 'managed' | 'data';
+  createdAt: string;
+}
+
+const SPACE_NAMES = [
+  'Finance', 'Sales', 'Marketing', 'Operations', 'Human Resources', 'Supply Chain',
+  'Customer Success', 'Engineering', 'Data Platform', 'Executive', 'Sandbox Playground', 'Archive',
+];
+const SPACE_TYPES = ['shared', 'managed', 'data'] as const;
+
+export const SPACES: readonly Space[] = SPACE_NAMES.map((name, index) => ({
+  id: stableId(`space:${name}`),
+  name,
+  type: SPACE_TYPES[index % SPACE_TYPES.length]!,
+  createdAt: new Date(Date.UTC(2024, 0, index + 1, 9)).toISOString(),
+}));

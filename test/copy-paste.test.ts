@@ -1,0 +1,80 @@
+// `npm run build` emits plain ESM that runs on Node with no node_modules. This test builds, copies
+// only the files a sign-in needs into an empty folder, and signs in from there against the sandbox.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox } from '../src/sandbox/index.ts';
+
+/** What each step needs, as its docs page says: the step, plus errors.js and http.js. */
+export const STEP_FILES = {
+  '3.1': ['1-discovery.js', 'errors.js', 'http.js'],
+  '3.2': ['2-authorize.js', 'errors.js'],
+  '3.3': ['3-token.js', 'errors.js', 'http.js'],
+  '3.4': ['4-api.js', 'errors.js', 'http.js'],
+};
+
+let buildDir: string;
+let sandbox: Sandbox;
+const work: string[] = [];
+
+before(async () => {
+  buildDir = mkdtempSync(join(tmpdir(), 'qlik-build-'));
+  work.push(buildDir);
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', buildDir], { stdio: 'pipe' });
+  sandbox = await startSandbox();
+});
+after(async () => {
+  await sandbox?.close();
+  for (const dir of work) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The relative imports of a built file, as written in it. */
+function importsOf(file: string): string[] {
+  return [...readFileSync(file, 'utf8').matchAll(/^import\s[^;]*?from\s+['"](\.[^'"]+)['"]/gm)].map((m) => m[1]!.replace('./', ''));
+}
+
+test('each step imports only what its docs page says to copy, and no package', () => {
+  for (const [step, files] of Object.entries(STEP_FILES)) {
+    const needed = new Set<string>();
+    const visit = (file: string) => {
+      if (needed.has(file)) return;
+      needed.add(file);
+      for (const dep of importsOf(join(buildDir, file))) visit(dep);
+    };
+    visit(files[0]!);
+    assert.deepEqual([...needed].sort(), [...files].sort(), `step ${step}`);
+    for (const file of files) {
+      const source = readFileSync(join(buildDir, file), 'utf8');
+      const bare = [...source.matchAll(/^import\s[^;]*?from\s+['"]([^'".][^'"]*)['"]/gm)].map((m) => m[1]);
+      assert.ok(bare.every((name) => name!.startsWith('node:')), `${file} imports only node: built-ins, got ${bare.join(', ')}`);
+    }
+  }
+});
+
+test('a whole sign-in runs with plain node from an empty folder holding only the copied files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qlik-copy-'));
+  work.push(dir);
+  const files = new Set(Object.values(STEP_FILES).flat());
+  for (const file of files) copyFileSync(join(buildDir, file), join(dir, file));
+  copyFileSync('examples/sign-in.mjs', join(dir, 'sign-in.mjs'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  assert.deepEqual(readdirSync(dir).sort(), [...files, 'package.json', 'sign-in.mjs'].sort(), 'nothing else: no node_modules');
+
+  const redirectUri = 'http://127.0.0.1:1/login/callback';
+  sandbox.addRedirectUri(SANDBOX_CLIENT_ID, redirectUri);
+  // Plain node: no tsx, no loader, no NODE_OPTIONS that could bring one in.
+  const env = { ...process.env, NODE_OPTIONS: '' };
+  // Asynchronously: the sandbox answers from this very process.
+  const run = await promisify(execFile)(process.execPath, ['sign-in.mjs', sandbox.url, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, redirectUri], {
+    cwd: dir,
+    env,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  assert.deepEqual(Object.keys(JSON.parse(run.stdout)), ['name', 'tenantId']);
+  assert.equal(JSON.parse(run.stdout).name, 'Grace');
+});
