@@ -1,0 +1,107 @@
+// The app's pages. Plain HTML without any script (the CSP in reply.ts forbids scripts anyway);
+// every value goes through html`…`, which escapes it (html.ts).
+
+import { html, SafeHtml } from './html.ts';
+import type { Flash } from './sessions.ts';
+import { formatTranscript, type TraceEvent } from '../trace.ts';
+
+// The style sheet is a constant of this file, not data, so it is the one thing marked safe by hand.
+const STYLE = new SafeHtml(`
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
+  .button, button { display: inline-block; font: inherit; padding: 0.4rem 1.2rem; border: 1px solid #0a6; border-radius: 4px; background: #0a6; color: #fff; text-decoration: none; cursor: pointer; }
+  .flash { padding: 0.6rem 1rem; border-radius: 4px; background: #e8f4ff; }
+  .flash.warning { background: #fff4d6; }
+  dt { font-weight: 600; } dd { margin: 0 0 0.5rem 0; }
+  code { background: #f3f3f3; padding: 0 0.2rem; }
+  pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem; }
+  footer { margin-top: 3rem; color: #666; font-size: 0.85rem; }`);
+
+function layout(title: string, content: SafeHtml, flash?: Flash): SafeHtml {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+${flash ? html`<p class="flash ${flash.kind}" role="status">${flash.text}</p>` : ''}
+${content}
+</main>
+<footer>Qlik Cloud OAuth 2.0, by hand — <a href="/">home</a> · <a href="/trace">protocol transcript</a></footer>
+</body>
+</html>
+`;
+}
+
+export interface HomePageInput {
+  tenantUrl: string;
+  /** Undefined when not signed in. */
+  user: { name: string; email: string | undefined } | undefined;
+  flash: Flash | undefined;
+}
+
+export function homePage({ tenantUrl, user, flash }: HomePageInput): SafeHtml {
+  const content = user
+    ? html`<h1>Signed in as ${user.name}</h1>
+${user.email ? html`<p>Email: ${user.email}</p>` : ''}
+<p>Tenant: <code>${tenantUrl}</code></p>
+<p><a href="/api/me">Your user, as the tenant returns it (JSON)</a></p>
+<form method="post" action="/logout"><button type="submit">Log out</button></form>`
+    : html`<h1>Not signed in</h1>
+<p>Sign in with your Qlik Cloud account at <code>${tenantUrl}</code>.</p>
+<p><a class="button" href="/login">Log in</a></p>`;
+  return layout(user ? `Signed in as ${user.name}` : 'Not signed in', content, flash);
+}
+
+export interface ErrorPageInput {
+  title: string;
+  message: string;
+  hint: string;
+  code: string | undefined;
+  rule: string | undefined;
+  /** Where "Start again" leads: /login for a failed sign-in, / otherwise. */
+  startAgain: string;
+}
+
+export function errorPage(input: ErrorPageInput): SafeHtml {
+  return layout(
+    input.title,
+    html`<h1>${input.title}</h1>
+<p>${input.message}</p>
+<h2>What to do next</h2>
+<p>${input.hint}</p>
+${input.code ? html`<dl><dt>Code</dt><dd><code>${input.code}</code></dd><dt>Rule</dt><dd>${input.rule}</dd></dl>` : ''}
+<p><a class="button" href="${input.startAgain}">Start again</a></p>`,
+  );
+}
+
+/** A callback whose state this browser already used, or let expire (sessions.ts takePendingLogin). */
+export function alreadyUsedPage(): SafeHtml {
+  const title = 'This sign-in link was already used or has expired — start again';
+  return layout(
+    title,
+    html`<h1>${title}</h1>
+<p>Each sign-in link works once, and for 10 minutes. This one was already used (by this page being
+reloaded, or the Back button), or it waited too long.</p>
+<p>Rule: RFC 6749 §10.12 — a state answers one sign-in, once.</p>
+<p><a class="button" href="/login">Start again</a></p>`,
+  );
+}
+
+export function simplePage(title: string, text: string): SafeHtml {
+  return layout(title, html`<h1>${title}</h1><p>${text}</p><p><a href="/">Home</a></p>`);
+}
+
+/** The transcript as src/trace.ts formats it for a console, in a <pre>: already redacted there. */
+export function tracePage(events: readonly TraceEvent[]): SafeHtml {
+  return layout(
+    'Protocol transcript',
+    html`<h1>Protocol transcript</h1>
+<p>What this app did with the tenant for this browser, request by request and check by check.
+Secrets are shown as a prefix and a length only.</p>
+${events.length ? html`<pre>${formatTranscript(events)}</pre>` : html`<p>Nothing yet: <a href="/login">log in</a> first.</p>`}`,
+  );
+}

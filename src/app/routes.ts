@@ -1,0 +1,199 @@
+// The app's routes: the tutorial's web server, one handler per route. Each handler takes the
+// request as data and returns a Reply (reply.ts); server.ts does the HTTP plumbing around them.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import { ApiError, QlikOAuthError, TokenError } from '../errors.ts';
+import type { HttpOptions } from '../http.ts';
+import type { TenantMetadata } from '../1-discovery.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, type ClientConfig } from '../2-authorize.ts';
+import { exchangeCode, validateCallback, type TokenSet } from '../3-token.ts';
+import { getCurrentUser } from '../4-api.ts';
+import { qlikFetch } from '../5-lifecycle.ts';
+import { sessionCookie } from './cookies.ts';
+import { errorJson } from './error-page.ts';
+import { alreadyUsedPage, homePage, simplePage, tracePage } from './pages.ts';
+import { jsonReply, pageReply, redirectReply, type Reply } from './reply.ts';
+import { checkSameOrigin } from './same-origin.ts';
+import {
+  addPendingLogin,
+  endSession,
+  renewSessionId,
+  startSession,
+  takePendingLogin,
+  type Flash,
+  type Session,
+  type SessionStore,
+} from './sessions.ts';
+import { revokeTokens } from './tokens.ts';
+
+/** Everything the handlers share, fixed at start. */
+export interface AppContext {
+  metadata: TenantMetadata;
+  client: ClientConfig;
+  scope: string;
+  /** e.g. http://localhost:3000 — compared with the Origin of POSTs. */
+  appOrigin: string;
+  /** True when the app is served over https: the session cookie gets `Secure`. */
+  secureCookies: boolean;
+  sessions: SessionStore;
+  /** Timeout and size cap for calls to the tenant. */
+  http: HttpOptions;
+  log: (line: string) => void;
+}
+
+export interface AppRequest {
+  method: string;
+  url: URL;
+  headers: IncomingHttpHeaders;
+  /** The browser's session, when its cookie names a live one. */
+  session: Session | undefined;
+}
+
+type Handler = (ctx: AppContext, request: AppRequest) => Promise<Reply>;
+
+/** GET / — who is signed in, and the way in or out. Shows stored data only: no tenant call. */
+async function home(ctx: AppContext, { session, method }: AppRequest): Promise<Reply> {
+  const flash = session?.flash;
+  if (session && method === 'GET') session.flash = undefined; // shown once (a HEAD shows nothing)
+  const user = session?.signedIn?.user;
+  return pageReply(200, homePage({ tenantUrl: ctx.metadata.issuer, user: user && { name: user.name, email: user.email }, flash }));
+}
+
+/** GET /login — tutorial 3.2: new state and PKCE verifier, kept in this session, then off to the tenant. */
+async function login(ctx: AppContext, request: AppRequest): Promise<Reply> {
+  const session = request.session ?? startSession(ctx.sessions);
+  const state = createState();
+  const codeVerifier = createCodeVerifier();
+  addPendingLogin(ctx.sessions, session, { state, codeVerifier });
+  const url = buildAuthorizationUrl(ctx.metadata, ctx.client, {
+    scope: ctx.scope,
+    state,
+    codeChallenge: codeChallengeS256(codeVerifier),
+  });
+  session.trace.note('3.2', `GET /login: a new state and PKCE verifier; the browser goes to ${url.href}`);
+  return redirectReply(url.href, [sessionCookie(session.id, ctx.secureCookies)]);
+}
+
+/** GET /login/callback — tutorial 3.3 and 3.4: check the callback, exchange the code, ask who signed in. */
+async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
+  const { session, url } = request;
+  const { metadata, client } = ctx;
+  // Taken out of the store before anything else happens: a second callback with this state finds nothing.
+  const lookup = takePendingLogin(ctx.sessions, session, url.searchParams.get('state'));
+  if (lookup.kind === 'used-or-expired') return pageReply(400, alreadyUsedPage());
+
+  const trace = session?.trace;
+  trace?.note('3.3', `The browser is back from the tenant: GET ${url.href}`); // note() redacts code and state
+  const expected = { issuer: metadata.issuer, issRequired: metadata.issParameterSupported };
+  let section: '3.3' | '3.4' = '3.3';
+  try {
+    if (lookup.kind === 'unknown' || session === undefined) {
+      // RFC 6749 §10.12, RFC 9700 §4.7.1: no sign-in of this browser has this state. A forged or
+      // tampered callback, another browser's, or a lost session. Checked against a fresh state that
+      // nobody holds, validateCallback fails and names why: STATE_MISSING, STATE_MISMATCH, …
+      validateCallback(url, { ...expected, expectedState: createState() }, trace?.hooks('3.3'));
+      throw new Error('unreachable: a callback matched a state nobody holds');
+    }
+    const options = { ...ctx.http, ...session.trace.hooks('3.3') };
+    const { code } = validateCallback(url, { ...expected, expectedState: lookup.login.state }, options);
+    const tokens = await exchangeCode(metadata, client, { code, codeVerifier: lookup.login.codeVerifier }, options);
+    section = '3.4';
+    const user = await getCurrentUser(metadata, tokens.accessToken, { ...ctx.http, ...session.trace.hooks('3.4') }).catch(
+      (error: unknown) => {
+        revokeInBackground(ctx, tokens); // tokens nobody will use: do not leave them valid at the tenant
+        throw error;
+      },
+    );
+
+    const replaced = session.signedIn?.qlik.tokens;
+    if (replaced) revokeInBackground(ctx, replaced); // signed in again, maybe as someone else
+    // Session fixation (RFC 6265bis §8.6): the signed-in session gets an id the browser never had before.
+    renewSessionId(ctx.sessions, session);
+    session.signedIn = {
+      user,
+      // What src/5-lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
+      qlik: { metadata, client, tokens, options: { ...ctx.http, ...session.trace.hooks('lifecycle') } },
+      signedInAt: Date.now(),
+    };
+    session.trace.note('3.4', `Signed in as ${user.name}; the session id was renewed.`);
+    return redirectReply('/', [sessionCookie(session.id, ctx.secureCookies)]);
+  } catch (error) {
+    trace?.failure(section, error);
+    throw error; // server.ts turns it into the error page
+  }
+}
+
+/** GET /api/me — the tenant's /api/v1/users/me for this session, as JSON, refreshing the token when due. */
+async function apiMe(ctx: AppContext, { session }: AppRequest): Promise<Reply> {
+  const signedIn = session?.signedIn;
+  if (session === undefined || signedIn === undefined) {
+    return jsonReply(401, { error: 'not_signed_in', message: 'Not signed in. Open /login to sign in.' });
+  }
+  try {
+    return jsonReply(200, await qlikFetch(signedIn.qlik, '/api/v1/users/me'));
+  } catch (error) {
+    session.trace.failure('lifecycle', error);
+    // RFC 6750 §3.1 invalid_token even after a refresh, or a refresh the tenant refused
+    // (RFC 6749 §5.2): these tokens are dead, so this session is no longer signed in.
+    const tokensDead =
+      (error instanceof ApiError && error.code === 'API_UNAUTHORIZED') ||
+      (error instanceof TokenError && error.status >= 400 && error.status < 500);
+    if (tokensDead && error instanceof QlikOAuthError) {
+      if (session.signedIn === signedIn) session.signedIn = undefined;
+      return jsonReply(401, { error: 'not_signed_in', message: `The tenant no longer accepts this sign-in (${error.code}). Open /login to sign in again.` });
+    }
+    return errorJson(error, ctx.log);
+  }
+}
+
+/** POST /logout — only from our own pages; revoke at the tenant, forget the session, back home. */
+async function logout(ctx: AppContext, { headers, session }: AppRequest): Promise<Reply> {
+  const verdict = checkSameOrigin(headers, ctx.appOrigin);
+  if (!verdict.ok) {
+    return pageReply(
+      403,
+      simplePage('Sign-out refused', `This sign-out request did not come from this app: ${verdict.reason}. Use the Log out button on the home page.`),
+    );
+  }
+  let flash: Flash = { kind: 'info', text: 'You are signed out.' };
+  const signedIn = session?.signedIn;
+  if (session) endSession(ctx.sessions, session); // from here on, no request can use the tokens
+  if (signedIn) {
+    await signedIn.qlik.refreshing?.catch(() => {}); // a refresh in flight: revoke what it brings
+    const failures = await revokeTokens(ctx.metadata, ctx.client, signedIn.qlik.tokens, signedIn.qlik.options ?? ctx.http);
+    flash =
+      failures.length === 0
+        ? { kind: 'info', text: "You are signed out, and the tenant revoked this app's tokens." }
+        : {
+            kind: 'warning',
+            text: `You are signed out of this app, but the tenant could not revoke its tokens (${failures[0]!.code}: ${failures[0]!.message}). They stop working when they expire.`,
+          };
+  }
+  // A fresh session carries the one-time message (and the transcript) to the home page.
+  const next = startSession(ctx.sessions);
+  next.flash = flash;
+  if (session) next.trace = session.trace;
+  return redirectReply('/', [sessionCookie(next.id, ctx.secureCookies)]);
+}
+
+/** GET /trace — this browser session's protocol transcript, redacted (transcript.ts). */
+async function trace(_ctx: AppContext, { session }: AppRequest): Promise<Reply> {
+  return pageReply(200, tracePage(session?.trace.events ?? []));
+}
+
+function revokeInBackground(ctx: AppContext, tokens: TokenSet): void {
+  revokeTokens(ctx.metadata, ctx.client, tokens, ctx.http).then(
+    (failures) => failures.forEach((f) => ctx.log(`revoke failed ${f.code}: ${f.message}`)),
+    (error: unknown) => ctx.log(`revoke failed: ${error instanceof Error ? error.message : typeof error}`),
+  );
+}
+
+/** Path → method → handler. HEAD is served like GET for the home page (RFC 9110 §9.3.2). */
+export const ROUTES: Record<string, Record<string, Handler>> = {
+  '/': { GET: home, HEAD: home },
+  '/login': { GET: login },
+  '/login/callback': { GET: callback },
+  '/api/me': { GET: apiMe },
+  '/logout': { POST: logout },
+  '/trace': { GET: trace },
+};

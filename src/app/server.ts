@@ -1,0 +1,142 @@
+// The web app on node:http: discover the tenant once, listen, and route each request to a handler
+// in routes.ts. Whatever a handler throws becomes an error page; nothing a request does can stop
+// the process.
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_TIMEOUT_MS } from '../http.ts';
+import { discover, type TenantMetadata } from '../1-discovery.ts';
+import { CALLBACK_PATH, DEFAULT_PORT, DEFAULT_SCOPE, type AppOptions } from './config.ts';
+import { sessionIdFrom } from './cookies.ts';
+import { errorReply, logUnexpected } from './error-page.ts';
+import { simplePage } from './pages.ts';
+import { pageReply, writeReply, type Reply } from './reply.ts';
+import { ROUTES, type AppContext } from './routes.ts';
+import { createSessionStore, findSession } from './sessions.ts';
+
+export interface App {
+  server: Server;
+  /** The app's origin, e.g. http://127.0.0.1:54321: open it in a browser. */
+  url: string;
+  /** `${url}/login/callback`: register it with the OAuth client. */
+  redirectUri: string;
+  metadata: TenantMetadata;
+  /** Stops accepting connections, lets requests in flight finish, then resolves. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the app. Tutorial 3.1 runs here, once: a tenant that cannot be discovered stops the start
+ * with its DiscoveryError or HttpError, before the app listens. A busy port rejects with the
+ * listen error (code EADDRINUSE).
+ */
+export async function createApp(options: AppOptions): Promise<App> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const http = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+  const metadata = await discover(options.tenantUrl, http);
+
+  const host = options.host ?? 'localhost';
+  const server = createServer();
+  await listen(server, options.port ?? DEFAULT_PORT, host);
+  const { port } = server.address() as AddressInfo;
+  const appOrigin = new URL(options.appUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).origin;
+  const redirectUri = appOrigin + CALLBACK_PATH;
+
+  const ctx: AppContext = {
+    metadata,
+    client: { clientId: options.clientId, clientSecret: options.clientSecret, redirectUri },
+    scope: options.scope ?? DEFAULT_SCOPE,
+    appOrigin,
+    secureCookies: appOrigin.startsWith('https:'),
+    sessions: createSessionStore(options.sessionLimits),
+    http,
+    log,
+  };
+  const tenantOrigin = new URL(metadata.authorizationEndpoint).origin;
+  // Attached now that the origin is known. No request can have arrived yet: the 'listening' event
+  // and this line run before the event loop looks at new connections.
+  server.on('request', (req, res) => {
+    handle(ctx, req, res, tenantOrigin).catch((error: unknown) => {
+      logUnexpected(error, log);
+      res.destroy();
+    });
+  });
+
+  return {
+    server,
+    url: appOrigin,
+    redirectUri,
+    metadata,
+    close: () => closeServer(server),
+  };
+}
+
+async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse, tenantOrigin: string): Promise<void> {
+  // A browser that goes away mid-request makes these emit errors; without a listener they would be thrown.
+  req.on('error', () => {});
+  res.on('error', () => {});
+  let reply: Reply;
+  try {
+    reply = await route(ctx, req);
+  } catch (error) {
+    reply = errorReply(error, ctx.log);
+  }
+  if (res.destroyed) return; // the browser left; nobody to answer
+  writeReply(res, reply, tenantOrigin);
+}
+
+async function route(ctx: AppContext, req: IncomingMessage): Promise<Reply> {
+  const target = req.url ?? '/';
+  // Only origin-form targets ("/path?query"). "//host/x" or "http://host/x" would parse as another host.
+  if (!target.startsWith('/') || target.startsWith('//') || !URL.canParse(ctx.appOrigin + target)) {
+    return pageReply(400, simplePage('Bad request', 'This address is not one this app understands.'));
+  }
+  const url = new URL(ctx.appOrigin + target);
+  const handlers = ROUTES[url.pathname];
+  if (handlers === undefined) {
+    return pageReply(404, simplePage('Page not found', `There is no page at ${url.pathname}.`));
+  }
+  const handler = handlers[req.method ?? ''];
+  if (handler === undefined) {
+    const allowed = Object.keys(handlers).join(', ');
+    return pageReply(405, simplePage('Method not allowed', `${url.pathname} answers ${allowed} only.`), { allow: allowed });
+  }
+  const session = findSession(ctx.sessions, sessionIdFrom(req.headers.cookie));
+  let reply: Reply;
+  try {
+    reply = await handler(ctx, { method: req.method ?? 'GET', url, headers: req.headers, session });
+  } catch (error) {
+    reply = errorReply(error, ctx.log);
+  }
+  // RFC 9700 §4.2.4: the callback URL holds the code and state. Whatever answers it (the redirect
+  // home, an error page) must not let the browser pass that URL on in a Referer, not even to us.
+  if (url.pathname === CALLBACK_PATH) reply.headers['referrer-policy'] = 'no-referrer';
+  return reply;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Stops accepting connections, closes idle keep-alive connections at once and the others as soon
+ * as their request is answered, and resolves when all are gone.
+ */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    // Connections that finish their request later become idle too: close those as they do.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    server.close(() => {
+      clearInterval(sweep);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

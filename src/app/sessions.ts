@@ -1,0 +1,222 @@
+// Browser sessions, kept on the server. The browser holds only a random session id (cookie `sid`,
+// see cookies.ts); the pending sign-ins, the tokens and the user stay here, in memory.
+//
+// Everything is bounded, so a flood of requests cannot fill the memory: sessions expire when idle
+// and are capped in number, pending sign-ins expire after 10 minutes and are capped per session and
+// in total. When a cap is reached the oldest entry goes first: a Map iterates in insertion order.
+
+import { randomBytes } from 'node:crypto';
+import type { QlikUser } from '../4-api.ts';
+import type { QlikSession } from '../5-lifecycle.ts';
+import { Trace } from '../trace.ts';
+
+/** A sign-in this browser started at GET /login and has not finished yet. */
+export interface PendingLogin {
+  state: string;
+  codeVerifier: string;
+  sessionId: string;
+  createdAt: number;
+}
+
+/** What a signed-in session holds. Never sent to the browser: only `user.name` and the like are shown. */
+export interface SignedIn {
+  user: QlikUser;
+  /** The tokens, and what src/5-lifecycle.ts needs to use and refresh them. */
+  qlik: QlikSession;
+  signedInAt: number;
+}
+
+/** A one-time message for the next page, e.g. "You are signed out". */
+export interface Flash {
+  kind: 'info' | 'warning';
+  text: string;
+}
+
+export interface Session {
+  id: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** States of this session's pending sign-ins, oldest first; the sign-ins are in store.pendingLogins. */
+  pendingStates: string[];
+  /** States this session used or let expire, so that a replayed callback gets a clear page. */
+  finishedStates: string[];
+  signedIn: SignedIn | undefined;
+  flash: Flash | undefined;
+  /** This browser's protocol transcript, redacted (src/trace.ts), shown at GET /trace. */
+  trace: Trace;
+}
+
+export interface SessionLimits {
+  sessionIdleMs: number;
+  maxSessions: number;
+  pendingLifetimeMs: number;
+  maxPendingPerSession: number;
+  maxPendingLogins: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  sessionIdleMs: 8 * 60 * 60_000,
+  maxSessions: 10_000,
+  // RFC 9700 §4.5.3 wants short-lived state; the tenant's own consent step also lasts 10 minutes.
+  pendingLifetimeMs: 10 * 60_000,
+  maxPendingPerSession: 5,
+  maxPendingLogins: 10_000,
+};
+
+const MAX_FINISHED_STATES = 10;
+/** A session's transcript keeps its latest events only: a sign-in makes about 40. */
+const MAX_TRACE_EVENTS = 200;
+
+export interface SessionStore {
+  /** By session id, in order of last use: the first entry is the longest idle. */
+  sessions: Map<string, Session>;
+  /**
+   * Every pending sign-in of every session, by its state, oldest first.
+   *
+   * The tutorial kept one shared queue for all users: storeAuthState() pushed {state, verifier}
+   * and the callback took whatever shiftAuth() returned first. Two people signing in at once could
+   * get each other's state or code verifier: the check compared against someone else's state, and
+   * the code was exchanged with someone else's verifier. Here each pending sign-in is tied to the
+   * session that started it and found by its own state: that is the fix (RFC 6749 §10.12).
+   */
+  pendingLogins: Map<string, PendingLogin>;
+  limits: SessionLimits;
+  now: () => number;
+}
+
+export function createSessionStore(limits: Partial<SessionLimits> = {}, now: () => number = Date.now): SessionStore {
+  return { sessions: new Map(), pendingLogins: new Map(), limits: { ...DEFAULT_SESSION_LIMITS, ...limits }, now };
+}
+
+/** 32 random bytes, base64url (43 characters): an id nobody can guess (RFC 6265bis §8.6 hijacking). */
+export function newSessionId(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** The session with this id, if it exists and is not idle too long. Counts as a use. */
+export function findSession(store: SessionStore, id: string | undefined): Session | undefined {
+  if (id === undefined) return undefined;
+  const session = store.sessions.get(id);
+  if (session === undefined) return undefined;
+  const now = store.now();
+  if (now - session.lastSeenAt > store.limits.sessionIdleMs) {
+    endSession(store, session);
+    return undefined;
+  }
+  session.lastSeenAt = now;
+  const { events } = session.trace;
+  if (events.length > MAX_TRACE_EVENTS) events.splice(0, events.length - MAX_TRACE_EVENTS);
+  // Move it to the end: the Map stays in order of last use.
+  store.sessions.delete(id);
+  store.sessions.set(id, session);
+  return session;
+}
+
+export function startSession(store: SessionStore): Session {
+  dropIdleSessions(store);
+  const now = store.now();
+  const session: Session = {
+    id: newSessionId(),
+    createdAt: now,
+    lastSeenAt: now,
+    pendingStates: [],
+    finishedStates: [],
+    signedIn: undefined,
+    flash: undefined,
+    trace: new Trace(),
+  };
+  store.sessions.set(session.id, session);
+  // Over the cap: the longest idle sessions go first.
+  for (const oldest of store.sessions.values()) {
+    if (store.sessions.size <= store.limits.maxSessions) break;
+    endSession(store, oldest);
+  }
+  return session;
+}
+
+/**
+ * Gives the session a new id, after which the old id is worth nothing. Done at sign-in: an
+ * attacker who planted a session id in the victim's browser (session fixation, RFC 6265bis §8.6)
+ * does not get a signed-in session. The caller sends the new id in a new cookie.
+ */
+export function renewSessionId(store: SessionStore, session: Session): void {
+  store.sessions.delete(session.id);
+  session.id = newSessionId();
+  store.sessions.set(session.id, session);
+  for (const state of session.pendingStates) {
+    const login = store.pendingLogins.get(state);
+    if (login) login.sessionId = session.id;
+  }
+}
+
+/** Forgets the session and its pending sign-ins. */
+export function endSession(store: SessionStore, session: Session): void {
+  store.sessions.delete(session.id);
+  for (const state of session.pendingStates) store.pendingLogins.delete(state);
+  session.pendingStates = [];
+  session.signedIn = undefined;
+}
+
+function dropIdleSessions(store: SessionStore): void {
+  const now = store.now();
+  for (const session of store.sessions.values()) {
+    if (now - session.lastSeenAt <= store.limits.sessionIdleMs) break; // the rest were used later
+    endSession(store, session);
+  }
+}
+
+/** Keeps a sign-in that this session just started at GET /login. */
+export function addPendingLogin(store: SessionStore, session: Session, login: { state: string; codeVerifier: string }): void {
+  dropExpiredPendingLogins(store);
+  store.pendingLogins.set(login.state, { ...login, sessionId: session.id, createdAt: store.now() });
+  session.pendingStates.push(login.state);
+  // A few tabs may sign in at once; more than that is a loop or an attack. Oldest goes first.
+  while (session.pendingStates.length > store.limits.maxPendingPerSession) {
+    finishPendingLogin(store, session, session.pendingStates[0]!);
+  }
+  for (const oldest of store.pendingLogins.values()) {
+    if (store.pendingLogins.size <= store.limits.maxPendingLogins) break;
+    finishPendingLogin(store, store.sessions.get(oldest.sessionId), oldest.state);
+  }
+}
+
+/** What the callback's state refers to, among this session's sign-ins. */
+export type PendingLookup =
+  /** A sign-in of this session, now removed from the store: it cannot be used a second time. */
+  | { kind: 'found'; login: PendingLogin }
+  /** A sign-in of this session that was already finished, or that expired. */
+  | { kind: 'used-or-expired' }
+  /** Nothing this session started: forged, tampered, another browser's, or a lost session. */
+  | { kind: 'unknown' };
+
+/**
+ * Finds and removes this session's pending sign-in with this state. Removing it before the code
+ * is exchanged makes it single use (RFC 6749 §10.5, §10.12): a replayed callback finds nothing.
+ */
+export function takePendingLogin(store: SessionStore, session: Session | undefined, state: string | null): PendingLookup {
+  if (session === undefined || state === null) return { kind: 'unknown' };
+  if (session.finishedStates.includes(state)) return { kind: 'used-or-expired' };
+  const login = store.pendingLogins.get(state);
+  // A state of another session is unknown here, and stays where it is: it is not ours to use up.
+  if (login === undefined || login.sessionId !== session.id) return { kind: 'unknown' };
+  finishPendingLogin(store, session, state);
+  if (store.now() - login.createdAt > store.limits.pendingLifetimeMs) return { kind: 'used-or-expired' };
+  return { kind: 'found', login };
+}
+
+function dropExpiredPendingLogins(store: SessionStore): void {
+  const now = store.now();
+  for (const login of store.pendingLogins.values()) {
+    if (now - login.createdAt <= store.limits.pendingLifetimeMs) break; // the rest are younger
+    finishPendingLogin(store, store.sessions.get(login.sessionId), login.state);
+  }
+}
+
+/** Removes a pending sign-in and remembers its state as finished in its session. */
+function finishPendingLogin(store: SessionStore, session: Session | undefined, state: string): void {
+  store.pendingLogins.delete(state);
+  if (session === undefined) return;
+  session.pendingStates = session.pendingStates.filter((s) => s !== state);
+  session.finishedStates.push(state);
+  if (session.finishedStates.length > MAX_FINISHED_STATES) session.finishedStates.shift();
+}

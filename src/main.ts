@@ -1,0 +1,130 @@
+// `npm start`: read the settings, start the local sandbox tenant when no tenant is configured,
+// start the app, and say what to open. Ctrl-C stops it.
+//
+// Exit codes: 0 stopped on request, 1 could not start (tenant discovery failed, port busy),
+// 2 a setting is wrong (nothing was started, nothing was sent over the network).
+
+import { createApp, readConfig, ConfigError, type App, type EnvConfig } from './app/index.ts';
+import { QlikOAuthError } from './errors.ts';
+import { isLoopbackHost } from './http.ts';
+import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox } from './sandbox/index.ts';
+
+/** Prints the lines to stderr and exits: no stack trace, just what happened and what to do. */
+function exitWith(code: number, lines: string[]): never {
+  process.stderr.write(`${lines.join('\n')}\n`);
+  process.exit(code);
+}
+
+/** Reads .env from the working directory, when there is one. Variables already set win over it. */
+function loadDotEnv(): void {
+  try {
+    process.loadEnvFile();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    exitWith(2, [`Configuration error: could not read .env: ${(error as Error).message}`, 'Fix: correct or remove the .env file.']);
+  }
+}
+
+function readSettings(): EnvConfig {
+  try {
+    return readConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) exitWith(2, [`Configuration error: ${error.message}`, `Fix: ${error.fix}`]);
+    throw error;
+  }
+}
+
+/**
+ * Where to listen: the APP_URL host when it is this machine (say 127.0.0.1), else "localhost".
+ * Behind a proxy (APP_URL=https://app.example.com) the proxy reaches the app on localhost.
+ */
+function listenHost(appUrl: string | undefined): string {
+  const hostname = appUrl === undefined ? 'localhost' : new URL(appUrl).hostname;
+  if (!isLoopbackHost(hostname)) return 'localhost';
+  return hostname.replace(/^\[(.*)\]$/, '$1'); // [::1] → ::1
+}
+
+async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<App> {
+  const tenantUrl = config.tenantUrl ?? sandbox!.url;
+  try {
+    return await createApp({
+      tenantUrl,
+      clientId: config.clientId ?? SANDBOX_CLIENT_ID,
+      clientSecret: config.clientSecret ?? SANDBOX_CLIENT_SECRET,
+      scope: config.scope,
+      port: config.port,
+      host: listenHost(config.appUrl),
+      ...(config.appUrl === undefined ? {} : { appUrl: config.appUrl }),
+    });
+  } catch (error) {
+    await sandbox?.close();
+    if (error instanceof QlikOAuthError) {
+      exitWith(1, [
+        `Could not start: tenant discovery at ${tenantUrl} failed (${error.code}, ${error.rule}).`,
+        error.message,
+        `What to do: ${error.hint}`,
+      ]);
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      exitWith(1, [
+        `Could not start: port ${config.port} ${code === 'EADDRINUSE' ? 'is already in use' : 'may not be used by this user'}.`,
+        'What to do: stop the other program, or set PORT to a free port, e.g. PORT=3001 (and APP_URL to match, if you set it).',
+      ]);
+    }
+    throw error;
+  }
+}
+
+function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined): void {
+  const clientId = config.clientId ?? SANDBOX_CLIENT_ID;
+  const lines = [
+    '',
+    `  Open            ${app.url}`,
+    `  Tenant          ${app.metadata.issuer}${sandbox ? '  (local sandbox tenant)' : ''}`,
+    `  Client ID       ${clientId}`,
+    `  Redirect URI    ${app.redirectUri}`,
+    sandbox
+      ? '                  (registered with the sandbox tenant for you)'
+      : '                  (must be registered, exactly, for this client: Management Console → OAuth)',
+    '',
+    '  Ctrl-C stops the app.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Ctrl-C (SIGINT) or SIGTERM: stop taking requests, finish those in flight, close, exit 0. */
+function stopOnSignals(app: App, sandbox: Sandbox | undefined): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1); // a second Ctrl-C: do not wait any longer
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping…\n`);
+    // A request waiting on a slow tenant gets 3 s to finish, then its connection is cut.
+    setTimeout(() => app.server.closeAllConnections(), 3_000).unref();
+    app
+      .close()
+      .then(() => sandbox?.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => exitWith(1, [`Stopping failed: ${(error as Error).message}`]),
+      );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  loadDotEnv();
+  const config = readSettings();
+  const sandbox = config.tenantUrl === undefined ? await startSandbox() : undefined;
+  const app = await start(config, sandbox);
+  sandbox?.addRedirectUri(SANDBOX_CLIENT_ID, app.redirectUri);
+  printReady(app, config, sandbox);
+  stopOnSignals(app, sandbox);
+}
+
+main().catch((error: unknown) => {
+  exitWith(1, [`Could not start: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`]);
+});
