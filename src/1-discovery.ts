@@ -89,8 +89,11 @@ export async function discover(tenantUrl: string, options: HttpOptions = {}): Pr
 
   let result = await httpRequest({ method: 'GET', url: issuer + OPENID_CONFIGURATION_PATH }, options);
   // The tutorial's path is OpenID's; Qlik documents RFC 8414's. Try the second when the first is absent.
+  // RFC 8414 §3.1 puts the well-known part between the host and any path of the issuer.
   if (result.status === 404) {
-    result = await httpRequest({ method: 'GET', url: issuer + OAUTH_SERVER_METADATA_PATH }, options);
+    const { origin, pathname } = new URL(issuer);
+    const url = origin + OAUTH_SERVER_METADATA_PATH + (pathname === '/' ? '' : pathname);
+    result = await httpRequest({ method: 'GET', url }, options);
   }
   return processDiscoveryResponse(result, issuer, options);
 }

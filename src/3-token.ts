@@ -183,7 +183,7 @@ export async function refreshTokens(
     client_secret: client.clientSecret,
   });
   const result = await postForm(metadata.tokenEndpoint, form, options);
-  const tokens = processTokenResponse(result, Date.now(), options);
+  const tokens = processTokenResponse(result, Date.now(), options, 'refresh the token');
   return { ...tokens, refreshToken: tokens.refreshToken ?? refreshToken };
 }
 
@@ -233,14 +233,18 @@ export const TOKEN_CHECKS: readonly CheckCode[] = [
   'TOKEN_FIELD_INVALID',
 ];
 
-/** RFC 6749 §5.1, §5.2: checks a token endpoint response. `now` is in ms, for expires_in. */
+/**
+ * RFC 6749 §5.1, §5.2: checks a token endpoint response. `now` is in ms, for expires_in; `action`
+ * says what was asked, for the error message.
+ */
 export function processTokenResponse(
   result: HttpResult,
   now: number,
   options: Pick<HttpOptions, 'onCheck'> = {},
+  action = 'exchange the code',
 ): TokenSet {
   // RFC 6749 §5.2: an error answer (400, 401, …) carries an error body; Qlik uses its own shape.
-  if (result.status >= 400) throw tokenErrorFrom(result, 'exchange the code');
+  if (result.status >= 400) throw tokenErrorFrom(result, action);
   // RFC 6749 §5.1: success is 200 exactly. A 201 or 204 is not a token response.
   if (result.status !== 200) {
     throw new TokenError(
@@ -261,8 +265,8 @@ export function processTokenResponse(
       result.status,
     );
   }
-  // RFC 6749 §5.1 (the value is case insensitive), RFC 6750 §4: Qlik sends "bearer". Any other type
-  // (mac, DPoP) needs a different way of using the token, which this client does not have.
+  // RFC 6749 §5.1: the value is case insensitive, and Qlik sends "bearer". §7.1: a client must not
+  // use a token type it does not understand (mac, DPoP need another way of sending the token).
   if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
     throw new TokenError(
       'TOKEN_TYPE_NOT_BEARER',
@@ -306,22 +310,25 @@ function readExpiry(body: Record<string, unknown>, now: number, status: number):
       'The tenant sent a malformed expiry. Start the sign-in again; if it repeats, contact Qlik support.',
       status,
     );
+  let fromExpiresIn: number | undefined;
+  let fromExpiresAt: number | undefined;
   if (body.expires_in !== undefined) {
     const raw = body.expires_in;
     const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isFinite(seconds) || seconds <= 0) {
       throw invalid(`expires_in ${JSON.stringify(raw)} is not a positive number of seconds`);
     }
-    return now + seconds * 1000;
+    fromExpiresIn = now + seconds * 1000;
   }
   if (body.expires_at !== undefined) {
     const at = typeof body.expires_at === 'string' ? Date.parse(body.expires_at) : NaN;
     if (!Number.isFinite(at) || at <= now) {
       throw invalid(`expires_at ${JSON.stringify(body.expires_at)} is not a date in the future`);
     }
-    return at;
+    fromExpiresAt = at;
   }
-  return undefined;
+  // Both may come (the sandbox sends both); expires_in is relative, so no clock skew can bend it.
+  return fromExpiresIn ?? fromExpiresAt;
 }
 
 /** Builds the error for a failed token endpoint call from either error shape, or from none. */

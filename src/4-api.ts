@@ -107,7 +107,7 @@ export function processApiResponse(result: HttpResult, what: string): Record<str
     throw new ApiError(
       'API_RATE_LIMITED',
       `${what}: the tenant is rate limiting this user (HTTP 429${retryAfter === undefined ? '' : `, retry after ${retryAfter} s`}).`,
-      `Wait ${retryAfter ?? 60} seconds, then try again.`,
+      `Wait ${retryAfter ?? 1} s, then try again.`,
       { ...details, retryAfter },
     );
   }

@@ -98,8 +98,8 @@ export async function qlikFetch(
     }
     // Qlik rate limits: wait as told, but not forever.
     if (result.status === 429) {
-      const error = rateLimitError(result, url);
-      const wait = error.retryAfter ?? 1;
+      const error = rateLimitError(result, `${init.method ?? 'GET'} ${new URL(url).pathname}`);
+      const wait = error.retryAfter ?? 1; // Qlik always sends retry-after; 1 s if it ever does not
       if (retries < MAX_RATE_LIMIT_RETRIES && waited + wait <= MAX_RATE_LIMIT_WAIT_SECONDS) {
         retries++;
         waited += wait;
@@ -132,9 +132,9 @@ function send(
   );
 }
 
-function rateLimitError(result: HttpResult, url: string): ApiError {
+function rateLimitError(result: HttpResult, what: string): ApiError {
   try {
-    processApiResponse(result, `GET ${new URL(url).pathname}`);
+    processApiResponse(result, what);
   } catch (error) {
     if (error instanceof ApiError) return error;
     throw error;

@@ -68,7 +68,7 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
   };
 
   // One timer covers connecting, the headers and the whole body: a tenant that sends its body
-  // one byte a second is as stuck as one that never answers (RFC 9700 §4.15: resource exhaustion).
+  // one byte a second is as stuck as one that never answers.
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     const response = await fetch(request.url, {
@@ -76,7 +76,8 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
       headers,
       body: request.body,
       // A tenant endpoint that redirects is misconfigured or compromised; following it could send
-      // the code, the secret or the token somewhere else (RFC 9700 §4.11). So we never follow.
+      // the code, the secret or the token somewhere else — a 307 re-posts the whole form
+      // (RFC 9700 §4.12). So we never follow.
       redirect: 'manual',
       signal,
     });

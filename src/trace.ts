@@ -44,12 +44,18 @@ const MAX_EVENTS = 500;
 // and the key, made fresh at every start, makes the mark useless for guessing the value.
 const FINGERPRINT_KEY = randomBytes(32);
 
-/** `eyJhbGciOi…` → `eyJh…(1234 chars #a1b2)`: enough to follow a value, not enough to use it. */
-export function redactValue(value: string): string {
+/**
+ * `eyJhbGciOi…` → `eyJh…(1234 chars #a1b2)`: enough to follow a value, not enough to use it.
+ * Long-lived secrets (the client secret) show no prefix at all: `withPrefix` false.
+ */
+export function redactValue(value: string, withPrefix = true): string {
   const mark = createHmac('sha256', FINGERPRINT_KEY).update(value).digest('hex').slice(0, 4);
-  const prefix = value.length > 8 ? value.slice(0, 4) : '';
+  const prefix = withPrefix && value.length > 8 ? value.slice(0, 4) : '';
   return `${prefix}…(${value.length} chars #${mark})`;
 }
+
+/** Names whose values are long-lived secrets: redacted without a prefix. */
+const NO_PREFIX_NAMES = new Set(['client_secret']);
 
 export interface ExchangeEvent {
   type: 'exchange';
@@ -127,13 +133,13 @@ export class Trace {
 
   /** A line of explanation, e.g. "browser sent to the authorization endpoint". URLs in it are redacted. */
   note(section: Step, text: string): void {
-    this.push({ type: 'note', section, at: new Date().toISOString(), text: this.scrub(redactUrlsIn(text, (v) => this.redact(v))) });
+    this.push({ type: 'note', section, at: new Date().toISOString(), text: this.scrub(redactUrlsIn(text, (v, name) => this.redact(v, name))) });
   }
 
   /** Redacts a secret and remembers it, so it is scrubbed wherever else it shows up. */
-  redact(value: string): string {
+  redact(value: string, name = ''): string {
     this.rememberSecret(value);
-    return redactValue(value);
+    return redactValue(value, !NO_PREFIX_NAMES.has(name));
   }
 
   private rememberSecret(value: string): void {
@@ -145,9 +151,10 @@ export class Trace {
   scrub(text: string): string {
     let out = text;
     for (const secret of this.secrets) {
-      if (out.includes(secret)) out = out.split(secret).join(redactValue(secret));
+      // A secret found in free text is out of place: show none of it.
+      if (out.includes(secret)) out = out.split(secret).join(redactValue(secret, false));
       const encoded = encodeURIComponent(secret);
-      if (encoded !== secret && out.includes(encoded)) out = out.split(encoded).join(redactValue(secret));
+      if (encoded !== secret && out.includes(encoded)) out = out.split(encoded).join(redactValue(secret, false));
     }
     return out;
   }
@@ -158,7 +165,7 @@ export class Trace {
   }
 
   private exchangeEvent(section: Step, exchange: HttpExchange): ExchangeEvent {
-    const redact = (v: string) => this.redact(v);
+    const redact = (v: string, name?: string) => this.redact(v, name);
     // Bodies first: that is where secrets are first seen (a token arrives in a response body
     // before it is used in a header), so the scrub of everything else knows them.
     const requestBody = redactBody(exchange.requestBody, exchange.requestHeaders['content-type'], redact);
@@ -181,7 +188,7 @@ export class Trace {
 }
 
 /** Redacts the values of secret query parameters: `?code=abc…&state=…`. */
-export function redactUrl(url: string, redact: (value: string) => string = redactValue): string {
+export function redactUrl(url: string, redact: (value: string, name: string) => string = (v, name) => redactValue(v, !NO_PREFIX_NAMES.has(name))): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -189,16 +196,16 @@ export function redactUrl(url: string, redact: (value: string) => string = redac
     return '(unparsable URL)';
   }
   for (const [name, value] of [...parsed.searchParams]) {
-    if (SECRET_NAMES.has(name)) parsed.searchParams.set(name, redact(value));
+    if (SECRET_NAMES.has(name)) parsed.searchParams.set(name, redact(value, name));
   }
   return parsed.href;
 }
 
-function redactUrlsIn(text: string, redact: (value: string) => string): string {
+function redactUrlsIn(text: string, redact: (value: string, name: string) => string): string {
   return text.replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url, redact));
 }
 
-function redactHeaders(headers: Record<string, string>, redact: (value: string) => string): Record<string, string> {
+function redactHeaders(headers: Record<string, string>, redact: (value: string, name?: string) => string): Record<string, string> {
   const shown: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const key = name.toLowerCase();
@@ -218,13 +225,13 @@ function redactHeaders(headers: Record<string, string>, redact: (value: string) 
 function redactBody(
   body: string | undefined,
   contentType: string | undefined,
-  redact: (value: string) => string,
+  redact: (value: string, name: string) => string,
 ): string | undefined {
   if (body === undefined || body === '') return body;
   const type = (contentType ?? '').toLowerCase();
   if (type.includes('application/x-www-form-urlencoded')) {
     const form = new URLSearchParams(body);
-    const shown = [...form].map(([name, value]) => `${name}=${SECRET_NAMES.has(name) ? redact(value) : value}`);
+    const shown = [...form].map(([name, value]) => `${name}=${SECRET_NAMES.has(name) ? redact(value, name) : value}`);
     return shown.join('&');
   }
   if (type.includes('json')) {
@@ -237,13 +244,13 @@ function redactBody(
   return body.length > MAX_BODY_CHARS ? `${body.slice(0, MAX_BODY_CHARS)}…(${body.length} chars in all)` : body;
 }
 
-function redactJson(value: unknown, redact: (value: string) => string): unknown {
+function redactJson(value: unknown, redact: (value: string, name: string) => string): unknown {
   if (Array.isArray(value)) return value.map((item) => redactJson(item, redact));
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
     Object.entries(value).map(([key, item]) => [
       key,
-      SECRET_JSON_KEYS.has(key) && typeof item === 'string' ? redact(item) : redactJson(item, redact),
+      SECRET_JSON_KEYS.has(key) && typeof item === 'string' ? redact(item, key) : redactJson(item, redact),
     ]),
   );
 }

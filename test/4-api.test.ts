@@ -74,7 +74,7 @@ test('API_FORBIDDEN: 403 insufficient_scope names the scope to add', () => {
 test('API_RATE_LIMITED: 429 with retry-after in seconds', () => {
   const error = apiFails(result(429, { errors: [{ code: 'HTTP-429', title: 'Too Many Requests' }] }, { 'retry-after': '17' }), 'API_RATE_LIMITED');
   assert.equal(error.retryAfter, 17);
-  assert.match(error.hint, /17 seconds/);
+  assert.match(error.hint, /Wait 17 s/);
 });
 
 test('API_ERROR: 500 with an HTML page, and a Qlik error with traceId', () => {

@@ -71,6 +71,7 @@ describe('app: the callback', () => {
     assert.equal(replay.status, 400);
     assert.match(replay.body, /<h1>This sign-in link was already used or has expired — start again<\/h1>/);
     assert.match(replay.body, /<a class="button" href="\/login">Start again<\/a>/);
+    assert.match(replay.body, /LOGIN_NOT_PENDING/);
     assert.equal(stack.sandbox.stats().tokenRequests, tokenRequests, 'the code was not sent a second time');
     // Still signed in: a replay changes nothing.
     assert.match((await browser.get(`${stack.app.url}/`)).body, /Signed in as Ada/);

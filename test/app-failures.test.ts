@@ -117,7 +117,7 @@ describe('app: the tenant fails at callback time', () => {
       stack.sandbox.faults.api429 = 1;
       const page = await browser.get(callback);
       assertFailurePage(page, 502, 'API_RATE_LIMITED');
-      assert.match(page.body, /Wait 1 seconds, then try again\./);
+      assert.match(page.body, /Wait 1 s, then try again\./);
     } finally {
       await stack.close();
     }

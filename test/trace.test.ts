@@ -71,7 +71,7 @@ test('a whole sign-in, traced: every request and check recorded, no secret anywh
   assert.deepEqual(exchanges.map((e) => `${e.section} ${e.method} ${e.status}`), ['3.1 GET 200', '3.3 POST 200', '3.4 GET 200']);
   const tokenCall = exchanges[1]!;
   assert.match(tokenCall.requestBody!, /grant_type=authorization_code/);
-  assert.match(tokenCall.requestBody!, /client_secret=test…\(29 chars #[0-9a-f]{4}\)/);
+  assert.match(tokenCall.requestBody!, /client_secret=…\(29 chars #[0-9a-f]{4}\)/, 'no prefix for the client secret');
   const redactedToken = /"access_token": "(at-S…\(30 chars #[0-9a-f]{4}\))"/.exec(tokenCall.responseBody!)?.[1];
   assert.ok(redactedToken, tokenCall.responseBody);
   assert.equal(exchanges[2]!.requestHeaders.authorization, `Bearer ${redactedToken}`, 'the same token, marked alike where it was issued and where it was used');

@@ -86,7 +86,7 @@ export function alreadyUsedPage(): SafeHtml {
     html`<h1>${title}</h1>
 <p>Each sign-in link works once, and for 10 minutes. This one was already used (by this page being
 reloaded, or the Back button), or it waited too long.</p>
-<p>Rule: RFC 6749 §10.12 — a state answers one sign-in, once.</p>
+<p>Check: <code>LOGIN_NOT_PENDING</code> — rule: RFC 9700 §4.7.1, a state answers one sign-in, once, and not forever.</p>
 <p><a class="button" href="/login">Start again</a></p>`,
   );
 }

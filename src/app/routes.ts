@@ -80,7 +80,10 @@ async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
   const { metadata, client } = ctx;
   // Taken out of the store before anything else happens: a second callback with this state finds nothing.
   const lookup = takePendingLogin(ctx.sessions, session, url.searchParams.get('state'));
-  if (lookup.kind === 'used-or-expired') return pageReply(400, alreadyUsedPage());
+  if (lookup.kind === 'used-or-expired') {
+    session?.trace.check('3.3', 'LOGIN_NOT_PENDING', false, 'The callback answers a sign-in that was already finished or has expired.');
+    return pageReply(400, alreadyUsedPage());
+  }
 
   const trace = session?.trace;
   trace?.note('3.3', `The browser is back from the tenant: GET ${url.href}`); // note() redacts code and state
