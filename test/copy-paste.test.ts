@@ -7,15 +7,13 @@ import { promisify } from 'node:util';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STEP_FILES as DOCS_STEP_FILES } from '../scripts/docs.ts';
 import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox } from '../src/sandbox/index.ts';
 
-/** What each step needs, as its docs page says: the step, plus errors.js and http.js. */
-export const STEP_FILES = {
-  '3.1': ['1-discovery.js', 'errors.js', 'http.js'],
-  '3.2': ['2-authorize.js', 'errors.js'],
-  '3.3': ['3-token.js', 'errors.js', 'http.js'],
-  '3.4': ['4-api.js', 'errors.js', 'http.js'],
-};
+/** What each step needs, as its docs page says (scripts/docs.ts), as built .js files. */
+const STEP_FILES = Object.fromEntries(
+  Object.entries(DOCS_STEP_FILES).map(([step, files]) => [step, files.map((file) => file.replace(/^src\//, '').replace(/\.ts$/, '.js'))]),
+);
 
 let buildDir: string;
 let sandbox: Sandbox;
