@@ -55,6 +55,8 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<A
       port: config.port,
       host: listenHost(config.appUrl),
       ...(config.appUrl === undefined ? {} : { appUrl: config.appUrl }),
+      // Each sign-in's transcript, redacted by src/trace.ts, on the console. TRACE=0 turns it off.
+      ...(process.env.TRACE === '0' ? {} : { onTranscript: (text: string) => process.stdout.write(`${text}\n`) }),
     });
   } catch (error) {
     await sandbox?.close();

@@ -156,11 +156,19 @@ describe('app: a whole sign-in against the sandbox tenant', () => {
     await signIn(browser, stack.app, 'ada');
     const trace = await browser.get(`${stack.app.url}/trace`);
     assert.equal(trace.status, 200);
-    assert.match(trace.body, /<pre>── 3\.2 Send the user to sign in\n/);
-    assert.match(trace.body, /POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token → 200/);
-    assert.match(trace.body, /✓ 7 checks held: CALLBACK_PARAM_REPEATED, STATE_MISSING, STATE_MISMATCH, ISS_MISMATCH/);
-    assert.match(trace.body, /code_verifier=\S{4}…\(43 chars/);
+    // The sections of the last sign-in, in order (discovery ran once, at start).
+    const headings = [...trace.body.matchAll(/<h2>([^<]+)<\/h2>/g)].map((m) => m[1]);
+    assert.deepEqual(headings, ['3.2 Send the user to sign in', '3.3 Take the callback, exchange the code', '3.4 Call the Qlik API', 'Beyond the tutorial: refresh, revoke, paging']);
+    assert.match(trace.body, /<code>POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token<\/code> → 200/);
+    assert.match(trace.body, /✓ the callback state equals the one this browser was sent with — <code>STATE_MISMATCH<\/code>, <a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749#section-10\.12">RFC 6749 §10\.12<\/a>/);
+    assert.match(trace.body, /code_verifier=\S{4}…\(43 chars #[0-9a-f]{4}\)/);
     assert.match(trace.body, /Signed in as Ada; the session id was renewed\./);
+
+    const json = await browser.get(`${stack.app.url}/trace?format=json`);
+    assert.equal(json.status, 200);
+    const { events } = JSON.parse(json.body) as { events: { type: string; section: string; code?: string; passed?: boolean }[] };
+    assert.ok(events.some((e) => e.type === 'exchange' && e.section === '3.3'));
+    assert.ok(events.some((e) => e.type === 'check' && e.code === 'ISS_MISMATCH' && e.passed === true));
   });
 });
 

@@ -28,6 +28,8 @@ export interface AppOptions {
   sessionLimits?: Partial<SessionLimits>;
   /** Where the app writes its log lines. Default: stderr. */
   log?: (line: string) => void;
+  /** Given each finished sign-in's transcript (redacted text), e.g. to print it. Default: none. */
+  onTranscript?: (text: string) => void;
 }
 
 /** The settings `npm start` read from the environment (and .env). */

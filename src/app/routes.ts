@@ -8,10 +8,11 @@ import type { TenantMetadata } from '../1-discovery.ts';
 import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, type ClientConfig } from '../2-authorize.ts';
 import { exchangeCode, validateCallback, type TokenSet } from '../3-token.ts';
 import { getCurrentUser } from '../4-api.ts';
-import { qlikFetch } from '../5-lifecycle.ts';
+import { paginate, qlikFetch, type QlikSession } from '../5-lifecycle.ts';
+import { Trace, formatTranscript } from '../trace.ts';
 import { sessionCookie } from './cookies.ts';
 import { errorJson } from './error-page.ts';
-import { alreadyUsedPage, homePage, simplePage, tracePage } from './pages.ts';
+import { alreadyUsedPage, homePage, simplePage, tracePage, type HomePageInput } from './pages.ts';
 import { jsonReply, pageReply, redirectReply, type Reply } from './reply.ts';
 import { checkSameOrigin } from './same-origin.ts';
 import {
@@ -23,6 +24,7 @@ import {
   type Flash,
   type Session,
   type SessionStore,
+  type SignedIn,
 } from './sessions.ts';
 import { revokeTokens } from './tokens.ts';
 
@@ -39,6 +41,8 @@ export interface AppContext {
   /** Timeout and size cap for calls to the tenant. */
   http: HttpOptions;
   log: (line: string) => void;
+  /** Told each finished sign-in's transcript (already redacted). */
+  onTranscript: ((text: string) => void) | undefined;
 }
 
 export interface AppRequest {
@@ -51,17 +55,30 @@ export interface AppRequest {
 
 type Handler = (ctx: AppContext, request: AppRequest) => Promise<Reply>;
 
-/** GET / — who is signed in, and the way in or out. Shows stored data only: no tenant call. */
+/** GET / — who is signed in, a few of their spaces from the tenant, and the way in or out. */
 async function home(ctx: AppContext, { session, method }: AppRequest): Promise<Reply> {
-  const flash = session?.flash;
+  let flash = session?.flash;
   if (session && method === 'GET') session.flash = undefined; // shown once (a HEAD shows nothing)
+  const signedIn = session?.signedIn;
+  let spaces: HomePageInput['spaces'];
+  if (session && signedIn && method === 'GET') {
+    try {
+      spaces = { names: await firstSpaces(signedIn.qlik) };
+    } catch (error) {
+      const ended = endIfTokensDead(session, signedIn, error);
+      if (ended) flash = { kind: 'warning', text: `You are signed out: ${ended} Log in again to continue.` };
+      else spaces = { error: error instanceof QlikOAuthError ? `${error.message} (${error.code})` : 'The tenant could not be asked.' };
+    }
+  }
   const user = session?.signedIn?.user;
-  return pageReply(200, homePage({ tenantUrl: ctx.metadata.issuer, user: user && { name: user.name, email: user.email }, flash }));
+  return pageReply(200, homePage({ tenantUrl: ctx.metadata.issuer, user: user && { name: user.name, email: user.email }, spaces, flash }));
 }
 
 /** GET /login — tutorial 3.2: new state and PKCE verifier, kept in this session, then off to the tenant. */
 async function login(ctx: AppContext, request: AppRequest): Promise<Reply> {
   const session = request.session ?? startSession(ctx.sessions);
+  // GET /trace shows the last sign-in: a new one starts a new transcript (discovery ran at start).
+  session.trace = new Trace();
   const state = createState();
   const codeVerifier = createCodeVerifier();
   addPendingLogin(ctx.sessions, session, { state, codeVerifier });
@@ -123,6 +140,8 @@ async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
   } catch (error) {
     trace?.failure(section, error);
     throw error; // server.ts turns it into the error page
+  } finally {
+    if (trace) ctx.onTranscript?.(formatTranscript(trace.events));
   }
 }
 
@@ -135,18 +154,41 @@ async function apiMe(ctx: AppContext, { session }: AppRequest): Promise<Reply> {
   try {
     return jsonReply(200, await qlikFetch(signedIn.qlik, '/api/v1/users/me'));
   } catch (error) {
-    session.trace.failure('lifecycle', error);
-    // RFC 6750 §3.1 invalid_token even after a refresh, or a refresh the tenant refused
-    // (RFC 6749 §5.2): these tokens are dead, so this session is no longer signed in.
-    const tokensDead =
-      (error instanceof ApiError && error.code === 'API_UNAUTHORIZED') ||
-      (error instanceof TokenError && error.status >= 400 && error.status < 500);
-    if (tokensDead && error instanceof QlikOAuthError) {
-      if (session.signedIn === signedIn) session.signedIn = undefined;
-      return jsonReply(401, { error: 'not_signed_in', message: `The tenant no longer accepts this sign-in (${error.code}). Open /login to sign in again.` });
-    }
+    const ended = endIfTokensDead(session, signedIn, error);
+    if (ended) return jsonReply(401, { error: 'not_signed_in', message: `${ended} Open /login to sign in again.` });
     return errorJson(error, ctx.log);
   }
+}
+
+/**
+ * After a failed call to the tenant: when the tokens are dead — RFC 6750 §3.1 invalid_token even
+ * after a refresh, or a refresh the tenant refused (RFC 6749 §5.2, e.g. invalid_grant) — this
+ * session is no longer signed in. Returns what to tell the user then, or undefined.
+ */
+function endIfTokensDead(session: Session, signedIn: SignedIn, error: unknown): string | undefined {
+  session.trace.failure('lifecycle', error);
+  const tokensDead =
+    (error instanceof ApiError && error.code === 'API_UNAUTHORIZED') ||
+    (error instanceof TokenError && error.status >= 400 && error.status < 500);
+  if (!tokensDead || !(error instanceof QlikOAuthError)) return undefined;
+  if (session.signedIn === signedIn) session.signedIn = undefined;
+  return `The tenant no longer accepts this sign-in (${error.code}: ${error.message}).`;
+}
+
+/** How many spaces the home page lists: enough to show paging, not a catalogue. */
+const SPACES_SHOWN = 5;
+
+/**
+ * The first few spaces the user can see (GET /api/v1/spaces, paged: src/5-lifecycle.ts paginate),
+ * as a sign that the token works for more than /users/me.
+ */
+async function firstSpaces(session: QlikSession): Promise<string[]> {
+  const names: string[] = [];
+  for await (const space of paginate(session, `/api/v1/spaces?limit=${SPACES_SHOWN}`)) {
+    names.push(typeof space.name === 'string' ? space.name : String(space.id));
+    if (names.length === SPACES_SHOWN) break; // stop paging: a break ends the generator
+  }
+  return names;
 }
 
 /** POST /logout — only from our own pages; revoke at the tenant, forget the session, back home. */
@@ -179,9 +221,11 @@ async function logout(ctx: AppContext, { headers, session }: AppRequest): Promis
   return redirectReply('/', [sessionCookie(next.id, ctx.secureCookies)]);
 }
 
-/** GET /trace — this browser session's protocol transcript, redacted (transcript.ts). */
-async function trace(_ctx: AppContext, { session }: AppRequest): Promise<Reply> {
-  return pageReply(200, tracePage(session?.trace.events ?? []));
+/** GET /trace — this browser's last sign-in, as a page or (?format=json) as events; redacted by src/trace.ts. */
+async function trace(_ctx: AppContext, { session, url }: AppRequest): Promise<Reply> {
+  const events = session?.trace.events ?? [];
+  if (url.searchParams.get('format') === 'json') return jsonReply(200, { events });
+  return pageReply(200, tracePage(events));
 }
 
 function revokeInBackground(ctx: AppContext, tokens: TokenSet): void {

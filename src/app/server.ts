@@ -51,6 +51,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     sessions: createSessionStore(options.sessionLimits),
     http,
     log,
+    onTranscript: options.onTranscript,
   };
   const tenantOrigin = new URL(metadata.authorizationEndpoint).origin;
   // Attached now that the origin is known. No request can have arrived yet: the 'listening' event

@@ -1,0 +1,113 @@
+// Beyond the tutorial's first token, through the app: the home page's paged list, refresh with and
+// without rotation, a refresh the tenant refuses, and the transcript of sign-in → refresh → sign-out.
+import { describe, it, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { SPACES } from '../src/sandbox/fake-data.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from '../src/sandbox/index.ts';
+import { Browser, signIn, startStack, watchSecrets, type Stack } from './helpers/browser.ts';
+
+const listed = (body: string) => [...body.matchAll(/<li>([^<]+)<\/li>/g)].map((m) => m[1]);
+
+describe('app: the home page lists the first spaces (GET /api/v1/spaces, paged)', () => {
+  let stack: Stack;
+  before(async () => { stack = await startStack(); });
+  after(() => stack.close());
+
+  it('shows the first five spaces of the tenant, in order', async () => {
+    const browser = new Browser();
+    const { final } = await signIn(browser, stack.app, 'ada');
+    assert.match(final.body, /<h2>Your first spaces<\/h2>/);
+    assert.deepEqual(listed(final.body), SPACES.slice(0, 5).map((s) => s.name));
+  });
+
+  it('says so, and keeps the user signed in, when the tenant cannot list them', async () => {
+    const browser = new Browser();
+    await signIn(browser, stack.app, 'ada');
+    stack.sandbox.faults.api429 = 10; // more than qlikFetch waits out (MAX_RATE_LIMIT_RETRIES)
+    const home = await browser.get(`${stack.app.url}/`);
+    stack.sandbox.faults.api429 = 0;
+    assert.equal(home.status, 200);
+    assert.match(home.body, /Signed in as Ada/);
+    assert.match(home.body, /Your spaces could not be listed: .*\(API_RATE_LIMITED\)/);
+  });
+});
+
+for (const rotate of [true, false]) {
+  describe(`app: refresh ${rotate ? 'with' : 'without'} rotation of the refresh token`, () => {
+    let stack: Stack;
+    before(async () => { stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1, rotateRefreshTokens: rotate } }); });
+    after(() => stack.close());
+
+    it('keeps the user signed in across several refreshes', async () => {
+      const browser = new Browser();
+      await signIn(browser, stack.app, 'ada');
+      const before = stack.sandbox.stats().refreshRequests;
+      for (let i = 0; i < 3; i++) {
+        const me = await browser.get(`${stack.app.url}/api/me`);
+        assert.equal(me.status, 200, me.body);
+        assert.equal(JSON.parse(me.body).name, 'Ada');
+      }
+      // Each call finds the 1-second token within EXPIRY_MARGIN_MS of its end: each one refreshes.
+      assert.equal(stack.sandbox.stats().refreshRequests - before, 3);
+    });
+  });
+}
+
+describe('app: a refresh the tenant refuses', () => {
+  let stack: Stack;
+  let watch: ReturnType<typeof watchSecrets>;
+  before(async () => {
+    watch = watchSecrets();
+    stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1 } });
+  });
+  after(async () => {
+    watch.stop();
+    await stack.close();
+  });
+
+  it('signs the user out with a message that says why and what to do', async () => {
+    const browser = new Browser();
+    await signIn(browser, stack.app, 'ada');
+    // The refresh token stops working at the tenant (an admin revoked it, a password changed, …).
+    for (const token of [...watch.secrets].filter((s) => s.startsWith('sbx_rt_'))) {
+      const form = new URLSearchParams({ token, client_id: SANDBOX_CLIENT_ID, client_secret: SANDBOX_CLIENT_SECRET });
+      assert.equal((await fetch(`${stack.sandbox.url}/oauth/revoke`, { method: 'POST', body: form })).status, 200);
+    }
+    const home = await browser.get(`${stack.app.url}/`);
+    assert.equal(home.status, 200);
+    assert.match(home.body, /You are signed out: The tenant no longer accepts this sign-in \(TOKEN_ERROR_RESPONSE: The tenant refused to refresh the token/);
+    assert.match(home.body, /Log in again to continue\./);
+    assert.match(home.body, /Not signed in/);
+  });
+});
+
+describe('app: the transcript of sign-in → refresh → sign-out', () => {
+  let stack: Stack;
+  before(async () => { stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1 } }); });
+  after(() => stack.close());
+
+  it('shows every call to the tenant, in its section, with secrets redacted', async () => {
+    const browser = new Browser();
+    await signIn(browser, stack.app, 'ada'); // the home page's spaces call refreshes the 1-second token
+    const out = await browser.request(`${stack.app.url}/logout`, { method: 'POST', origin: stack.app.url });
+    assert.equal(out.status, 302);
+    const { events } = JSON.parse((await browser.get(`${stack.app.url}/trace?format=json`)).body) as {
+      events: { type: string; section: string; method?: string; url?: string; requestBody?: string; status?: number }[];
+    };
+    const calls = events
+      .filter((e) => e.type === 'exchange')
+      .map((e) => `${e.section} ${e.method} ${new URL(e.url!).pathname} ${e.status}`);
+    assert.deepEqual(calls, [
+      '3.3 POST /oauth/token 200',
+      '3.4 GET /api/v1/users/me 200',
+      'lifecycle POST /oauth/token 200',
+      'lifecycle GET /api/v1/spaces 200',
+      'lifecycle POST /oauth/revoke 200',
+      'lifecycle POST /oauth/revoke 200',
+    ]);
+    const bodies = events.filter((e) => e.type === 'exchange').map((e) => e.requestBody ?? '');
+    assert.match(bodies[2]!, /^grant_type=refresh_token&refresh_token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&client_id=sandbox-web-client&client_secret=…\(33 chars #[0-9a-f]{4}\)$/);
+    assert.match(bodies[4]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=refresh_token&/);
+    assert.match(bodies[5]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=access_token&/);
+  });
+});
