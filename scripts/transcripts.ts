@@ -45,13 +45,18 @@ export async function sandboxTranscripts(): Promise<Record<string, string>> {
     await revokeToken(metadata, client, { token: session.tokens.accessToken, hint: 'access_token' }, trace.hooks('lifecycle'));
 
     const bySection = (section: string) =>
-      formatTranscript(trace.events.filter((e: TraceEvent) => e.section === section), { detail: true })
-        // Ports and times change every run; pin them so regenerated docs differ only when the protocol does.
+      pin(formatTranscript(trace.events.filter((e: TraceEvent) => e.section === section), { detail: true }));
+    // Ports and times change every run; pin them so regenerated docs differ only when the protocol does.
+    const pin = (text: string) =>
+      text
         .replaceAll(sandbox.url, 'http://127.0.0.1:PORT')
         .replaceAll(encodeURIComponent(sandbox.url), encodeURIComponent('http://127.0.0.1:PORT'))
         .replace(/\(\d+ ms\)/g, '(… ms)')
         .replace(/("?(?:expires_at|createdAt|lastUpdatedAt)"?: ")[^"]+"/g, '$1…"');
-    return { '3.1': bySection('3.1'), '3.2': bySection('3.2'), '3.3': bySection('3.3'), '3.4': bySection('3.4'), lifecycle: bySection('lifecycle') };
+    // The README shows the compact form `npm start` prints to the console for each sign-in.
+    const signIn = trace.events.filter((e: TraceEvent) => e.section !== 'lifecycle');
+    const consoleForm = pin(formatTranscript(signIn));
+    return { '3.1': bySection('3.1'), '3.2': bySection('3.2'), '3.3': bySection('3.3'), '3.4': bySection('3.4'), lifecycle: bySection('lifecycle'), console: consoleForm };
   } finally {
     await sandbox.close();
   }

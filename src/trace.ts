@@ -324,5 +324,5 @@ function indented(arrow: string, headers: Record<string, string>, body: string |
 
 function oneLine(text: string): string {
   const flat = text.replace(/\s+/g, ' ');
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+  return flat.length > 320 ? `${flat.slice(0, 320)}…` : flat;
 }
