@@ -4,7 +4,7 @@
 // metadata document, check it really describes the tenant we asked for, and keep the endpoints.
 // Qlik's document has no userinfo endpoint, so we add the one Qlik API that says who is signed in.
 
-import { DiscoveryError, reportPassed, type CheckCode } from './errors.ts';
+import { DiscoveryError, quote, reportPassed, type CheckCode } from './errors.ts';
 import { httpRequest, isLoopbackHost, parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
 
 /** What the rest of the sign-in needs to know about the tenant. */
@@ -119,7 +119,7 @@ export function processDiscoveryResponse(
   if (doc.issuer !== issuer) {
     throw new DiscoveryError(
       'ISSUER_MISMATCH',
-      `The metadata names issuer ${JSON.stringify(doc.issuer)}, but we asked ${JSON.stringify(issuer)}.`,
+      `The metadata names issuer ${quote(doc.issuer)}, but we asked ${JSON.stringify(issuer)}.`,
       'Set QLIK_TENANT_URL to exactly the issuer your tenant publishes (no path, no trailing slash).',
     );
   }
@@ -133,7 +133,7 @@ export function processDiscoveryResponse(
   if (listsWithout(doc, 'code_challenge_methods_supported', 'S256')) {
     throw new DiscoveryError(
       'S256_NOT_SUPPORTED',
-      `The tenant lists code_challenge_methods_supported ${JSON.stringify(doc.code_challenge_methods_supported)} without S256.`,
+      `The tenant lists code_challenge_methods_supported ${quote(doc.code_challenge_methods_supported)} without S256.`,
       'This client only signs in with PKCE S256. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
     );
   }
@@ -142,7 +142,7 @@ export function processDiscoveryResponse(
   if (listsWithout(doc, 'response_types_supported', 'code')) {
     throw new DiscoveryError(
       'CODE_FLOW_NOT_SUPPORTED',
-      `The tenant lists response_types_supported ${JSON.stringify(doc.response_types_supported)} without "code".`,
+      `The tenant lists response_types_supported ${quote(doc.response_types_supported)} without "code".`,
       'This client uses the authorization code flow. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
     );
   }
@@ -150,7 +150,7 @@ export function processDiscoveryResponse(
   if (listsWithout(doc, 'token_endpoint_auth_methods_supported', 'client_secret_post')) {
     throw new DiscoveryError(
       'AUTH_METHOD_NOT_SUPPORTED',
-      `The tenant lists token_endpoint_auth_methods_supported ${JSON.stringify(doc.token_endpoint_auth_methods_supported)} without client_secret_post.`,
+      `The tenant lists token_endpoint_auth_methods_supported ${quote(doc.token_endpoint_auth_methods_supported)} without client_secret_post.`,
       'This client sends its secret as client_secret_post. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
     );
   }
@@ -194,7 +194,7 @@ function endpoint(doc: Record<string, unknown>, name: string, required: boolean)
   } catch {
     throw new DiscoveryError(
       'ENDPOINT_INVALID',
-      `The tenant's ${name} ${JSON.stringify(value)} is not an absolute URL.`,
+      `The tenant's ${name} ${quote(value)} is not an absolute URL.`,
       'The tenant metadata is broken. Check QLIK_TENANT_URL, or contact Qlik support.',
     );
   }
@@ -202,7 +202,7 @@ function endpoint(doc: Record<string, unknown>, name: string, required: boolean)
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new DiscoveryError(
       'ENDPOINT_NOT_HTTPS',
-      `The tenant's ${name} ${JSON.stringify(value)} does not use https.`,
+      `The tenant's ${name} ${quote(value)} does not use https.`,
       'Only https endpoints can carry codes and secrets. Check that QLIK_TENANT_URL is the https address of your tenant.',
     );
   }

@@ -6,7 +6,7 @@
 //                        endpoint, and check the tokens that come back.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AuthorizationError, CallbackError, TokenError, reportPassed, type CheckCode } from './errors.ts';
+import { AuthorizationError, CallbackError, TokenError, quote, reportPassed, type CheckCode } from './errors.ts';
 import { httpRequest, parseErrorBody, parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
 import type { TenantMetadata } from './1-discovery.ts';
 import type { ClientConfig } from './2-authorize.ts';
@@ -81,7 +81,7 @@ export function validateCallback(
   if (iss !== null && iss !== expected.issuer) {
     throw new CallbackError(
       'ISS_MISMATCH',
-      `The callback names issuer ${JSON.stringify(iss)}, but this sign-in went to ${JSON.stringify(expected.issuer)}.`,
+      `The callback names issuer ${quote(iss)}, but this sign-in went to ${JSON.stringify(expected.issuer)}.`,
       'Start the sign-in again. If it repeats, the callback is not from your tenant: check QLIK_TENANT_URL.',
     );
   }
@@ -270,7 +270,7 @@ export function processTokenResponse(
   if (typeof body.token_type !== 'string' || body.token_type.toLowerCase() !== 'bearer') {
     throw new TokenError(
       'TOKEN_TYPE_NOT_BEARER',
-      `The token response has token_type ${JSON.stringify(body.token_type)}, expected "bearer".`,
+      `The token response has token_type ${quote(body.token_type)}, expected "bearer".`,
       'This client only uses bearer tokens. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
       result.status,
     );
@@ -316,14 +316,14 @@ function readExpiry(body: Record<string, unknown>, now: number, status: number):
     const raw = body.expires_in;
     const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isFinite(seconds) || seconds <= 0) {
-      throw invalid(`expires_in ${JSON.stringify(raw)} is not a positive number of seconds`);
+      throw invalid(`expires_in ${quote(raw)} is not a positive number of seconds`);
     }
     fromExpiresIn = now + seconds * 1000;
   }
   if (body.expires_at !== undefined) {
     const at = typeof body.expires_at === 'string' ? Date.parse(body.expires_at) : NaN;
     if (!Number.isFinite(at) || at <= now) {
-      throw invalid(`expires_at ${JSON.stringify(body.expires_at)} is not a date in the future`);
+      throw invalid(`expires_at ${quote(body.expires_at)} is not a date in the future`);
     }
     fromExpiresAt = at;
   }

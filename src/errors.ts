@@ -120,10 +120,10 @@ export class AuthorizationError extends QlikOAuthError {
     qlikErrorCode?: string | undefined;
     qlikErrorDetail?: string | undefined;
   }) {
-    const said = [fields.errorDescription, fields.qlikErrorDetail].filter(Boolean).join(' — ');
+    const said = [fields.errorDescription, fields.qlikErrorDetail].filter(Boolean).map((text) => clip(text!, 300)).join(' — ');
     super(
       'AUTHORIZATION_ERROR',
-      `The tenant refused the sign-in: ${fields.error}${said ? ` (${said})` : ''}.`,
+      `The tenant refused the sign-in: ${clip(fields.error)}${said ? ` (${said})` : ''}.`,
       fields.error === 'access_denied'
         ? 'The sign-in was declined at the tenant. Start again and choose Allow to continue.'
         : 'Check the OAuth client in the Qlik Management Console (redirect URI, scopes), then start the sign-in again.',
@@ -183,6 +183,26 @@ export class ApiError extends QlikOAuthError {
     this.wwwAuthenticate = details.wwwAuthenticate ?? {};
     this.retryAfter = details.retryAfter;
   }
+}
+
+/**
+ * A value the tenant (or a callback URL) sent, as a message shows it: a string in quotes, cut to 100
+ * characters; a short list of short strings as JSON; anything else by its kind. A message never
+ * repeats a whole value: it may be a megabyte long, or be an object with a token inside — and
+ * messages reach the page, the log and the transcript.
+ */
+export function quote(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(clip(value));
+  if (typeof value !== 'object' || value === null) return String(value);
+  if (Array.isArray(value) && value.length <= 10 && value.every((item) => typeof item === 'string' && item.length <= 40)) {
+    return JSON.stringify(value);
+  }
+  return Array.isArray(value) ? `an array of ${value.length} items` : 'an object';
+}
+
+/** Free text from the tenant, cut to `max` characters for a message. */
+export function clip(text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max)}…(${text.length} chars)` : text;
 }
 
 /** Reports each check as it passes or fails, for the transcript (src/trace.ts). */

@@ -2,7 +2,7 @@
 // every request gets the same protections: a timeout, a cap on the body size, no redirects
 // followed, and a hook that lets the transcript (src/trace.ts) see the exchange.
 
-import { HttpError, type CheckObserver, type TenantErrorBody } from './errors.ts';
+import { HttpError, clip, type CheckObserver, type TenantErrorBody } from './errors.ts';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -229,10 +229,11 @@ export function parseErrorBody(result: HttpResult): TenantErrorBody | undefined 
     return undefined;
   }
   if (!isObject(value)) return undefined;
-  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  // Cut to 300 characters: these end up in messages, and a tenant's error text has no business being longer.
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? clip(v, 300) : undefined);
   const traceId = text(value.traceId);
   if (typeof value.error === 'string') {
-    return { code: value.error, message: text(value.error_description), traceId };
+    return { code: clip(value.error, 100), message: text(value.error_description), traceId };
   }
   const first = Array.isArray(value.errors) ? value.errors[0] : undefined;
   if (isObject(first)) {

@@ -18,7 +18,8 @@ import { checkSameOrigin } from './same-origin.ts';
 import {
   addPendingLogin,
   endSession,
-  renewSessionId,
+  signInSession,
+  signOutSession,
   startSession,
   takePendingLogin,
   type Flash,
@@ -65,7 +66,7 @@ async function home(ctx: AppContext, { session, method }: AppRequest): Promise<R
     try {
       spaces = { names: await firstSpaces(signedIn.qlik) };
     } catch (error) {
-      const ended = endIfTokensDead(session, signedIn, error);
+      const ended = endIfTokensDead(ctx, session, signedIn, error);
       if (ended) flash = { kind: 'warning', text: `You are signed out: ${ended} Log in again to continue.` };
       else spaces = { error: error instanceof QlikOAuthError ? `${error.message} (${error.code})` : 'The tenant could not be asked.' };
     }
@@ -127,14 +128,14 @@ async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
 
     const replaced = session.signedIn?.qlik.tokens;
     if (replaced) revokeInBackground(ctx, replaced); // signed in again, maybe as someone else
-    // Session fixation (RFC 6265bis §8.6): the signed-in session gets an id the browser never had before.
-    renewSessionId(ctx.sessions, session);
-    session.signedIn = {
+    // Session fixation (RFC 6265bis §8.6): the signed-in session gets an id the browser never had
+    // before, and a place among the signed-in sessions, which no flood of anonymous ones can take.
+    signInSession(ctx.sessions, session, {
       user,
       // What src/5-lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
       qlik: { metadata, client, tokens, options: { ...ctx.http, ...session.trace.hooks('lifecycle') } },
       signedInAt: Date.now(),
-    };
+    });
     session.trace.note('3.4', `Signed in as ${user.name}; the session id was renewed.`);
     return redirectReply('/', [sessionCookie(session.id, ctx.secureCookies)]);
   } catch (error) {
@@ -154,7 +155,7 @@ async function apiMe(ctx: AppContext, { session }: AppRequest): Promise<Reply> {
   try {
     return jsonReply(200, await qlikFetch(signedIn.qlik, '/api/v1/users/me'));
   } catch (error) {
-    const ended = endIfTokensDead(session, signedIn, error);
+    const ended = endIfTokensDead(ctx, session, signedIn, error);
     if (ended) return jsonReply(401, { error: 'not_signed_in', message: `${ended} Open /login to sign in again.` });
     return errorJson(error, ctx.log);
   }
@@ -165,13 +166,13 @@ async function apiMe(ctx: AppContext, { session }: AppRequest): Promise<Reply> {
  * after a refresh, or a refresh the tenant refused (RFC 6749 §5.2, e.g. invalid_grant) — this
  * session is no longer signed in. Returns what to tell the user then, or undefined.
  */
-function endIfTokensDead(session: Session, signedIn: SignedIn, error: unknown): string | undefined {
+function endIfTokensDead(ctx: AppContext, session: Session, signedIn: SignedIn, error: unknown): string | undefined {
   session.trace.failure('lifecycle', error);
   const tokensDead =
     (error instanceof ApiError && error.code === 'API_UNAUTHORIZED') ||
     (error instanceof TokenError && error.status >= 400 && error.status < 500);
   if (!tokensDead || !(error instanceof QlikOAuthError)) return undefined;
-  if (session.signedIn === signedIn) session.signedIn = undefined;
+  if (session.signedIn === signedIn) signOutSession(ctx.sessions, session);
   return `The tenant no longer accepts this sign-in (${error.code}: ${error.message}).`;
 }
 

@@ -4,13 +4,14 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { DEFAULT_TIMEOUT_MS } from '../http.ts';
 import { discover, type TenantMetadata } from '../1-discovery.ts';
 import { CALLBACK_PATH, DEFAULT_PORT, DEFAULT_SCOPE, type AppOptions } from './config.ts';
 import { sessionIdFrom } from './cookies.ts';
 import { errorReply, logUnexpected } from './error-page.ts';
 import { simplePage } from './pages.ts';
-import { pageReply, writeReply, type Reply } from './reply.ts';
+import { pageReply, securityHeaders, writeReply, type Reply } from './reply.ts';
 import { ROUTES, type AppContext } from './routes.ts';
 import { createSessionStore, findSession } from './sessions.ts';
 
@@ -62,6 +63,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       res.destroy();
     });
   });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerUnparsable(error, socket, tenantOrigin));
 
   return {
     server,
@@ -113,6 +115,41 @@ async function route(ctx: AppContext, req: IncomingMessage): Promise<Reply> {
   // home, an error page) must not let the browser pass that URL on in a Referer, not even to us.
   if (url.pathname === CALLBACK_PATH) reply.headers['referrer-policy'] = 'no-referrer';
   return reply;
+}
+
+/**
+ * A request node:http cannot parse never reaches route(): a request line and headers over its 16 KB
+ * limit (a 100 KB callback URL, say), bytes that are not HTTP. Left to itself, Node answers with a
+ * bare status line. Here it gets a page and the headers every answer has, and the connection closes:
+ * 431 when the URL or headers are too long (RFC 6585 §5), 408 when they came too slowly, else 400.
+ */
+function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex, tenantOrigin: string): void {
+  // As Node's own handler does: a browser that is gone, or a connection whose current answer has
+  // begun (a pipelined request after it was garbage), gets no page; the connection is dropped.
+  const current = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || current?.headersSent || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, text] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'The address or the headers of this request are too long (over 16 KB). No link from this app or the tenant is that long.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request did not arrive in time.']
+        : [400, 'Bad Request', 'This request is not one this app understands.'];
+  const body = simplePage(reason, text).text;
+  const headers = {
+    ...securityHeaders(tenantOrigin),
+    // The URL may be a callback's, code and state included (RFC 9700 §4.2.4); this page posts no form.
+    'referrer-policy': 'no-referrer',
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    connection: 'close',
+  };
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n${body}`);
+  // The rest of an oversized request may still be arriving; do not wait for it for long.
+  setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

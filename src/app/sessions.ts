@@ -4,6 +4,8 @@
 // Everything is bounded, so a flood of requests cannot fill the memory: sessions expire when idle
 // and are capped in number, pending sign-ins expire after 10 minutes and are capped per session and
 // in total. When a cap is reached the oldest entry goes first: a Map iterates in insertion order.
+// Signed-in sessions have a cap of their own, so that no flood of anonymous requests can push a
+// signed-in user out (see SessionStore.signedInSessions).
 
 import { randomBytes } from 'node:crypto';
 import type { QlikUser } from '../4-api.ts';
@@ -48,7 +50,10 @@ export interface Session {
 
 export interface SessionLimits {
   sessionIdleMs: number;
+  /** Sessions that are not signed in (a sign-in under way, a message to show). */
   maxSessions: number;
+  /** Signed-in sessions, capped apart: only a real sign-in at the tenant can add one. */
+  maxSignedInSessions: number;
   pendingLifetimeMs: number;
   maxPendingPerSession: number;
   maxPendingLogins: number;
@@ -57,6 +62,7 @@ export interface SessionLimits {
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   sessionIdleMs: 8 * 60 * 60_000,
   maxSessions: 10_000,
+  maxSignedInSessions: 10_000,
   // RFC 9700 §4.5.3 wants short-lived state; the tenant's own consent step also lasts 10 minutes.
   pendingLifetimeMs: 10 * 60_000,
   maxPendingPerSession: 5,
@@ -68,8 +74,17 @@ const MAX_FINISHED_STATES = 10;
 const MAX_TRACE_EVENTS = 200;
 
 export interface SessionStore {
-  /** By session id, in order of last use: the first entry is the longest idle. */
+  /** Sessions that are not signed in, by id, in order of last use: the first entry is the longest idle. */
   sessions: Map<string, Session>;
+  /**
+   * Signed-in sessions, by id, in order of last use, with a cap of their own (maxSignedInSessions).
+   *
+   * Anyone can make a session: a GET /login without a cookie makes one. When all sessions shared one
+   * cap, a flood of such requests pushed out the longest idle sessions — signed-in users among them,
+   * who found themselves signed out. Kept apart, a signed-in session can only be pushed out by other
+   * signed-in sessions, and each of those took a real sign-in at the tenant.
+   */
+  signedInSessions: Map<string, Session>;
   /**
    * Every pending sign-in of every session, by its state, oldest first.
    *
@@ -85,7 +100,13 @@ export interface SessionStore {
 }
 
 export function createSessionStore(limits: Partial<SessionLimits> = {}, now: () => number = Date.now): SessionStore {
-  return { sessions: new Map(), pendingLogins: new Map(), limits: { ...DEFAULT_SESSION_LIMITS, ...limits }, now };
+  return {
+    sessions: new Map(),
+    signedInSessions: new Map(),
+    pendingLogins: new Map(),
+    limits: { ...DEFAULT_SESSION_LIMITS, ...limits },
+    now,
+  };
 }
 
 /** 32 random bytes, base64url (43 characters): an id nobody can guess (RFC 6265bis §8.6 hijacking). */
@@ -96,7 +117,7 @@ export function newSessionId(): string {
 /** The session with this id, if it exists and is not idle too long. Counts as a use. */
 export function findSession(store: SessionStore, id: string | undefined): Session | undefined {
   if (id === undefined) return undefined;
-  const session = store.sessions.get(id);
+  const session = getSession(store, id);
   if (session === undefined) return undefined;
   const now = store.now();
   if (now - session.lastSeenAt > store.limits.sessionIdleMs) {
@@ -107,9 +128,20 @@ export function findSession(store: SessionStore, id: string | undefined): Sessio
   const { events } = session.trace;
   if (events.length > MAX_TRACE_EVENTS) events.splice(0, events.length - MAX_TRACE_EVENTS);
   // Move it to the end: the Map stays in order of last use.
-  store.sessions.delete(id);
-  store.sessions.set(id, session);
+  const map = mapOf(store, session);
+  map.delete(id);
+  map.set(id, session);
   return session;
+}
+
+/** The session with this id, of either kind, without counting it as a use. */
+function getSession(store: SessionStore, id: string): Session | undefined {
+  return store.signedInSessions.get(id) ?? store.sessions.get(id);
+}
+
+/** The Map that holds this session: the signed-in ones, or the others. */
+function mapOf(store: SessionStore, session: Session): Map<string, Session> {
+  return store.signedInSessions.has(session.id) ? store.signedInSessions : store.sessions;
 }
 
 export function startSession(store: SessionStore): Session {
@@ -126,12 +158,16 @@ export function startSession(store: SessionStore): Session {
     trace: new Trace(),
   };
   store.sessions.set(session.id, session);
-  // Over the cap: the longest idle sessions go first.
+  capSessions(store);
+  return session;
+}
+
+/** Over the cap: the longest idle sessions that are not signed in go first. Signed-in ones are not counted here. */
+function capSessions(store: SessionStore): void {
   for (const oldest of store.sessions.values()) {
     if (store.sessions.size <= store.limits.maxSessions) break;
     endSession(store, oldest);
   }
-  return session;
 }
 
 /**
@@ -140,18 +176,44 @@ export function startSession(store: SessionStore): Session {
  * does not get a signed-in session. The caller sends the new id in a new cookie.
  */
 export function renewSessionId(store: SessionStore, session: Session): void {
-  store.sessions.delete(session.id);
+  const map = mapOf(store, session);
+  map.delete(session.id);
   session.id = newSessionId();
-  store.sessions.set(session.id, session);
+  map.set(session.id, session);
   for (const state of session.pendingStates) {
     const login = store.pendingLogins.get(state);
     if (login) login.sessionId = session.id;
   }
 }
 
+/**
+ * Signs the session in: a new id (renewSessionId), then a place among the signed-in sessions, where
+ * anonymous sessions cannot push it out. Over maxSignedInSessions the longest idle signed-in one goes.
+ */
+export function signInSession(store: SessionStore, session: Session, signedIn: SignedIn): void {
+  renewSessionId(store, session);
+  store.sessions.delete(session.id);
+  store.signedInSessions.delete(session.id); // signed in again: to the end, as just used
+  session.signedIn = signedIn;
+  store.signedInSessions.set(session.id, session);
+  for (const oldest of store.signedInSessions.values()) {
+    if (store.signedInSessions.size <= store.limits.maxSignedInSessions) break;
+    endSession(store, oldest);
+  }
+}
+
+/** The session is no longer signed in (its tokens died) but lives on, e.g. for its message: back among the others. */
+export function signOutSession(store: SessionStore, session: Session): void {
+  session.signedIn = undefined;
+  if (!store.signedInSessions.delete(session.id)) return;
+  store.sessions.set(session.id, session);
+  capSessions(store);
+}
+
 /** Forgets the session and its pending sign-ins. */
 export function endSession(store: SessionStore, session: Session): void {
   store.sessions.delete(session.id);
+  store.signedInSessions.delete(session.id);
   for (const state of session.pendingStates) store.pendingLogins.delete(state);
   session.pendingStates = [];
   session.signedIn = undefined;
@@ -159,9 +221,11 @@ export function endSession(store: SessionStore, session: Session): void {
 
 function dropIdleSessions(store: SessionStore): void {
   const now = store.now();
-  for (const session of store.sessions.values()) {
-    if (now - session.lastSeenAt <= store.limits.sessionIdleMs) break; // the rest were used later
-    endSession(store, session);
+  for (const map of [store.sessions, store.signedInSessions]) {
+    for (const session of map.values()) {
+      if (now - session.lastSeenAt <= store.limits.sessionIdleMs) break; // the rest were used later
+      endSession(store, session);
+    }
   }
 }
 
@@ -176,7 +240,7 @@ export function addPendingLogin(store: SessionStore, session: Session, login: { 
   }
   for (const oldest of store.pendingLogins.values()) {
     if (store.pendingLogins.size <= store.limits.maxPendingLogins) break;
-    finishPendingLogin(store, store.sessions.get(oldest.sessionId), oldest.state);
+    finishPendingLogin(store, getSession(store, oldest.sessionId), oldest.state);
   }
 }
 
@@ -208,7 +272,7 @@ function dropExpiredPendingLogins(store: SessionStore): void {
   const now = store.now();
   for (const login of store.pendingLogins.values()) {
     if (now - login.createdAt <= store.limits.pendingLifetimeMs) break; // the rest are younger
-    finishPendingLogin(store, store.sessions.get(login.sessionId), login.state);
+    finishPendingLogin(store, getSession(store, login.sessionId), login.state);
   }
 }
 

@@ -153,6 +153,15 @@ export async function startSignIn(browser: Browser, app: App): Promise<Page> {
   return consentPage;
 }
 
+/** A sign-in up to the tenant's answer: the callback URL it sends the browser to (not opened yet). */
+export async function consentCallback(browser: Browser, app: App, user = 'ada', decision: 'allow' | 'deny' = 'allow'): Promise<URL> {
+  const answer = await browser.consent(await startSignIn(browser, app), { user, decision });
+  if (answer.status !== 302 || answer.location === undefined) {
+    throw new Error(`The consent answer was ${answer.status}, not a redirect: ${answer.body.slice(0, 300)}`);
+  }
+  return new URL(answer.location);
+}
+
 /** A whole sign-in: /login, consent as `user`, the callback, and whatever follows. */
 export async function signIn(browser: Browser, app: App, user = 'ada', decision: 'allow' | 'deny' = 'allow'): Promise<SignIn> {
   const toConsent = await browser.follow(`${app.url}/login`);
