@@ -1,0 +1,119 @@
+// npm run bench — what a sign-in costs, measured on this machine and written down.
+//
+//   npm run bench               the full run (under 3 minutes): prints a summary, writes
+//                               bench/results/latest.json and docs/benchmarks.md
+//   npm run bench -- --quick    every part with tiny counts, in seconds; writes only JSON, to
+//                               --out <dir>/latest.json or bench/results/quick.tmp.json (git-ignored)
+//
+// Parts: 1 client CPU per step (client-cpu.ts), 2 sign-ins per second (throughput.ts),
+// 3 memory per pending sign-in and per session (memory.ts), 4 cold start (cold-start.ts).
+// Nothing leaves 127.0.0.1.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runClientCpu, type CpuSettings } from './client-cpu.ts';
+import { runColdStart, type ColdStartSettings } from './cold-start.ts';
+import { runMemory, type MemorySettings } from './memory.ts';
+import { renderMarkdown, renderText, type BenchResult } from './report.ts';
+import { runThroughput, type ThroughputSettings } from './throughput.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+interface Settings {
+  cpu: CpuSettings;
+  throughput: ThroughputSettings;
+  memory: MemorySettings;
+  coldStart: ColdStartSettings;
+}
+
+const FULL: Settings = {
+  cpu: { samples: 25, sampleMs: 8, warmupMs: 150 },
+  throughput: {
+    concurrency: [1, 16, 64],
+    runs: 5,
+    signInsPerRun: (c) => (c === 1 ? 60 : c * (c >= 64 ? 5 : 12)),
+    warmup: (c) => Math.max(40, 2 * c),
+  },
+  memory: { small: 10_000, httpSignedIn: 2_000, large: 100_000, warmup: 300, quick: false },
+  coldStart: { importRuns: 10, startRuns: 5, npmStart: true },
+};
+
+const QUICK: Settings = {
+  cpu: { samples: 5, sampleMs: 2, warmupMs: 10 },
+  throughput: { concurrency: [1, 4], runs: 2, signInsPerRun: (c) => 4 * c, warmup: (c) => c },
+  memory: { small: 100, httpSignedIn: 100, large: 200, warmup: 20, quick: true },
+  coldStart: { importRuns: 2, startRuns: 1, npmStart: false },
+};
+
+function commit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const quick = values.quick ?? false;
+  const settings = quick ? QUICK : FULL;
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const started = performance.now();
+  const loadStart = loadavg();
+
+  const partSeconds: Record<string, number> = {};
+  const part = async <T>(name: string, title: string, run: () => T | Promise<T>): Promise<T> => {
+    log(title);
+    const t0 = performance.now();
+    const value = await run();
+    partSeconds[name] = Math.round((performance.now() - t0) / 100) / 10;
+    return value;
+  };
+  const clientCpu = await part('clientCpu', `1/4 client CPU per step${quick ? ' (quick)' : ''}…`, () => runClientCpu(settings.cpu, log));
+  const throughput = await part('throughput', '2/4 sign-ins per second…', () => runThroughput(settings.throughput, log));
+  const memory = await part('memory', '3/4 memory (child processes with --expose-gc)…', () => runMemory(settings.memory, log));
+  const coldStart = await part('coldStart', '4/4 cold start…', () => runColdStart(settings.coldStart, log));
+
+  const cpu = cpus()[0];
+  const result: BenchResult = {
+    meta: {
+      mode: quick ? 'quick' : 'full',
+      date: new Date().toISOString(),
+      machine: { cpu: cpu?.model.trim() ?? 'unknown', cores: cpus().length, totalMemoryBytes: totalmem(), os: `${osType()} ${release()}` },
+      node: process.version,
+      commit: commit(),
+      loadAverage: { start: loadStart.map((x) => Math.round(x * 100) / 100), end: loadavg().map((x) => Math.round(x * 100) / 100) },
+      durationSeconds: Math.round((performance.now() - started) / 1000),
+      partSeconds,
+    },
+    clientCpu,
+    throughput,
+    memory,
+    coldStart,
+  };
+
+  process.stdout.write(`${renderText(result)}\n`);
+
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  if (quick) {
+    const dir = values.out ?? join(ROOT, 'bench/results');
+    mkdirSync(dir, { recursive: true });
+    const file = values.out ? join(dir, 'latest.json') : join(dir, 'quick.tmp.json');
+    writeFileSync(file, json);
+    log(`wrote ${file} (quick: docs/benchmarks.md left as it is)`);
+  } else {
+    const dir = values.out ?? join(ROOT, 'bench/results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'latest.json'), json);
+    writeFileSync(join(values.out ?? join(ROOT, 'docs'), 'benchmarks.md'), renderMarkdown(result));
+    log(`wrote ${join(dir, 'latest.json')} and ${values.out ? join(values.out, 'benchmarks.md') : 'docs/benchmarks.md'}`);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

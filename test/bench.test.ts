@@ -1,0 +1,74 @@
+// `npm run bench -- --quick` must keep working: it runs every part of the bench with tiny counts and
+// writes its JSON to a temporary folder. Timings are not asserted (this machine is shared and
+// noisy), only that every section is there and holds positive, finite numbers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { BenchResult } from '../bench/report.ts';
+
+/** Every number in the value, with its path, so a NaN (null in JSON) or a negative shows where it is. */
+function numbers(value: unknown, path = ''): [string, unknown][] {
+  if (typeof value === 'number' || value === null) return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((item, i) => numbers(item, `${path}[${i}]`));
+  if (typeof value === 'object') return Object.entries(value).flatMap(([key, item]) => numbers(item, `${path}.${key}`));
+  return [];
+}
+
+test('npm run bench -- --quick exits 0 and writes every section with positive numbers', { timeout: 180_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qlik-bench-'));
+  const docsBefore = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : undefined;
+  try {
+    const run = await promisify(execFile)('npm', ['run', '--silent', 'bench', '--', '--quick', '--out', dir], {
+      encoding: 'utf8',
+      timeout: 170_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    assert.match(run.stdout, /Slowest step: /);
+    const result = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as BenchResult;
+
+    assert.equal(result.meta.mode, 'quick');
+    assert.ok(result.meta.machine.cores > 0 && result.meta.machine.totalMemoryBytes > 0);
+
+    const steps = result.clientCpu.steps.map((step) => step.id);
+    assert.deepEqual(steps, ['discovery', 'authorize', 'callback', 'token', 'api', 'sign-in']);
+    for (const step of result.clientCpu.steps) {
+      assert.ok(step.us.median > 0 && step.us.min > 0 && step.us.max >= step.us.min, `client step ${step.id}`);
+      for (const part of step.parts) assert.ok(part.us.median > 0, `client step ${step.id}, part ${part.id}`);
+    }
+    assert.ok(steps.includes(result.clientCpu.slowest.id) && result.clientCpu.slowest.explanation.length > 0);
+
+    assert.deepEqual(result.throughput.levels.map((level) => level.concurrency), [1, 4]);
+    for (const level of result.throughput.levels) {
+      const at = `concurrency ${level.concurrency}`;
+      assert.ok(level.signInsPerSecond.median > 0, at);
+      assert.ok(level.latencyMs.p50 > 0 && level.latencyMs.p99 >= level.latencyMs.p50, at);
+      assert.ok(level.perSignInMs.app > 0 && level.perSignInMs.tenant > 0 && level.cpuMsPerSignIn > 0, at);
+      assert.ok(level.appToTenant.callsPerSignIn >= 2, `${at}: the app calls the token endpoint and /users/me`);
+    }
+
+    for (const kind of ['pending', 'signedIn'] as const) {
+      const runs = result.memory.runs.filter((run) => run.kind === kind);
+      assert.ok(runs.length > 0, `memory runs of ${kind}`);
+      for (const run of runs) assert.ok(run.held > 0 && run.heapDeltaBytes > 0 && run.bytesPerEntry > 0, `memory ${kind} via ${run.via}`);
+    }
+    assert.ok(result.memory.perPendingBytes > 0 && result.memory.perSessionBytes > 0);
+    assert.ok(result.memory.limits.maxSessions > 0);
+    assert.ok(result.memory.churn.belowCapUs.median > 0 && result.memory.churn.atCapUs.median > 0);
+
+    const cold = result.coldStart;
+    assert.ok(cold.buildMs > 0 && cold.bareNodeMs.median > 0 && cold.importLibraryMs.median > 0);
+    assert.ok(cold.firstRequestMs.tsxSource.median > 0 && cold.firstRequestMs.builtDist.median > 0);
+
+    const bad = numbers(result).filter(([, value]) => typeof value !== 'number' || !Number.isFinite(value));
+    assert.deepEqual(bad, [], 'every figure is a finite number');
+
+    const docsAfter = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : undefined;
+    assert.equal(docsAfter, docsBefore, 'a quick run leaves docs/benchmarks.md alone');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
