@@ -47,8 +47,14 @@ export class BoundedMap<V extends { keepUntil: number }> {
     return this.#entries.values();
   }
 
+  // A sweep walks every entry, so it runs at most once a second: sweeping on every insert made each
+  // insert cost as much as the map is large. get() drops an expired entry it meets in between.
+  #lastSweep = -Infinity;
+
   #dropExpired(): void {
     const now = this.#now();
+    if (now - this.#lastSweep < 1000) return;
+    this.#lastSweep = now;
     for (const [key, value] of this.#entries) {
       if (value.keepUntil <= now) this.#entries.delete(key);
     }
