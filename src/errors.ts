@@ -189,7 +189,7 @@ export class ApiError extends QlikOAuthError {
  * A value the tenant (or a callback URL) sent, as a message shows it: a string in quotes, cut to 100
  * characters; a short list of short strings as JSON; anything else by its kind. A message never
  * repeats a whole value: it may be a megabyte long, or be an object with a token inside — and
- * messages reach the page, the log and the transcript.
+ * messages reach the page, the log and the transcript (RFC 6750 §5.3: never let a token leak).
  */
 export function quote(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(clip(value));
@@ -200,7 +200,7 @@ export function quote(value: unknown): string {
   return Array.isArray(value) ? `an array of ${value.length} items` : 'an object';
 }
 
-/** Free text from the tenant, cut to `max` characters for a message. */
+/** Free text from the tenant, cut to `max` characters for a message (no RFC: keeps pages and logs small). */
 export function clip(text: string, max = 100): string {
   return text.length > max ? `${text.slice(0, max)}…(${text.length} chars)` : text;
 }
@@ -208,7 +208,7 @@ export function clip(text: string, max = 100): string {
 /** Reports each check as it passes or fails, for the transcript (src/trace.ts). */
 export type CheckObserver = (code: CheckCode, passed: boolean) => void;
 
-/** Tells the observer that each of `codes` held. A step calls it once its checks are all done. */
+/** Tells the observer that each of `codes` held (the RFC of each is in CHECKS). A step calls it once its checks are all done. */
 export function reportPassed(observer: CheckObserver | undefined, codes: readonly CheckCode[]): void {
   if (observer) for (const code of codes) observer(code, true);
 }

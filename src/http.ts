@@ -45,7 +45,10 @@ export interface HttpRequest {
   body?: string;
 }
 
-/** Sends one request to the tenant and reads the whole response, with the protections above. */
+/**
+ * Sends one request to the tenant and reads the whole response, with the protections above:
+ * a timeout, a body cap, and no redirect followed (RFC 9700 §4.12).
+ */
 export async function httpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -208,11 +211,13 @@ export function parseJsonObject(result: HttpResult, what: string): Record<string
   return value;
 }
 
+/** RFC 8259 §11: application/json; RFC 6838 §4.2.8: any application/…+json is JSON too. Parameters such as charset are ignored. */
 export function isJsonContentType(contentType: string): boolean {
   const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
   return mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType);
 }
 
+/** RFC 8259 §4: a JSON object — not an array, not null. */
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -243,7 +248,10 @@ export function parseErrorBody(result: HttpResult): TenantErrorBody | undefined 
   return undefined;
 }
 
-/** Tells a loopback address from any other: the one place plain http is allowed, for local use. */
+/**
+ * Tells a loopback address from any other (RFC 6761 §6.3 localhost, RFC 8252 §8.3 loopback): the
+ * one place plain http is allowed, for local use such as the sandbox tenant.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

@@ -47,6 +47,7 @@ const FINGERPRINT_KEY = randomBytes(32);
 /**
  * `eyJhbGciOi…` → `eyJh…(1234 chars #a1b2)`: enough to follow a value, not enough to use it.
  * Long-lived secrets (the client secret) show no prefix at all: `withPrefix` false.
+ * RFC 6750 §5.3: a token must not leak — not even into a transcript meant for reading.
  */
 export function redactValue(value: string, withPrefix = true): string {
   const mark = createHmac('sha256', FINGERPRINT_KEY).update(value).digest('hex').slice(0, 4);
@@ -187,7 +188,7 @@ export class Trace {
   }
 }
 
-/** Redacts the values of secret query parameters: `?code=abc…&state=…`. */
+/** Redacts the values of secret query parameters: `?code=abc…&state=…` (RFC 9700 §4.3: URLs end up in logs and history). */
 export function redactUrl(url: string, redact: (value: string, name: string) => string = (v, name) => redactValue(v, !NO_PREFIX_NAMES.has(name))): string {
   let parsed: URL;
   try {
@@ -271,6 +272,7 @@ const SECTION_TITLES: Record<Step, string> = {
   lifecycle: 'Beyond the tutorial: refresh, revoke, paging',
 };
 
+/** The heading of a tutorial section in the transcript (display only: no protocol rule). */
 export function sectionTitle(section: Step): string {
   return SECTION_TITLES[section];
 }
