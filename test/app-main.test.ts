@@ -2,10 +2,10 @@
 // messages and exit codes, the sandbox when no tenant is set, and a clean stop on SIGTERM.
 // Bad settings never reach the network: the checks fail first.
 
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,8 +17,19 @@ import type { App } from '../src/app/index.ts';
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
+/** Empty working directories for main.ts, removed when the tests are done. */
+const workDirs: string[] = [];
+function emptyDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  workDirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Starts main.ts in an empty directory (so no stray .env is read) with only the given settings. */
-function startMain(env: Record<string, string>, cwd = mkdtempSync(join(tmpdir(), 'app-main-'))): ChildProcess {
+function startMain(env: Record<string, string>, cwd = emptyDir('app-main-')): ChildProcess {
   const { PATH, HOME } = process.env;
   return spawn(process.execPath, ['--import', TSX, MAIN], { cwd, env: { PATH, HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -99,7 +110,7 @@ describe('main.ts: settings that cannot work stop it with exit code 2', () => {
   }
 
   it('reads the settings from .env in the working directory', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'app-main-env-'));
+    const cwd = emptyDir('app-main-env-');
     writeFileSync(join(cwd, '.env'), 'QLIK_TENANT_URL=http://example.com\nQLIK_CLIENT_ID=id\nQLIK_CLIENT_SECRET=s\n');
     const result = await run({}, cwd);
     assert.equal(result.code, 2);

@@ -9,7 +9,7 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -137,8 +137,10 @@ describe('faults: the process is stopped mid-request', () => {
     const tenant = await startHostileTenant();
     tenant.on.token = delayed(1_000, json(200, tokenResponse()));
     const { PATH, HOME } = process.env;
+    const cwd = mkdtempSync(join(tmpdir(), 'faults-main-'));
+    after(() => rmSync(cwd, { recursive: true, force: true }));
     const child = spawn(process.execPath, ['--import', TSX, MAIN], {
-      cwd: mkdtempSync(join(tmpdir(), 'faults-main-')),
+      cwd,
       env: { PATH, HOME, QLIK_TENANT_URL: tenant.url, QLIK_CLIENT_ID: HOSTILE_CLIENT_ID, QLIK_CLIENT_SECRET: HOSTILE_CLIENT_SECRET, PORT: '0', TRACE: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
