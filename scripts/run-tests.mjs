@@ -14,5 +14,6 @@ if (files.length === 0) {
   console.error(`No *.test.ts files under ${dir}/`);
   process.exit(1);
 }
-const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], { stdio: 'inherit' });
+// A test that hangs (a loop a check should have stopped) fails after a minute instead of stalling CI.
+const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=60000', ...files], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

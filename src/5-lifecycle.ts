@@ -56,7 +56,9 @@ export async function refreshSession(session: QlikSession, staleAccessToken: str
       );
     }
     session.refreshing = refreshTokens(session.metadata, session.client, refreshToken, session.options)
-      .then((tokens) => {
+      .then((refreshed) => {
+        // RFC 6749 §5.1: a refresh answer without scope means the scope granted before.
+        const tokens = { ...refreshed, scope: refreshed.scope ?? session.tokens.scope };
         session.tokens = tokens;
         session.onTokens?.(tokens);
         return tokens;
@@ -69,16 +71,14 @@ export async function refreshSession(session: QlikSession, staleAccessToken: str
 }
 
 /**
- * Calls a Qlik REST endpoint as the signed-in user (RFC 6750 §2.1) and returns its JSON object.
+ * GETs a Qlik REST endpoint as the signed-in user (RFC 6750 §2.1) and returns its JSON object.
  * Refreshes first when the token is expired, and once more on a 401 invalid_token; waits out a
  * 429 as `retry-after` says, within MAX_RATE_LIMIT_RETRIES and MAX_RATE_LIMIT_WAIT_SECONDS.
+ * Reads only: writes (POST, PUT, DELETE and their 201/204 answers) are beyond this lesson.
  */
-export async function qlikFetch(
-  session: QlikSession,
-  path: string,
-  init: { method?: 'GET' | 'POST'; body?: Record<string, unknown> } = {},
-): Promise<Record<string, unknown>> {
+export async function qlikFetch(session: QlikSession, path: string): Promise<Record<string, unknown>> {
   const url = sameTenantUrl(session, path);
+  const what = `GET ${new URL(url).pathname}`;
   if (isExpired(session.tokens, Date.now())) await refreshSession(session, session.tokens.accessToken);
 
   let refreshedOn401 = false;
@@ -86,7 +86,10 @@ export async function qlikFetch(
   let waited = 0;
   for (;;) {
     const accessToken = session.tokens.accessToken;
-    const result = await send(session, url, accessToken, init);
+    const result = await httpRequest(
+      { method: 'GET', url, headers: { authorization: `Bearer ${accessToken}` } },
+      session.options,
+    );
 
     // RFC 6750 §3.1: invalid_token means expired or revoked. Refresh once and try again; a second
     // 401 is real (revoked grant, disabled user) and goes to the caller. Any 401 counts: Qlik's
@@ -98,7 +101,7 @@ export async function qlikFetch(
     }
     // Qlik rate limits: wait as told, but not forever.
     if (result.status === 429) {
-      const error = rateLimitError(result, `${init.method ?? 'GET'} ${new URL(url).pathname}`);
+      const error = rateLimitError(result, what);
       const wait = error.retryAfter ?? 1; // Qlik always sends retry-after; 1 s if it ever does not
       if (retries < MAX_RATE_LIMIT_RETRIES && waited + wait <= MAX_RATE_LIMIT_WAIT_SECONDS) {
         retries++;
@@ -108,28 +111,8 @@ export async function qlikFetch(
       }
       throw error;
     }
-    return processApiResponse(result, `${init.method ?? 'GET'} ${new URL(url).pathname}`);
+    return processApiResponse(result, what);
   }
-}
-
-function send(
-  session: QlikSession,
-  url: string,
-  accessToken: string,
-  init: { method?: 'GET' | 'POST'; body?: Record<string, unknown> },
-): Promise<HttpResult> {
-  return httpRequest(
-    {
-      method: init.method ?? 'GET',
-      url,
-      headers: {
-        authorization: `Bearer ${accessToken}`,
-        ...(init.body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: init.body ? JSON.stringify(init.body) : undefined,
-    },
-    session.options,
-  );
 }
 
 function rateLimitError(result: HttpResult, what: string): ApiError {

@@ -54,6 +54,15 @@ test('discover() falls back to RFC 8414\'s path when openid-configuration is 404
   assert.equal(metadata.tokenEndpoint, `${TENANT}/oauth/token`);
 });
 
+test('discover() puts RFC 8414\'s well-known part before an issuer\'s path (§3.1)', async () => {
+  const issuer = `${TENANT}/tenant-a`;
+  server.use(
+    http.get(`${issuer}/.well-known/openid-configuration`, () => new HttpResponse(null, { status: 404 })),
+    http.get(`${TENANT}/.well-known/oauth-authorization-server/tenant-a`, () => HttpResponse.json(qlikMetadataDocument(issuer))),
+  );
+  assert.equal((await discover(issuer)).issuer, issuer);
+});
+
 test('discover() does not fall back on other errors (a 500 is reported, not hidden)', async () => {
   let fallbackCalled = false;
   server.use(
@@ -78,7 +87,7 @@ test('REDIRECT_REFUSED: a redirect from the well-known URL is not followed', asy
 });
 
 test('TENANT_URL_INVALID: not a URL, or a URL with a query, fragment or credentials', () => {
-  for (const url of ['acme.eu.qlikcloud.com', '', 'https://acme.eu.qlikcloud.com/?x=1', 'https://acme.eu.qlikcloud.com/#a', 'https://u:p@acme.eu.qlikcloud.com']) {
+  for (const url of ['acme.eu.qlikcloud.com', '', 'https://acme.eu.qlikcloud.com/?x=1', 'https://acme.eu.qlikcloud.com/#a', 'https://u:p@acme.eu.qlikcloud.com', 'https://:secret@acme.eu.qlikcloud.com']) {
     throwsCode(() => expectedIssuer(url), 'TENANT_URL_INVALID');
   }
 });
@@ -87,6 +96,7 @@ test('TENANT_URL_NOT_HTTPS: http tenants are refused, loopback excepted', () => 
   throwsCode(() => expectedIssuer('http://acme.eu.qlikcloud.com'), 'TENANT_URL_NOT_HTTPS');
   throwsCode(() => expectedIssuer('ftp://acme.eu.qlikcloud.com'), 'TENANT_URL_NOT_HTTPS');
   throwsCode(() => expectedIssuer('http://localhost.evil.example'), 'TENANT_URL_NOT_HTTPS');
+  throwsCode(() => expectedIssuer('ftp://localhost:2121'), 'TENANT_URL_NOT_HTTPS'); // loopback may use http, nothing else
   assert.equal(expectedIssuer('https://acme.eu.qlikcloud.com/'), 'https://acme.eu.qlikcloud.com');
   assert.equal(expectedIssuer('http://localhost:8080'), 'http://localhost:8080');
   assert.equal(expectedIssuer('http://127.0.0.1:8080/'), 'http://127.0.0.1:8080');

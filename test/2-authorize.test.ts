@@ -81,8 +81,8 @@ test('STATE_TOO_SHORT: a state under 128 bits is refused', () => {
   assert.ok(buildAuthorizationUrl(METADATA, CLIENT, { ...params(), state: 'a'.repeat(22) }));
 });
 
-test('SCOPE_INVALID: an empty scope, doubled spaces or a quote', () => {
-  for (const scope of ['', 'user_default  offline_access', ' user_default', 'user_default\n', 'a"b']) {
+test('SCOPE_INVALID: an empty scope, doubled spaces, a quote or a backslash', () => {
+  for (const scope of ['', 'user_default  offline_access', ' user_default', 'user_default\n', 'a"b', 'user_default a\\b']) {
     assert.throws(() => buildAuthorizationUrl(METADATA, CLIENT, { ...params(), scope }), { code: 'SCOPE_INVALID' }, JSON.stringify(scope));
   }
 });

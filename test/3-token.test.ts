@@ -1,4 +1,6 @@
-import { test, after, afterEach } from 'node:test';
+import { test, after, afterEach, mock } from 'node:test';
+import crypto from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { validateCallback, exchangeCode, processTokenResponse, refreshTokens, revokeToken, CALLBACK_CHECKS } from '../src/3-token.ts';
@@ -78,6 +80,25 @@ test('AUTHORIZATION_ERROR: the tenant\'s error, with RFC 6749 and Qlik fields', 
     assert.match(e.hint, /Allow/);
     return true;
   });
+});
+
+test('ISS_MISMATCH / ISS_MISSING are checked before an error is believed (RFC 9207 §2.4)', () => {
+  callbackFails(callback(`error=access_denied&state=${STATE}&iss=${encodeURIComponent('https://evil.example')}`), 'ISS_MISMATCH');
+  callbackFails(callback(`error=access_denied&state=${STATE}`), 'ISS_MISSING', { ...expected, issRequired: true });
+});
+
+test('STATE_MISMATCH: the state is compared with crypto.timingSafeEqual, whatever it holds', () => {
+  // Equal and unequal states alike go through the constant-time compare, so no timing tells them apart.
+  const spy = mock.method(crypto, 'timingSafeEqual');
+  syncBuiltinESMExports();
+  try {
+    validateCallback(ok(), expected);
+    assert.throws(() => validateCallback(callback(`code=a&state=${createState()}`), expected));
+    assert.equal(spy.mock.callCount(), 2);
+  } finally {
+    spy.mock.restore();
+    syncBuiltinESMExports();
+  }
 });
 
 test('AUTHORIZATION_ERROR wins over a code sent alongside it', () => {
@@ -224,6 +245,8 @@ test('expiry from expires_in (number or numeric string) or Qlik\'s expires_at; n
   const at = '2099-01-01T00:00:00.000Z';
   assert.equal(processTokenResponse(result(200, qlikTokens({ expires_at: at })), now).expiresAt, Date.parse(at));
   assert.equal(processTokenResponse(result(200, qlikTokens({ expires_at: undefined })), now).expiresAt, undefined);
+  // Both: expires_in, relative, cannot be bent by a clock that is off.
+  assert.equal(processTokenResponse(result(200, qlikTokens({ expires_in: 3600, expires_at: at })), now).expiresAt, now + 3_600_000);
 });
 
 test('TOKEN_FIELD_INVALID: a refresh_token or scope that is not a string', () => {

@@ -43,6 +43,15 @@ test('USER_INVALID: a 200 without id, name, subject or tenantId', () => {
   }
 });
 
+test('USER_INVALID: an empty id, name, subject or tenantId', () => {
+  for (const field of ['id', 'name', 'subject', 'tenantId']) apiFails(result(200, { ...QLIK_USER, [field]: '' }), 'USER_INVALID');
+});
+
+test('API_ERROR: only a 200 is the user (a 201 or 204 is not)', () => {
+  apiFails(result(201, QLIK_USER), 'API_ERROR');
+  apiFails(result(204, ''), 'API_ERROR');
+});
+
 test('NOT_JSON / JSON_NOT_OBJECT on a 200', () => {
   apiFails(result(200, '<html></html>', { 'content-type': 'text/html' }), 'NOT_JSON');
   apiFails(result(200, { data: [QLIK_USER] }.data), 'JSON_NOT_OBJECT');

@@ -1,7 +1,9 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { qlikFetch, paginate, isExpired, EXPIRY_MARGIN_MS, MAX_PAGES, type QlikSession } from '../src/5-lifecycle.ts';
+import {
+  qlikFetch, paginate, isExpired, refreshSession, EXPIRY_MARGIN_MS, MAX_PAGES, MAX_RATE_LIMIT_WAIT_SECONDS, type QlikSession,
+} from '../src/5-lifecycle.ts';
 import type { ApiError, TokenError } from '../src/errors.ts';
 import type { TokenSet } from '../src/3-token.ts';
 import { CLIENT, METADATA, TENANT, mockTenant } from './helpers/tenant.ts';
@@ -86,11 +88,33 @@ test('401-driven refresh: refreshed once, then the call succeeds', async () => {
 });
 
 test('a second 401 after the refresh goes to the caller (no loop)', async () => {
+  let refreshes = 0;
   server.use(
-    http.post(TOKEN, () => HttpResponse.json({ access_token: 'at-2', token_type: 'bearer' })),
+    // After 3 refreshes the tenant gives up, so a looping client fails fast instead of hanging.
+    http.post(TOKEN, () => (++refreshes > 3
+      ? HttpResponse.json({ error: 'invalid_grant' }, { status: 400 })
+      : HttpResponse.json({ access_token: `at-${refreshes + 1}`, token_type: 'bearer' }))),
     http.get(ME, () => HttpResponse.json({ errors: [{ code: 'HTTP-401' }] }, { status: 401 })),
   );
   await assert.rejects(qlikFetch(session(), '/api/v1/users/me'), { code: 'API_UNAUTHORIZED' });
+  assert.equal(refreshes, 1);
+});
+
+test('a late 401 for a token already replaced does not refresh again', async () => {
+  const state = tenant();
+  const s = session();
+  await refreshSession(s, 'at-1');
+  const again = await refreshSession(s, 'at-1'); // a call that left with at-1 comes back with a 401
+  assert.equal(state.refreshes, 1);
+  assert.equal(again.accessToken, 'at-2');
+});
+
+test('a refresh answer without scope keeps the scope granted before (RFC 6749 §5.1)', async () => {
+  tenant();
+  const s = session({ scope: 'user_default offline_access', expiresAt: 0 });
+  await qlikFetch(s, '/api/v1/users/me');
+  assert.equal(s.tokens.accessToken, 'at-2');
+  assert.equal(s.tokens.scope, 'user_default offline_access');
 });
 
 test('rotation: a new refresh token replaces the old one', async () => {
@@ -159,14 +183,27 @@ test('429 then success: waits retry-after, then gets the answer', async () => {
 
 test('429 beyond the bound: a retry-after longer than the wait budget fails at once', async () => {
   let calls = 0;
-  server.use(http.get(ME, () => { calls++; return HttpResponse.json({ errors: [{ code: 'HTTP-429' }] }, { status: 429, headers: { 'retry-after': '30' } }); }));
-  await assert.rejects(qlikFetch(session(), '/api/v1/users/me'), (e: ApiError) => e.code === 'API_RATE_LIMITED' && e.retryAfter === 30);
+  const budget = String(MAX_RATE_LIMIT_WAIT_SECONDS + 1);
+  server.use(http.get(ME, () => { calls++; return HttpResponse.json({ errors: [{ code: 'HTTP-429' }] }, { status: 429, headers: { 'retry-after': budget } }); }));
+  const started = Date.now();
+  await assert.rejects(qlikFetch(session(), '/api/v1/users/me'), (e: ApiError) => e.code === 'API_RATE_LIMITED' && e.retryAfter === Number(budget));
   assert.equal(calls, 1);
+  assert.ok(Date.now() - started < 1000, 'did not wait at all');
+});
+
+test('429 without retry-after: waits about a second, then retries', async () => {
+  let calls = 0;
+  server.use(http.get(ME, () => (++calls === 1 ? HttpResponse.json({}, { status: 429 }) : HttpResponse.json({ id: 'u1' }))));
+  const started = Date.now();
+  await qlikFetch(session(), '/api/v1/users/me');
+  assert.equal(calls, 2);
+  assert.ok(Date.now() - started >= 950, 'waited before retrying');
 });
 
 test('429 forever: gives up after MAX_RATE_LIMIT_RETRIES retries', async () => {
   let calls = 0;
-  server.use(http.get(ME, () => { calls++; return HttpResponse.json({}, { status: 429, headers: { 'retry-after': '0' } }); }));
+  // "Forever" ends after 10 calls, so a client without the bound fails fast instead of hanging.
+  server.use(http.get(ME, () => (++calls > 10 ? HttpResponse.json({ id: 'u1' }) : HttpResponse.json({}, { status: 429, headers: { 'retry-after': '0' } }))));
   await assert.rejects(qlikFetch(session(), '/api/v1/users/me'), { code: 'API_RATE_LIMITED' });
   assert.equal(calls, 4);
 });
@@ -197,11 +234,19 @@ test('FOREIGN_URL: a next link to another origin is refused, and nothing is sent
   assert.deepEqual(ids, ['s1']);
   assert.equal(foreignCalled, false);
   await assert.rejects(qlikFetch(session(), `http://127.0.0.1:10/api/v1/users/me`), { code: 'FOREIGN_URL' });
+  // Same host and port, other scheme: an https tenant's token never goes out over plain http.
+  const httpsTenant = session({});
+  httpsTenant.metadata = { ...METADATA, issuer: 'https://127.0.0.1:9' };
+  await assert.rejects(qlikFetch(httpsTenant, 'http://127.0.0.1:9/api/v1/users/me'), { code: 'FOREIGN_URL' });
 });
 
 test('TOO_MANY_PAGES: a next link that loops is cut off', async () => {
   let calls = 0;
-  server.use(http.get(`${TENANT}/api/v1/spaces`, () => { calls++; return HttpResponse.json({ data: [], links: { next: { href: `${TENANT}/api/v1/spaces` } } }); }));
+  // The loop ends a little after MAX_PAGES, so a client without the limit fails fast instead of hanging.
+  server.use(http.get(`${TENANT}/api/v1/spaces`, () => {
+    calls++;
+    return HttpResponse.json({ data: [], links: calls > MAX_PAGES + 5 ? {} : { next: { href: `${TENANT}/api/v1/spaces` } } });
+  }));
   await assert.rejects(async () => { for await (const _ of paginate(session(), '/api/v1/spaces')); }, { code: 'TOO_MANY_PAGES' });
   assert.equal(calls, MAX_PAGES);
 });

@@ -60,7 +60,26 @@ test('DEFAULT timeout is 10 s and body cap is 1 MiB', async () => {
 });
 
 test('BODY_TOO_LARGE: a declared content-length over the cap is refused before reading', async () => {
-  server.use(http.get(url, () => new HttpResponse('x'.repeat(2000), { headers: { 'content-length': '2000' } })));
+  let pulls = 0;
+  const body = new ReadableStream({
+    pull(controller) {
+      if (++pulls > 20) return controller.close();
+      controller.enqueue(new Uint8Array(100));
+    },
+  });
+  server.use(http.get(url, () => new HttpResponse(body, { headers: { 'content-length': '2000' } })));
+  await rejectsWith(httpRequest({ method: 'GET', url }, { maxBodyBytes: 1000 }), 'BODY_TOO_LARGE');
+  assert.ok(pulls <= 2, `refused on the header, not after reading ${pulls} chunks`);
+});
+
+test('BODY_TOO_LARGE: a streamed body one chunk past the cap is refused', async () => {
+  const body = new ReadableStream({
+    start(controller) {
+      controller.enqueue(new Uint8Array(1001));
+      controller.close();
+    },
+  });
+  server.use(http.get(url, () => new HttpResponse(body)));
   await rejectsWith(httpRequest({ method: 'GET', url }, { maxBodyBytes: 1000 }), 'BODY_TOO_LARGE');
 });
 
@@ -138,6 +157,12 @@ test('NOT_JSON: an HTML page is not taken for JSON', () => {
 test('NOT_JSON: a JSON body without a content type is refused', () => {
   const res = { status: 200, headers: new Headers(), body: '{}' };
   assert.throws(() => parseJsonObject(res, 'The thing'), { code: 'NOT_JSON' });
+});
+
+test('NOT_JSON: JSON-looking types that are not application/json or +json', () => {
+  for (const type of ['text/json', 'application/jsonp', 'application/json-seq']) {
+    assert.throws(() => parseJsonObject(result(200, '{}', { 'content-type': type }), 'x'), { code: 'NOT_JSON' }, type);
+  }
 });
 
 test('application/json with a charset, and +json types, are JSON', () => {

@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { Trace, redactValue, redactUrl, ruleHref, formatTranscript } from '../src/trace.ts';
-import { discover, exchangeCode, getCurrentUser, validateCallback, type TokenError } from '../src/index.ts';
+import { discover, exchangeCode, getCurrentUser, validateCallback, type HttpExchange, type TokenError } from '../src/index.ts';
 import { CLIENT, QLIK_USER, TENANT, mockTenant, qlikMetadataDocument } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -106,4 +106,50 @@ test('the transcript is bounded', () => {
   const trace = new Trace();
   for (let i = 0; i < 2000; i++) trace.note('3.1', `note ${i}`);
   assert.ok(trace.events.length <= 500);
+});
+
+// Redaction of what a tenant may send besides the usual fields. Each builds one exchange by hand.
+const LONG = 'SECRET-0123456789abcdefghijklmnop';
+function exchange(over: Partial<HttpExchange>): HttpExchange {
+  return {
+    method: 'POST', url: `${TENANT}/x`, requestHeaders: {}, requestBody: undefined, status: 200, responseHeaders: {},
+    responseBody: undefined, durationMs: 1, errorCode: undefined, ...over,
+  };
+}
+
+test('an id_token, and a token nested deep in JSON, are redacted', () => {
+  const trace = new Trace();
+  const body = JSON.stringify({ id_token: `id-${LONG}`, data: { items: [{ access_token: `at-${LONG}` }] } });
+  trace.hooks('3.3').onExchange(exchange({ responseHeaders: { 'content-type': 'application/json' }, responseBody: body }));
+  const json = JSON.stringify(trace.events);
+  assert.ok(!json.includes(`id-${LONG}`), 'id_token leaked');
+  assert.ok(!json.includes(`at-${LONG}`), 'nested access_token leaked');
+});
+
+test('the token in a revocation form (RFC 7009) is redacted', () => {
+  const trace = new Trace();
+  trace.hooks('lifecycle').onExchange(exchange({
+    requestHeaders: { 'content-type': 'application/x-www-form-urlencoded' },
+    requestBody: `token=rt-${LONG}&token_type_hint=refresh_token`,
+  }));
+  assert.ok(!JSON.stringify(trace.events).includes(`rt-${LONG}`), 'revoked token leaked');
+});
+
+test('cookies and set-cookie are redacted; headers of no interest are left out', () => {
+  const trace = new Trace();
+  trace.hooks('3.3').onExchange(exchange({
+    requestHeaders: { cookie: `sid=c-${LONG}` },
+    responseHeaders: { 'set-cookie': `sid=s-${LONG}; HttpOnly`, 'x-session-debug': `d-${LONG}` },
+  }));
+  const json = JSON.stringify(trace.events);
+  for (const leaked of [`c-${LONG}`, `s-${LONG}`, `d-${LONG}`]) assert.ok(!json.includes(leaked), `${leaked.slice(0, 2)} leaked`);
+});
+
+test('a known secret is scrubbed from free text, percent-encoded too, with no prefix shown', () => {
+  const secret = 'p+ss/w0rd=SECRET-0123456789';
+  const trace = new Trace([secret]);
+  trace.note('3.3', `the tenant echoed ${secret} and ${encodeURIComponent(secret)}`);
+  const json = JSON.stringify(trace.events);
+  assert.ok(!json.includes(secret) && !json.includes(encodeURIComponent(secret)), json);
+  assert.ok(!json.includes('p+ss…'), 'a secret out of place shows none of itself');
 });
