@@ -212,6 +212,9 @@ function endpoint(doc: Record<string, unknown>, name: string, required: boolean)
 /**
  * True when the document has a list `name` that leaves out `wanted`. An absent or empty list, as
  * Qlik's document has, says nothing either way; a value that is not a list is as good as no `wanted`.
+ * RFC 8414 §2 reads some omitted lists as defaults (no PKCE; client_secret_basic only). Qlik's
+ * documented metadata omits them although Qlik requires PKCE S256 and takes client_secret_post
+ * (Qlik facts), so here, on purpose, an omitted list is silence, not a default.
  */
 function listsWithout(doc: Record<string, unknown>, name: string, wanted: string): boolean {
   const list = doc[name];
