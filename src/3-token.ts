@@ -338,14 +338,20 @@ function tokenErrorFrom(result: HttpResult, doing: string): TokenError {
     ? `${tenantError.code ?? 'error'}${tenantError.message ? `: ${tenantError.message}` : ''}`
     : 'no error details';
   // The tenant answers 401 for a bad secret and for a bad code alike; its words tell them apart.
+  // (Not any mention of "client": RFC 6749's invalid_grant text says "issued to another client".)
   const aboutClient =
-    /client/i.test(`${tenantError?.code} ${tenantError?.message}`) || (result.status === 401 && !tenantError);
+    tenantError?.code === 'invalid_client' ||
+    /client_secret|client_id|client credentials/i.test(tenantError?.message ?? '') ||
+    (result.status === 401 && !tenantError);
+  const retryAfter = Number(result.headers.get('retry-after'));
   const hint =
-    aboutClient
-      ? 'Check QLIK_CLIENT_ID and QLIK_CLIENT_SECRET against the OAuth client in the Qlik Management Console, then start the sign-in again.'
-      : result.status >= 500
-        ? 'The tenant had a problem. Try again in a moment.'
-        : 'Start the sign-in again. If it repeats, check the OAuth client (redirect URI, scopes) in the Qlik Management Console.';
+    result.status === 429
+      ? `The tenant is rate limiting this client (Qlik: 100 token requests a minute). Wait ${Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60} s, then try again.`
+      : aboutClient
+        ? 'Check QLIK_CLIENT_ID and QLIK_CLIENT_SECRET against the OAuth client in the Qlik Management Console, then start the sign-in again.'
+        : result.status >= 500
+          ? 'The tenant had a problem. Try again in a moment.'
+          : 'Start the sign-in again. If it repeats, check the OAuth client (redirect URI, scopes) in the Qlik Management Console.';
   return new TokenError(
     'TOKEN_ERROR_RESPONSE',
     `The tenant refused to ${doing} (HTTP ${result.status}, ${said}).`,

@@ -31,6 +31,8 @@ export interface QlikSession {
   options?: HttpOptions;
   /** Told about new tokens, e.g. to store them. */
   onTokens?: (tokens: TokenSet) => void;
+  /** Set at sign-out, before the tokens are revoked: from then on no refresh may start. */
+  closed?: boolean;
 }
 
 /** RFC 6749 §5.1 expires_in: true once the access token is (nearly) expired. Unknown expiry never expires. */
@@ -45,6 +47,10 @@ export function isExpired(tokens: TokenSet, now: number): boolean {
  */
 export async function refreshSession(session: QlikSession, staleAccessToken: string): Promise<TokenSet> {
   if (session.tokens.accessToken !== staleAccessToken) return session.tokens;
+  // A call still in flight at sign-out must not mint a new refresh token that nobody revokes.
+  if (session.closed) {
+    throw new ApiError('API_UNAUTHORIZED', 'This sign-in has ended: the user signed out.', 'Sign in again.', { status: 401 });
+  }
   if (!session.refreshing) {
     const refreshToken = session.tokens.refreshToken;
     if (refreshToken === undefined) {

@@ -36,8 +36,14 @@ const SHOWN_HEADERS = new Set([
   'set-cookie',
 ]);
 
-const MAX_BODY_CHARS = 4000;
-const MAX_EVENTS = 500;
+const MAX_BODY_CHARS = 2000;
+const MAX_NOTE_CHARS = 1000;
+// A transcript lives in its browser session: its size is bounded in events and in characters, so
+// many API calls, or a flood of callbacks with huge query strings, cannot grow a session without end.
+const MAX_EVENTS = 200;
+const MAX_CHARS = 64_000;
+// Secrets remembered for scrubbing; each new event is scrubbed against all of them, so they are few.
+const MAX_SECRETS = 64;
 
 // Many tokens share a prefix (every JWT starts "eyJhbGciOi"), so a prefix alone cannot tell two
 // tokens apart. A short keyed fingerprint can: equal values get equal marks within this process,
@@ -134,7 +140,8 @@ export class Trace {
 
   /** A line of explanation, e.g. "browser sent to the authorization endpoint". URLs in it are redacted. */
   note(section: Step, text: string): void {
-    this.push({ type: 'note', section, at: new Date().toISOString(), text: this.scrub(redactUrlsIn(text, (v, name) => this.redact(v, name))) });
+    const clipped = text.length > MAX_NOTE_CHARS ? `${text.slice(0, MAX_NOTE_CHARS)}…(${text.length} chars in all)` : text;
+    this.push({ type: 'note', section, at: new Date().toISOString(), text: this.scrub(redactUrlsIn(clipped, (v, name) => this.redact(v, name))) });
   }
 
   /** Redacts a secret and remembers it, so it is scrubbed wherever else it shows up. */
@@ -145,7 +152,13 @@ export class Trace {
 
   private rememberSecret(value: string): void {
     // Very short values (e.g. "1") would scrub innocent text; they are not secrets worth the name.
-    if (value.length >= 6) this.secrets.add(value);
+    if (value.length < 6 || this.secrets.has(value)) return;
+    this.secrets.add(value);
+    // The oldest go first: a Set iterates in insertion order.
+    for (const oldest of this.secrets) {
+      if (this.secrets.size <= MAX_SECRETS) break;
+      this.secrets.delete(oldest);
+    }
   }
 
   /** Replaces every known secret in free text (bodies we could not parse, error messages). */
@@ -160,9 +173,18 @@ export class Trace {
     return out;
   }
 
+  private readonly sizes: number[] = [];
+  private chars = 0;
+
   private push(event: TraceEvent): void {
+    const size = JSON.stringify(event).length;
     this.events.push(event);
-    if (this.events.length > MAX_EVENTS) this.events.shift();
+    this.sizes.push(size);
+    this.chars += size;
+    while (this.events.length > 1 && (this.events.length > MAX_EVENTS || this.chars > MAX_CHARS)) {
+      this.events.shift();
+      this.chars -= this.sizes.shift()!;
+    }
   }
 
   private exchangeEvent(section: Step, exchange: HttpExchange): ExchangeEvent {
@@ -235,15 +257,18 @@ function redactBody(
     const shown = [...form].map(([name, value]) => `${name}=${SECRET_NAMES.has(name) ? redact(value, name) : value}`);
     return shown.join('&');
   }
-  if (type.includes('json')) {
-    try {
-      return JSON.stringify(redactJson(JSON.parse(body), redact), null, 2).slice(0, MAX_BODY_CHARS);
-    } catch {
-      // Not JSON after all: fall through and show it shortened.
-    }
+  // Whatever the content type says: a token response sent as text/plain still holds tokens.
+  try {
+    return JSON.stringify(redactJson(JSON.parse(body), redact), null, 2).slice(0, MAX_BODY_CHARS);
+  } catch {
+    // Not JSON (an HTML page, truncated JSON): redact anything shaped like a secret field, then shorten.
   }
-  return body.length > MAX_BODY_CHARS ? `${body.slice(0, MAX_BODY_CHARS)}…(${body.length} chars in all)` : body;
+  const text = body.length > MAX_BODY_CHARS ? `${body.slice(0, MAX_BODY_CHARS)}…(${body.length} chars in all)` : body;
+  return text.replace(SECRET_IN_TEXT, (_all, name: string, sep: string, value: string) => `${name}${sep}${redact(value, name)}`);
 }
+
+// `"access_token": "…"`, `refresh_token=…` and the like, in text that did not parse.
+const SECRET_IN_TEXT = /((?:access|refresh|id)_token|client_secret|code_verifier)("?\s*[:=]\s*"?)([^"&\s,}]{6,})/g;
 
 function redactJson(value: unknown, redact: (value: string, name: string) => string): unknown {
   if (Array.isArray(value)) return value.map((item) => redactJson(item, redact));

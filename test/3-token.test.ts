@@ -327,3 +327,10 @@ test('revokeToken falls back to /oauth/revoke and reports a failure', async () =
     (e: TokenError) => e.code === 'TOKEN_ERROR_RESPONSE' && /revoke/.test(e.message),
   );
 });
+
+test('TOKEN_ERROR_RESPONSE hints: a bad code is not blamed on the secret; a 429 says to wait', () => {
+  const badCode = result(400, { error: 'invalid_grant', error_description: 'The code was issued to another client' });
+  assert.throws(() => processTokenResponse(badCode, Date.now()), (e: TokenError) => !/QLIK_CLIENT_SECRET/.test(e.hint) && /Start the sign-in again/.test(e.hint));
+  const limited = result(429, { errors: [{ code: 'HTTP-429', title: 'Too Many Requests' }] }, { 'retry-after': '17' });
+  assert.throws(() => processTokenResponse(limited, Date.now()), (e: TokenError) => /Wait 17 s/.test(e.hint));
+});

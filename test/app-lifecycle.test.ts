@@ -111,3 +111,23 @@ describe('app: the transcript of sign-in → refresh → sign-out', () => {
     assert.match(bodies[5]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=access_token&/);
   });
 });
+
+describe('app: a refresh the tenant rate limits (429)', () => {
+  let stack: Stack;
+  before(async () => { stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1 } }); });
+  after(() => stack.close());
+
+  it('keeps the user signed in and says to wait; the next call, once allowed, refreshes', async () => {
+    const browser = new Browser();
+    await signIn(browser, stack.app, 'ada');
+    stack.sandbox.faults.tokenEndpoint = 'rateLimit';
+    const limited = await browser.get(`${stack.app.url}/api/me`);
+    stack.sandbox.faults.tokenEndpoint = undefined;
+    assert.equal(limited.status, 502);
+    assert.match(JSON.parse(limited.body).message, /HTTP 429/);
+    assert.match(limited.body, /Wait 30 s, then try again/);
+    const after429 = await browser.get(`${stack.app.url}/api/me`);
+    assert.equal(after429.status, 200, 'still signed in: the grant was not thrown away');
+    assert.equal(JSON.parse(after429.body).name, 'Ada');
+  });
+});

@@ -97,6 +97,7 @@ describe('main.ts: settings that cannot work stop it with exit code 2', () => {
     ['an APP_URL that does not parse', { APP_URL: 'localhost:3000' }, /^Configuration error: APP_URL "localhost:3000"/],
     ['an APP_URL on plain http off this machine', { APP_URL: 'http://app.example.com' }, /uses http on a host other than this machine/],
     ['a scope with a double space', { QLIK_SCOPE: 'user_default  offline_access' }, /^Configuration error: QLIK_SCOPE/],
+    ['the openid scope (Qlik is not an OpenID provider)', { QLIK_SCOPE: 'openid user_default' }, /^Configuration error: QLIK_SCOPE asks for "openid"/],
   ];
   for (const [what, env, expected] of cases) {
     it(`refuses ${what}`, async () => {

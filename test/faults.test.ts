@@ -183,3 +183,32 @@ describe('faults: the process is stopped mid-request', () => {
     }
   });
 });
+
+describe('faults: sign-out while an API call waits on the tenant', () => {
+  it('lets no refresh start after sign-out, so every refresh token issued is revoked', async () => {
+    const stack = await startHostileStack();
+    try {
+      const browser = new Browser();
+      const issued: string[] = [];
+      stack.tenant.on.token = (req, res, t) => {
+        const tokens = tokenResponse();
+        issued.push(tokens.refresh_token as string);
+        return json(200, tokens)(req, res, t);
+      };
+      await hostileSignIn(browser, stack.app);
+      // The access token has died at the tenant; the 401 arrives while the sign-out is under way.
+      stack.tenant.on.usersMe = delayed(300, json(401, { errors: [{ code: 'HTTP-401', title: 'Unauthorized' }] }));
+      stack.tenant.on.revoke = delayed(500, HONEST.revoke);
+      const me = browser.get(`${stack.app.url}/api/me`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const out = await browser.request(`${stack.app.url}/logout`, { method: 'POST', origin: stack.app.url });
+      assert.equal(out.status, 302);
+      assert.equal((await me).status, 401);
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const revoked = stack.tenant.requests.filter((r) => r.path === '/oauth/revoke').map((r) => new URLSearchParams(r.body).get('token'));
+      assert.deepEqual(issued.filter((token) => !revoked.includes(token)), [], 'a refresh token was left valid');
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -153,3 +153,21 @@ test('a known secret is scrubbed from free text, percent-encoded too, with no pr
   assert.ok(!json.includes(secret) && !json.includes(encodeURIComponent(secret)), json);
   assert.ok(!json.includes('p+ss…'), 'a secret out of place shows none of itself');
 });
+
+test('tokens in a body that is not JSON, or not labelled JSON, are redacted too', () => {
+  const trace = new Trace();
+  const tokens = `{"access_token":"at-${LONG}","refresh_token":"rt-${LONG}","token_type":"bearer"}`;
+  trace.hooks('3.3').onExchange(exchange({ responseHeaders: { 'content-type': 'text/plain' }, responseBody: tokens }));
+  trace.hooks('3.3').onExchange(exchange({ responseHeaders: { 'content-type': 'application/json' }, responseBody: tokens.slice(0, -2) }));
+  trace.hooks('3.3').onExchange(exchange({ responseHeaders: { 'content-type': 'text/html' }, responseBody: `<p>access_token=at-${LONG}&x=1</p>` }));
+  const json = JSON.stringify(trace.events);
+  assert.ok(!json.includes(`at-${LONG}`) && !json.includes(`rt-${LONG}`), json);
+});
+
+test('a flood of huge notes keeps the transcript within its character budget', () => {
+  const trace = new Trace();
+  for (let i = 0; i < 300; i++) trace.note('3.3', `callback ${'x'.repeat(15_000)} code=${i}-${LONG}`);
+  const size = JSON.stringify(trace.events).length;
+  assert.ok(size <= 70_000, `transcript holds ${size} characters`);
+  assert.ok(trace.events.length > 10, 'recent events are kept');
+});

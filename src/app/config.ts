@@ -136,5 +136,9 @@ function readScope(text: string | undefined): string {
   if (!SCOPE_PATTERN.test(text)) {
     throw new ConfigError(`QLIK_SCOPE "${text}" is not a list of scopes separated by single spaces.`, `Set QLIK_SCOPE like "${DEFAULT_SCOPE}".`);
   }
+  // Qlik is an OAuth 2.0 server, not an OpenID provider: it refuses the openid scope.
+  if (text.split(' ').includes('openid')) {
+    throw new ConfigError('QLIK_SCOPE asks for "openid", which Qlik Cloud does not offer (it is not an OpenID provider).', `Leave "openid" out, e.g. QLIK_SCOPE="${DEFAULT_SCOPE}".`);
+  }
   return text;
 }

@@ -168,10 +168,12 @@ async function apiMe(ctx: AppContext, { session }: AppRequest): Promise<Reply> {
  */
 function endIfTokensDead(ctx: AppContext, session: Session, signedIn: SignedIn, error: unknown): string | undefined {
   session.trace.failure('lifecycle', error);
+  // Only a refusal of the grant itself (400 invalid_grant, 401) ends it; a 429 from the token
+  // endpoint (Qlik: 100 requests a minute) is a reason to wait, not to throw away a valid grant.
   const tokensDead =
     (error instanceof ApiError && error.code === 'API_UNAUTHORIZED') ||
-    (error instanceof TokenError && error.status >= 400 && error.status < 500);
-  if (!tokensDead || !(error instanceof QlikOAuthError)) return undefined;
+    (error instanceof TokenError && (error.status === 400 || error.status === 401));
+  if (!tokensDead) return undefined;
   if (session.signedIn === signedIn) signOutSession(ctx.sessions, session);
   return `The tenant no longer accepts this sign-in (${error.code}: ${error.message}).`;
 }
@@ -205,6 +207,7 @@ async function logout(ctx: AppContext, { headers, session }: AppRequest): Promis
   const signedIn = session?.signedIn;
   if (session) endSession(ctx.sessions, session); // from here on, no request can use the tokens
   if (signedIn) {
+    signedIn.qlik.closed = true; // no new refresh from a request still in flight (5-lifecycle.ts)
     await signedIn.qlik.refreshing?.catch(() => {}); // a refresh in flight: revoke what it brings
     const failures = await revokeTokens(ctx.metadata, ctx.client, signedIn.qlik.tokens, signedIn.qlik.options ?? ctx.http);
     flash =

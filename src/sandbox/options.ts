@@ -35,8 +35,11 @@ export interface SandboxOptions {
 
 /** Failures a test can switch on while the sandbox runs: `sandbox.faults.tokenEndpoint = 'hang'`. */
 export interface SandboxFaults {
-  /** 'hang': never answer; 'error500': 500 with a Qlik error body; 'html': 502 with an HTML page. */
-  tokenEndpoint?: 'hang' | 'error500' | 'html' | undefined;
+  /**
+   * 'hang': never answer; 'error500': 500 with a Qlik error body; 'html': 502 with an HTML page;
+   * 'rateLimit': 429 with `retry-after: 30`, as Qlik's tier-2 limit (100 token requests a minute).
+   */
+  tokenEndpoint?: 'hang' | 'error500' | 'html' | 'rateLimit' | undefined;
   /** Answer the next N requests to /api/v1/* with 429 and `retry-after: 1`. */
   api429?: number;
 }

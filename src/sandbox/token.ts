@@ -46,6 +46,9 @@ function answeredByFault(res: ServerResponse, ctx: SandboxContext): boolean {
     case 'error500':
       sendQlikError(res, new QlikFailure(500, HTTP.internal, 'The sandbox was told to fail (faults.tokenEndpoint = error500).'), { traceId: false });
       return true;
+    case 'rateLimit':
+      sendQlikError(res, new QlikFailure(429, HTTP.tooManyRequests, 'The sandbox was told to rate limit (faults.tokenEndpoint = rateLimit).', { 'retry-after': '30' }), { traceId: true });
+      return true;
     case 'html':
       // What a proxy in front of a tenant sends when the tenant is down: not JSON at all.
       sendHtml(res, 502, '<!doctype html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>\n');
