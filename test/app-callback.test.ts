@@ -2,6 +2,7 @@
 
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { Browser, findLeaks, startSignIn, startStack, watchSecrets, type Page, type Stack } from './helpers/browser.ts';
 
 /** The error page's fixed parts: status, code and rule, and the way to start again. */
@@ -153,5 +154,31 @@ describe('app: a tenant that promises iss (RFC 9207)', () => {
     const url = await callbackUrl(browser, stack);
     url.searchParams.delete('iss');
     assertErrorPage(await browser.get(url.href), 400, 'ISS_MISSING', 'RFC 9207 §2.4');
+  });
+});
+
+describe('app: opened at another loopback name than APP_URL', () => {
+  let stack: Stack;
+  before(async () => { stack = await startStack(); }); // APP_URL is http://127.0.0.1:<port>
+  after(() => stack.close());
+
+  /** A GET with a chosen Host header (fetch will not set one), answered status and location. */
+  function getWithHost(path: string, host: string): Promise<{ status: number; location: string | undefined }> {
+    return new Promise((resolve, reject) => {
+      const { port } = new URL(stack.app.url);
+      request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+      }).on('error', reject).end();
+    });
+  }
+
+  it('sends a visitor at localhost to the APP_URL host first, so the cookie comes back with the callback', async () => {
+    const { port } = new URL(stack.app.url);
+    assert.deepEqual(await getWithHost('/login?x=1', `localhost:${port}`), { status: 302, location: `${stack.app.url}/login?x=1` });
+    // At the APP_URL host itself, nothing changes.
+    const direct = await getWithHost('/login', `127.0.0.1:${port}`);
+    assert.equal(direct.status, 302);
+    assert.ok(direct.location?.startsWith(stack.sandbox.url), direct.location);
   });
 });

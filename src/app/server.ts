@@ -5,13 +5,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DEFAULT_TIMEOUT_MS } from '../http.ts';
+import { DEFAULT_TIMEOUT_MS, isLoopbackHost } from '../http.ts';
 import { discover, type TenantMetadata } from '../1-discovery.ts';
 import { CALLBACK_PATH, DEFAULT_PORT, DEFAULT_SCOPE, type AppOptions } from './config.ts';
 import { sessionIdFrom } from './cookies.ts';
 import { errorReply, logUnexpected } from './error-page.ts';
 import { simplePage } from './pages.ts';
-import { pageReply, securityHeaders, writeReply, type Reply } from './reply.ts';
+import { pageReply, redirectReply, securityHeaders, writeReply, type Reply } from './reply.ts';
 import { ROUTES, type AppContext } from './routes.ts';
 import { createSessionStore, findSession } from './sessions.ts';
 
@@ -95,6 +95,15 @@ async function route(ctx: AppContext, req: IncomingMessage): Promise<Reply> {
     return pageReply(400, simplePage('Bad request', 'This address is not one this app understands.'));
   }
   const url = new URL(ctx.appOrigin + target);
+  // The session cookie belongs to one host name. Opened at 127.0.0.1 while APP_URL says localhost
+  // (or the other way round), the cookie would not come back with the callback from the tenant,
+  // and the sign-in would fail as a state mismatch. So when both names are loopback ones, the
+  // visitor is sent to the APP_URL host first (a public APP_URL behind a proxy is left alone).
+  const host = req.headers.host ?? '';
+  const visited = URL.canParse(`http://${host}`) ? new URL(`http://${host}`).hostname : '';
+  if (isLoopbackHost(visited) && isLoopbackHost(url.hostname) && visited !== url.hostname && (req.method === 'GET' || req.method === 'HEAD')) {
+    return redirectReply(url.href, []);
+  }
   const handlers = ROUTES[url.pathname];
   if (handlers === undefined) {
     return pageReply(404, simplePage('Page not found', `There is no page at ${url.pathname}.`));
