@@ -54,7 +54,7 @@ export function createState(): string {
 const MIN_STATE_LENGTH = 22; // 22 base64url characters carry 132 bits
 
 // RFC 6749 §3.3: scope tokens are printable ASCII without space, quote or backslash.
-const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+export const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 
 export interface AuthorizationParams {
   /** Space-separated, e.g. "user_default offline_access". Qlik is not OpenID: no "openid". */

@@ -75,6 +75,11 @@ export function processUserResponse(result: HttpResult, options: Pick<HttpOption
  */
 export function processApiResponse(result: HttpResult, what: string): Record<string, unknown> {
   if (result.status === 200) return parseJsonObject(result, what);
+  throw apiErrorFrom(result, what);
+}
+
+/** RFC 6750 §3.1 and Qlik's REST error body: the ApiError for a response that is not a 200. */
+export function apiErrorFrom(result: HttpResult, what: string): ApiError {
 
   const tenantError = parseErrorBody(result);
   const wwwAuthenticate = parseWwwAuthenticate(result.headers.get('www-authenticate'));
@@ -83,7 +88,7 @@ export function processApiResponse(result: HttpResult, what: string): Record<str
 
   // RFC 6750 §3.1: 401 invalid_token — the token is expired, revoked or not for this tenant.
   if (result.status === 401) {
-    throw new ApiError(
+    return new ApiError(
       'API_UNAUTHORIZED',
       `${what}: the tenant did not accept the access token (HTTP 401, ${said}).`,
       'Sign in again (or refresh the token).',
@@ -92,7 +97,7 @@ export function processApiResponse(result: HttpResult, what: string): Record<str
   }
   // RFC 6750 §3.1: 403 insufficient_scope — signed in, but the token lacks the needed scope.
   if (result.status === 403) {
-    throw new ApiError(
+    return new ApiError(
       'API_FORBIDDEN',
       `${what}: the tenant refused access (HTTP 403, ${said}).`,
       wwwAuthenticate.error === 'insufficient_scope'
@@ -104,7 +109,7 @@ export function processApiResponse(result: HttpResult, what: string): Record<str
   // Qlik rate limits (tier 1: 1000/min, tier 2: 100/min): 429 with retry-after in seconds.
   if (result.status === 429) {
     const retryAfter = parseRetryAfter(result.headers.get('retry-after'), Date.now());
-    throw new ApiError(
+    return new ApiError(
       'API_RATE_LIMITED',
       `${what}: the tenant is rate limiting this user (HTTP 429${retryAfter === undefined ? '' : `, retry after ${retryAfter} s`}).`,
       `Wait ${retryAfter ?? 1} s, then try again.`,
@@ -112,7 +117,7 @@ export function processApiResponse(result: HttpResult, what: string): Record<str
     );
   }
   // Qlik REST error body: {errors:[{code,title,detail,status}], traceId} — keep traceId for support.
-  throw new ApiError(
+  return new ApiError(
     'API_ERROR',
     `${what}: the tenant answered HTTP ${result.status} (${tenantError?.code ?? 'no code'}: ${said}${tenantError?.traceId ? `, traceId ${tenantError.traceId}` : ''}).`,
     result.status >= 500 ? 'The tenant had a problem. Try again in a moment.' : 'Check the request; the tenant refused it.',

@@ -5,11 +5,11 @@
 // handles all of that for one signed-in user; paginate() walks a paged list.
 
 import { ApiError } from './errors.ts';
-import { httpRequest, type HttpOptions, type HttpResult } from './http.ts';
+import { httpRequest, type HttpOptions } from './http.ts';
 import type { TenantMetadata } from './1-discovery.ts';
 import type { ClientConfig } from './2-authorize.ts';
 import { refreshTokens, type TokenSet } from './3-token.ts';
-import { processApiResponse } from './4-api.ts';
+import { apiErrorFrom, processApiResponse } from './4-api.ts';
 
 /** A token counts as expired this long before its real expiry, so a call never leaves with a token that dies in flight. */
 export const EXPIRY_MARGIN_MS = 60_000;
@@ -107,7 +107,7 @@ export async function qlikFetch(session: QlikSession, path: string): Promise<Rec
     }
     // Qlik rate limits: wait as told, but not forever.
     if (result.status === 429) {
-      const error = rateLimitError(result, what);
+      const error = apiErrorFrom(result, what);
       const wait = error.retryAfter ?? 1; // Qlik always sends retry-after; 1 s if it ever does not
       if (retries < MAX_RATE_LIMIT_RETRIES && waited + wait <= MAX_RATE_LIMIT_WAIT_SECONDS) {
         retries++;
@@ -119,16 +119,6 @@ export async function qlikFetch(session: QlikSession, path: string): Promise<Rec
     }
     return processApiResponse(result, what);
   }
-}
-
-function rateLimitError(result: HttpResult, what: string): ApiError {
-  try {
-    processApiResponse(result, what);
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error('unreachable: a 429 is always an ApiError');
 }
 
 /**

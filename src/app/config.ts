@@ -3,6 +3,7 @@
 
 import { DiscoveryError } from '../errors.ts';
 import { expectedIssuer } from '../1-discovery.ts';
+import { SCOPE_PATTERN } from '../2-authorize.ts';
 import { isLoopbackHost } from '../http.ts';
 import type { SessionLimits } from './sessions.ts';
 
@@ -127,10 +128,8 @@ function readAppUrl(text: string | undefined): string | undefined {
   return url.origin;
 }
 
-// RFC 6749 §3.3: scope tokens are printable ASCII without space, quote or backslash, one space apart.
-// (buildAuthorizationUrl checks the same at every sign-in; here it fails at start instead.)
-const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
-
+// RFC 6749 §3.3, with step 3.2's own SCOPE_PATTERN: buildAuthorizationUrl checks the same at
+// every sign-in; here a bad QLIK_SCOPE fails at start instead.
 function readScope(text: string | undefined): string {
   if (text === undefined) return DEFAULT_SCOPE;
   if (!SCOPE_PATTERN.test(text)) {
