@@ -22,10 +22,10 @@ const DOCS = join(ROOT, 'docs');
 export const STEP_FILES: Record<string, string[]> = {
   '3.1': ['src/1-discovery.ts', 'src/errors.ts', 'src/http.ts'],
   '3.2': ['src/2-authorize.ts', 'src/errors.ts'],
-  '3.3': ['src/3-token.ts', 'src/errors.ts', 'src/http.ts'],
+  '3.3': ['src/3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
   '3.4': ['src/4-api.ts', 'src/errors.ts', 'src/http.ts'],
-  lifecycle: ['src/5-lifecycle.ts', 'src/3-token.ts', 'src/4-api.ts', 'src/errors.ts', 'src/http.ts'],
-  trace: ['src/trace.ts', 'src/errors.ts'],
+  lifecycle: ['src/5-lifecycle.ts', 'src/3-token.ts', 'src/4-api.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  trace: ['src/trace.ts', 'src/redact.ts', 'src/errors.ts'],
 };
 
 /** The exported declaration `name` in `file`, from its doc comment to its closing line. */

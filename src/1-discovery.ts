@@ -4,8 +4,8 @@
 // metadata document, check it really describes the tenant we asked for, and keep the endpoints.
 // Qlik's document has no userinfo endpoint, so we add the one Qlik API that says who is signed in.
 
-import { DiscoveryError, quote, reportPassed, type CheckCode } from './errors.ts';
-import { httpRequest, isLoopbackHost, parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
+import { DiscoveryError, QlikOAuthError, clip, quote, reportPassed, type CheckCode } from './errors.ts';
+import { httpRequest, insecureUrlReason, isJsonContentType, isObject, parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
 
 /** What the rest of the sign-in needs to know about the tenant. */
 export interface TenantMetadata {
@@ -18,14 +18,16 @@ export interface TenantMetadata {
   usersMeEndpoint: string;
   /** RFC 9207 §3: true when the tenant promises an `iss` on every callback. */
   issParameterSupported: boolean;
+  /** RFC 8414 §2 token_endpoint_auth_methods_supported; empty (Qlik's case) means no information. */
+  tokenEndpointAuthMethods: string[];
   /** The document as received, for display. */
   document: Record<string, unknown>;
 }
 
-/** The path the tutorial uses (OpenID Connect Discovery 1.0 §4). */
-export const OPENID_CONFIGURATION_PATH = '/.well-known/openid-configuration';
-/** The path RFC 8414 §3 defines, and the one Qlik documents. */
+/** The path RFC 8414 §3 defines, and the one Qlik documents: asked first. */
 export const OAUTH_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server';
+/** The path the tutorial uses (OpenID Connect Discovery 1.0 §4): asked when the first is not metadata. */
+export const OPENID_CONFIGURATION_PATH = '/.well-known/openid-configuration';
 
 /**
  * RFC 8414 §2, §3.3: turns the configured tenant URL into the issuer we expect the metadata to
@@ -39,25 +41,29 @@ export function expectedIssuer(tenantUrl: string): string {
   } catch {
     throw new DiscoveryError(
       'TENANT_URL_INVALID',
-      `The tenant URL "${tenantUrl}" is not an absolute URL.`,
-      'Set QLIK_TENANT_URL to your tenant address, e.g. https://acme.eu.qlikcloud.com.',
+      `The tenant URL ${quote(tenantUrl)} is not an absolute URL.`,
+      'Give the tenant address, e.g. https://acme.eu.qlikcloud.com.',
+      { settings: ['tenantUrl'] },
     );
   }
   // RFC 8414 §2: an issuer has no query or fragment; one here means a pasted link, not a tenant.
   if (url.search || url.hash || url.username || url.password) {
     throw new DiscoveryError(
       'TENANT_URL_INVALID',
-      `The tenant URL "${url.origin}${url.pathname}…" carries a query, fragment or credentials.`,
-      'Set QLIK_TENANT_URL to the bare tenant address, e.g. https://acme.eu.qlikcloud.com.',
+      `The tenant URL ${quote(`${url.origin}${url.pathname}…`)} carries a query, fragment or credentials.`,
+      'Give the bare tenant address, e.g. https://acme.eu.qlikcloud.com.',
+      { settings: ['tenantUrl'] },
     );
   }
   // RFC 8414 §2: the issuer uses https. Plain http would let anyone on the path swap the
-  // endpoints. Loopback is allowed so the sandbox tenant can run locally.
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+  // endpoints. Loopback is allowed so the sandbox tenant can run locally (http.ts has the rule).
+  const insecure = insecureUrlReason(url);
+  if (insecure !== undefined) {
     throw new DiscoveryError(
       'TENANT_URL_NOT_HTTPS',
-      `The tenant URL "${tenantUrl}" uses ${url.protocol.replace(':', '')}; a tenant must use https.`,
-      'Set QLIK_TENANT_URL to the https:// address of your tenant.',
+      `The tenant URL ${quote(tenantUrl)} cannot be used: ${insecure}.`,
+      'Give the https:// address of your tenant.',
+      { settings: ['tenantUrl'] },
     );
   }
   return url.href.replace(/\/+$/, '');
@@ -79,23 +85,68 @@ export const DISCOVERY_CHECKS: readonly CheckCode[] = [
 ];
 
 /**
+ * The two places a tenant's metadata may be, in the order we ask: RFC 8414 §3.1's (Qlik documents
+ * it; the well-known part goes between the host and any path of the issuer), then the tutorial's.
+ */
+export function metadataUrls(issuer: string): [string, string] {
+  const { origin, pathname } = new URL(issuer);
+  const path = pathname === '/' ? '' : pathname;
+  return [origin + OAUTH_SERVER_METADATA_PATH + path, issuer + OPENID_CONFIGURATION_PATH];
+}
+
+/**
  * Tutorial 3.1, by hand: GET the tenant's metadata (RFC 8414 §3.1), check it
  * (processDiscoveryResponse), and add the users endpoint.
+ *
+ * The documented path is asked first. Anything there that is not metadata — a 404, a 401, a
+ * redirect to a login page, an HTML page, JSON without an issuer — sends us to the tutorial's path.
+ * Metadata that fails a check (another issuer, an http endpoint) is final: it is not a wrong path,
+ * it is a wrong or tampered tenant. A tenant that cannot be reached is final too.
  */
 export async function discover(tenantUrl: string, options: HttpOptions = {}): Promise<TenantMetadata> {
   const issuer = expectedIssuer(tenantUrl);
   options.onCheck?.('TENANT_URL_INVALID', true);
   options.onCheck?.('TENANT_URL_NOT_HTTPS', true);
 
-  let result = await httpRequest({ method: 'GET', url: issuer + OPENID_CONFIGURATION_PATH }, options);
-  // The tutorial's path is OpenID's; Qlik documents RFC 8414's. Try the second when the first is absent.
-  // RFC 8414 §3.1 puts the well-known part between the host and any path of the issuer.
-  if (result.status === 404) {
-    const { origin, pathname } = new URL(issuer);
-    const url = origin + OAUTH_SERVER_METADATA_PATH + (pathname === '/' ? '' : pathname);
-    result = await httpRequest({ method: 'GET', url }, options);
+  const answers: string[] = [];
+  for (const url of metadataUrls(issuer)) {
+    let result: HttpResult;
+    try {
+      result = await httpRequest({ method: 'GET', url, issuer }, options);
+    } catch (error) {
+      // A redirect (never followed) or an oversized page is not metadata: try the other path.
+      if (error instanceof QlikOAuthError && (error.code === 'REDIRECT_REFUSED' || error.code === 'BODY_TOO_LARGE')) {
+        answers.push(`${url} → ${error.message.replace(/\.$/, '')}`);
+        continue;
+      }
+      throw error;
+    }
+    const notMetadata = whyNotMetadata(result);
+    if (notMetadata === undefined) return processDiscoveryResponse(result, issuer, options);
+    answers.push(`${url} → ${notMetadata}`);
   }
-  return processDiscoveryResponse(result, issuer, options);
+  // RFC 8414 §3.2: neither place answered with metadata.
+  throw new DiscoveryError(
+    'DISCOVERY_FAILED',
+    `Neither well-known path gave the tenant's metadata: ${answers.join('; ')}.`,
+    'Check the tenant URL: it should be the tenant address itself, e.g. https://acme.eu.qlikcloud.com.',
+    { settings: ['tenantUrl'] },
+  );
+}
+
+/** Why an answer is not a metadata document (then the other path is asked), or undefined when it is one. */
+function whyNotMetadata(result: HttpResult): string | undefined {
+  if (result.status !== 200) return `HTTP ${result.status}`;
+  const type = result.headers.get('content-type') ?? '(no content type)';
+  if (!isJsonContentType(type)) return `200 with ${clip(type, 60)}, not JSON`;
+  let value: unknown;
+  try {
+    value = JSON.parse(result.body);
+  } catch {
+    return '200 with a body that is not valid JSON';
+  }
+  if (!isObject(value) || typeof value.issuer !== 'string') return '200 with JSON that has no issuer';
+  return undefined;
 }
 
 /** Checks a metadata response against the issuer we expect (RFC 8414 §3.2, §3.3). */
@@ -109,7 +160,8 @@ export function processDiscoveryResponse(
     throw new DiscoveryError(
       'DISCOVERY_HTTP_STATUS',
       `The tenant's metadata request answered ${result.status}, expected 200.`,
-      'Check QLIK_TENANT_URL: it should be the tenant address itself, e.g. https://acme.eu.qlikcloud.com.',
+      'Check the tenant URL: it should be the tenant address itself, e.g. https://acme.eu.qlikcloud.com.',
+      { settings: ['tenantUrl'] },
     );
   }
   const doc = parseJsonObject(result, "The tenant's metadata");
@@ -119,22 +171,23 @@ export function processDiscoveryResponse(
   if (doc.issuer !== issuer) {
     throw new DiscoveryError(
       'ISSUER_MISMATCH',
-      `The metadata names issuer ${quote(doc.issuer)}, but we asked ${JSON.stringify(issuer)}.`,
-      'Set QLIK_TENANT_URL to exactly the issuer your tenant publishes (no path, no trailing slash).',
+      `The metadata names issuer ${quote(doc.issuer)}, but we asked ${quote(issuer)}.`,
+      'Give the tenant URL exactly as the issuer your tenant publishes (no path, no trailing slash).',
+      { settings: ['tenantUrl'] },
     );
   }
 
-  const authorizationEndpoint = endpoint(doc, 'authorization_endpoint', true)!;
-  const tokenEndpoint = endpoint(doc, 'token_endpoint', true)!;
-  const revocationEndpoint = endpoint(doc, 'revocation_endpoint', false);
+  const authorizationEndpoint = endpoint(doc, 'authorization_endpoint', true, issuer)!;
+  const tokenEndpoint = endpoint(doc, 'token_endpoint', true, issuer)!;
+  const revocationEndpoint = endpoint(doc, 'revocation_endpoint', false, issuer);
 
-  // RFC 7636 §4.2, RFC 9700 §2.1.1: we always send S256. A server that lists its methods without
+  // RFC 8414 §2, RFC 9700 §2.1.1: we always send S256. A server that lists its methods without
   // S256 would ignore or reject our PKCE, and the code would be stealable.
   if (listsWithout(doc, 'code_challenge_methods_supported', 'S256')) {
     throw new DiscoveryError(
       'S256_NOT_SUPPORTED',
       `The tenant lists code_challenge_methods_supported ${quote(doc.code_challenge_methods_supported)} without S256.`,
-      'This client only signs in with PKCE S256. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
+      'This client only signs in with PKCE S256. Check that the tenant URL is a Qlik Cloud tenant.',
     );
   }
   // RFC 8414 §2: response_types_supported lists what the server can do. Qlik sends it empty, which
@@ -143,15 +196,17 @@ export function processDiscoveryResponse(
     throw new DiscoveryError(
       'CODE_FLOW_NOT_SUPPORTED',
       `The tenant lists response_types_supported ${quote(doc.response_types_supported)} without "code".`,
-      'This client uses the authorization code flow. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
+      'This client uses the authorization code flow. Check that the tenant URL is a Qlik Cloud tenant.',
     );
   }
-  // RFC 8414 §2: we authenticate with client_secret_post (as the tutorial does; see 3-token.ts).
-  if (listsWithout(doc, 'token_endpoint_auth_methods_supported', 'client_secret_post')) {
+  // RFC 8414 §2: a listed token_endpoint_auth_methods_supported says how clients may authenticate.
+  // We can use any of these three (src/client.ts); a list with none of them leaves us no way in.
+  if (CLIENT_AUTH_METHODS.every((method) => listsWithout(doc, 'token_endpoint_auth_methods_supported', method))) {
     throw new DiscoveryError(
       'AUTH_METHOD_NOT_SUPPORTED',
-      `The tenant lists token_endpoint_auth_methods_supported ${quote(doc.token_endpoint_auth_methods_supported)} without client_secret_post.`,
-      'This client sends its secret as client_secret_post. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
+      `The tenant lists token_endpoint_auth_methods_supported ${quote(doc.token_endpoint_auth_methods_supported)} with none of ${CLIENT_AUTH_METHODS.join(', ')}.`,
+      'This client authenticates with client_secret_post, client_secret_basic or (public clients) none. Check that the tenant URL is a Qlik Cloud tenant.',
+      { settings: ['tenantUrl'] },
     );
   }
 
@@ -163,8 +218,16 @@ export function processDiscoveryResponse(
     revocationEndpoint,
     usersMeEndpoint: usersMeEndpoint(issuer),
     issParameterSupported: doc.authorization_response_iss_parameter_supported === true,
+    tokenEndpointAuthMethods: stringList(doc.token_endpoint_auth_methods_supported),
     document: doc,
   };
+}
+
+const CLIENT_AUTH_METHODS = ['client_secret_post', 'client_secret_basic', 'none'] as const;
+
+/** A list of strings from the document; anything else (absent, not a list) is an empty list: no information. */
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
 /**
@@ -176,7 +239,7 @@ export function usersMeEndpoint(issuer: string): string {
 }
 
 /** Reads one endpoint URL from the document, with the checks every endpoint needs. */
-function endpoint(doc: Record<string, unknown>, name: string, required: boolean): string | undefined {
+function endpoint(doc: Record<string, unknown>, name: string, required: boolean, issuer: string): string | undefined {
   const value = doc[name];
   // RFC 8414 §2: authorization_endpoint and token_endpoint are REQUIRED for the code flow.
   if (value === undefined && !required) return undefined;
@@ -184,7 +247,8 @@ function endpoint(doc: Record<string, unknown>, name: string, required: boolean)
     throw new DiscoveryError(
       'ENDPOINT_MISSING',
       `The tenant's metadata has no ${name}.`,
-      'Check that QLIK_TENANT_URL is a Qlik Cloud tenant; its metadata always lists this endpoint.',
+      'Check that the tenant URL is a Qlik Cloud tenant; its metadata always lists this endpoint.',
+      { settings: ['tenantUrl'] },
     );
   }
   // RFC 8414 §2: endpoints are absolute URLs; a relative one would resolve against who knows what.
@@ -195,15 +259,19 @@ function endpoint(doc: Record<string, unknown>, name: string, required: boolean)
     throw new DiscoveryError(
       'ENDPOINT_INVALID',
       `The tenant's ${name} ${quote(value)} is not an absolute URL.`,
-      'The tenant metadata is broken. Check QLIK_TENANT_URL, or contact Qlik support.',
+      'The tenant metadata is broken. Check the tenant URL, or contact Qlik support.',
+      { settings: ['tenantUrl'] },
     );
   }
-  // RFC 6749 §3.1, §3.2: the endpoints carry credentials and codes, so they need TLS.
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+  // RFC 6749 §3.1, §3.2: the endpoints carry credentials and codes, so they need TLS; http only
+  // when the tenant itself is a local http one (the sandbox), never for an https tenant.
+  const insecure = insecureUrlReason(url, issuer);
+  if (insecure !== undefined) {
     throw new DiscoveryError(
       'ENDPOINT_NOT_HTTPS',
-      `The tenant's ${name} ${quote(value)} does not use https.`,
-      'Only https endpoints can carry codes and secrets. Check that QLIK_TENANT_URL is the https address of your tenant.',
+      `The tenant's ${name} ${quote(value)} cannot be used: ${insecure}.`,
+      'Only https endpoints can carry codes and secrets. Check that the tenant URL is the https address of your tenant.',
+      { settings: ['tenantUrl'] },
     );
   }
   return value;

@@ -6,16 +6,9 @@
 // browser; only the challenge and the state travel.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { CallbackError } from './errors.ts';
+import { ConfigurationError } from './errors.ts';
 import type { TenantMetadata } from './1-discovery.ts';
-
-/** The OAuth client as registered in the Qlik Management Console (type Web). */
-export interface ClientConfig {
-  clientId: string;
-  clientSecret: string;
-  /** Must equal, character for character, a redirect URI registered for the client. */
-  redirectUri: string;
-}
+import type { ClientConfig } from './client.ts';
 
 // RFC 7636 §4.1: the verifier is 43–128 characters of [A-Z] [a-z] [0-9] - . _ ~
 const VERIFIER_PATTERN = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -28,7 +21,7 @@ export function createCodeVerifier(given?: string): string {
   if (given === undefined) return randomBytes(32).toString('base64url');
   // RFC 7636 §4.1: a shorter or odd verifier is refused by the tenant, or is guessable.
   if (!VERIFIER_PATTERN.test(given)) {
-    throw new CallbackError(
+    throw new ConfigurationError(
       'VERIFIER_INVALID',
       `The code verifier must be 43–128 characters of A-Z a-z 0-9 - . _ ~; this one is ${given.length} characters${/[^A-Za-z0-9\-._~]/.test(given) ? ' with other characters' : ''}.`,
       'Let createCodeVerifier() make the verifier, or pass one that follows RFC 7636 §4.1.',
@@ -57,10 +50,19 @@ const MIN_STATE_LENGTH = 22; // 22 base64url characters carry 132 bits
 export const SCOPE_PATTERN = /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 
 export interface AuthorizationParams {
-  /** Space-separated, e.g. "user_default offline_access". Qlik is not OpenID: no "openid". */
+  /**
+   * Space-separated, e.g. "user_default offline_access". Qlik is not OpenID: no "openid". Empty:
+   * no scope parameter, and Qlik grants the client's configured allow-list.
+   */
   scope: string;
   state: string;
   codeChallenge: string;
+  /** Qlik: `login` asks the user to sign in again (another account); `none` asks for no page at all. */
+  prompt?: 'none' | 'login' | undefined;
+  /** Qlik: pre-fills the sign-in page, e.g. an email address. */
+  loginHint?: string | undefined;
+  /** Qlik: the longest time in seconds since the user last signed in at the tenant. */
+  maxAge?: number | undefined;
 }
 
 /**
@@ -73,27 +75,42 @@ export function buildAuthorizationUrl(
   params: AuthorizationParams,
 ): URL {
   if (params.state.length < MIN_STATE_LENGTH) {
-    throw new CallbackError(
+    throw new ConfigurationError(
       'STATE_TOO_SHORT',
       `The state is ${params.state.length} characters; at least ${MIN_STATE_LENGTH} base64url characters (128 bits) are needed.`,
       'Use createState() to make the state.',
     );
   }
-  if (!SCOPE_PATTERN.test(params.scope)) {
-    throw new CallbackError(
+  // RFC 6749 §3.3: an empty scope is allowed (Qlik then grants the client's allow-list).
+  if (params.scope !== '' && !SCOPE_PATTERN.test(params.scope)) {
+    throw new ConfigurationError(
       'SCOPE_INVALID',
-      `The scope ${JSON.stringify(params.scope)} is not a list of scope tokens separated by single spaces.`,
-      'Set QLIK_SCOPE to space-separated scopes, e.g. "user_default offline_access".',
+      `The scope ${JSON.stringify(params.scope.slice(0, 100))} is not a list of scope tokens separated by single spaces.`,
+      'Give space-separated scopes, e.g. "user_default offline_access".',
+      { settings: ['scope'] },
     );
   }
+  // Qlik's authorize endpoint documents prompt as none or login, max_age as seconds.
+  if (params.prompt !== undefined && params.prompt !== 'none' && params.prompt !== 'login') {
+    throw new ConfigurationError('PROMPT_INVALID', `prompt ${JSON.stringify(String(params.prompt).slice(0, 40))} is not "none" or "login".`, 'Pass prompt "login" (sign in again) or "none", or leave it out.');
+  }
+  if (params.maxAge !== undefined && !(Number.isSafeInteger(params.maxAge) && params.maxAge >= 0)) {
+    throw new ConfigurationError('PROMPT_INVALID', `max_age ${String(params.maxAge).slice(0, 40)} is not a whole number of seconds.`, 'Pass max_age as whole seconds, or leave it out.');
+  }
   const url = new URL(metadata.authorizationEndpoint);
-  url.searchParams.set('response_type', 'code');
-  url.searchParams.set('client_id', client.clientId);
-  url.searchParams.set('redirect_uri', client.redirectUri);
-  url.searchParams.set('scope', params.scope);
-  url.searchParams.set('state', params.state);
-  url.searchParams.set('code_challenge', params.codeChallenge);
+  // Built in one go: URLSearchParams.set() re-serialises the whole query at every call.
+  const query = new URLSearchParams(url.search);
+  query.set('response_type', 'code');
+  query.set('client_id', client.clientId);
+  query.set('redirect_uri', client.redirectUri);
+  if (params.scope !== '') query.set('scope', params.scope);
+  query.set('state', params.state);
+  query.set('code_challenge', params.codeChallenge);
   // Qlik accepts only S256; "plain" would send the verifier itself (RFC 7636 §7.2).
-  url.searchParams.set('code_challenge_method', 'S256');
+  query.set('code_challenge_method', 'S256');
+  if (params.prompt !== undefined) query.set('prompt', params.prompt);
+  if (params.loginHint !== undefined && params.loginHint !== '') query.set('login_hint', params.loginHint);
+  if (params.maxAge !== undefined) query.set('max_age', String(params.maxAge));
+  url.search = query.toString();
   return url;
 }

@@ -1,15 +1,17 @@
 // Tutorial 3.3 — take the callback and exchange the code for tokens.
 //
-// The tutorial calls openid-client's client.callback(). By hand that is two halves:
-//   validateCallback() — is this callback the answer to *our* request, from *our* tenant?
-//   exchangeCode()     — POST the code, the PKCE verifier and the client secret to the token
-//                        endpoint, and check the tokens that come back.
+// The tutorial calls openid-client's client.oauthCallback(). By hand that is three parts, in the
+// order docs/3.3-token.md reads them:
+//   validateCallback()      — is this callback the answer to *our* request, from *our* tenant?
+//   exchangeCode()          — POST the code, the PKCE verifier and the client's credentials to the
+//                             token endpoint (requestTokens(), shared with every other grant);
+//   processTokenResponse()  — check the tokens that come back.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AuthorizationError, CallbackError, TokenError, quote, reportPassed, type CheckCode } from './errors.ts';
-import { httpRequest, parseErrorBody, parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
+import { AuthorizationError, CallbackError, TokenError, clip, quote, reportPassed, type CheckCode, type Setting } from './errors.ts';
+import { httpRequest, parseErrorBody, parseJsonObject, parseRetryAfter, tenantClockOffset, type HttpOptions, type HttpResult } from './http.ts';
 import type { TenantMetadata } from './1-discovery.ts';
-import type { ClientConfig } from './2-authorize.ts';
+import { clientAuthentication, type ClientConfig, type ClientCredentials } from './client.ts';
 
 export interface CallbackExpectations {
   /** The state this browser was sent to the tenant with (kept server-side, per session). */
@@ -22,6 +24,7 @@ export interface CallbackExpectations {
 
 /** The checks validateCallback() makes, in order. */
 export const CALLBACK_CHECKS: readonly CheckCode[] = [
+  'CALLBACK_TOO_LARGE',
   'CALLBACK_PARAM_REPEATED',
   'STATE_MISSING',
   'STATE_MISMATCH',
@@ -43,16 +46,27 @@ export function validateCallback(
 ): { code: string } {
   const params = new URL(callbackUrl).searchParams;
 
+  // No RFC: a tenant's callback has at most a dozen parameters. Thousands are an attack on the
+  // work below, and are refused before any of it.
+  if (params.size > MAX_CALLBACK_PARAMS) {
+    throw new CallbackError(
+      'CALLBACK_TOO_LARGE',
+      `The callback carries ${params.size} parameters; a tenant sends at most ${MAX_CALLBACK_PARAMS}.`,
+      'Start the sign-in again from the app; do not edit the callback link.',
+    );
+  }
   // RFC 6749 §3.1: parameters MUST NOT appear twice. Two `state`s or two `code`s mean someone is
-  // trying to get one value checked and another one used.
-  for (const name of new Set(params.keys())) {
-    if (params.getAll(name).length > 1) {
+  // trying to get one value checked and another one used. One pass over the parameters.
+  const seen = new Set<string>();
+  for (const name of params.keys()) {
+    if (seen.has(name)) {
       throw new CallbackError(
         'CALLBACK_PARAM_REPEATED',
-        `The callback carries the parameter "${name}" more than once.`,
+        `The callback carries the parameter ${quote(name)} more than once.`,
         'Start the sign-in again from the app; do not edit the callback link.',
       );
     }
+    seen.add(name);
   }
 
   // RFC 6749 §4.1.2: the tenant always returns our state. Without it there is nothing to tie this
@@ -77,12 +91,14 @@ export function validateCallback(
 
   // RFC 9207 §2.4: when the tenant names itself, it must be our tenant. A different issuer means
   // the code came from another server (mix-up attack) and must not be sent to our token endpoint.
+  // For a client of one tenant this is defence in depth (RFC 9700 §4.4.2): mix-up needs two.
   const iss = params.get('iss');
   if (iss !== null && iss !== expected.issuer) {
     throw new CallbackError(
       'ISS_MISMATCH',
       `The callback names issuer ${quote(iss)}, but this sign-in went to ${JSON.stringify(expected.issuer)}.`,
-      'Start the sign-in again. If it repeats, the callback is not from your tenant: check QLIK_TENANT_URL.',
+      'Start the sign-in again. If it repeats, the callback is not from your tenant: check the tenant URL.',
+      { settings: ['tenantUrl'] },
     );
   }
   // RFC 9207 §2.4: a tenant that promises iss and omits it may be an impostor in a mix-up.
@@ -121,6 +137,9 @@ export function validateCallback(
   return { code };
 }
 
+/** More parameters than any tenant's callback has (code, state, iss, error and its four companions). */
+const MAX_CALLBACK_PARAMS = 32;
+
 /** Compares two secrets in constant time. Hashing first makes the lengths equal, and hides them. */
 function sameSecret(received: string, expected: string): boolean {
   const hash = (value: string) => createHash('sha256').update(value).digest();
@@ -131,8 +150,10 @@ function sameSecret(received: string, expected: string): boolean {
 export interface TokenSet {
   accessToken: string;
   tokenType: 'bearer';
-  /** Milliseconds since the epoch; undefined when the tenant gave no expiry. */
+  /** Milliseconds since the epoch on OUR clock; undefined when the tenant gave no expiry. */
   expiresAt: number | undefined;
+  /** How long the access token lives, in ms, as the tenant meant it (clock skew taken out). */
+  lifetimeMs: number | undefined;
   /** Only when `offline_access` was requested and granted. */
   refreshToken: string | undefined;
   /** The scope granted, which may be narrower than the one requested (RFC 6749 §3.3). */
@@ -142,9 +163,9 @@ export interface TokenSet {
 /**
  * RFC 6749 §4.1.3 with RFC 7636 §4.5: trades the code for tokens at the token endpoint.
  *
- * The client authenticates with client_secret_post: client_id and client_secret in the form body.
- * RFC 6749 §2.3.1 prefers HTTP Basic and lets servers support the body form too; Qlik's
- * documentation and the tutorial use the body form, so we do. The secret is never put in a URL.
+ * The client authenticates as src/client.ts says: client_secret_post by default (the tutorial's
+ * and Qlik's docs'), client_secret_basic (RFC 6749 §2.3.1, the method servers MUST support), or
+ * none for a public client. The secret is never put in a URL.
  */
 export async function exchangeCode(
   metadata: TenantMetadata,
@@ -152,72 +173,45 @@ export async function exchangeCode(
   params: { code: string; codeVerifier: string },
   options: HttpOptions = {},
 ): Promise<TokenSet> {
-  const form = new URLSearchParams({
-    grant_type: 'authorization_code',
-    code: params.code,
-    // RFC 6749 §4.1.3: the same redirect_uri as in the authorization request.
-    redirect_uri: client.redirectUri,
-    // RFC 7636 §4.5: proves we are the client that started this sign-in.
-    code_verifier: params.codeVerifier,
-    client_id: client.clientId,
-    client_secret: client.clientSecret,
-  });
-  const result = await postForm(metadata.tokenEndpoint, form, options);
-  return processTokenResponse(result, Date.now(), options);
-}
-
-/**
- * RFC 6749 §6: trades a refresh token for a new access token. When the tenant sends a new
- * refresh token it replaces the old one; when it sends none, the old one stays valid and is kept.
- */
-export async function refreshTokens(
-  metadata: TenantMetadata,
-  client: ClientConfig,
-  refreshToken: string,
-  options: HttpOptions = {},
-): Promise<TokenSet> {
-  const form = new URLSearchParams({
-    grant_type: 'refresh_token',
-    refresh_token: refreshToken,
-    client_id: client.clientId,
-    client_secret: client.clientSecret,
-  });
-  const result = await postForm(metadata.tokenEndpoint, form, options);
-  const tokens = processTokenResponse(result, Date.now(), options, 'refresh the token');
-  return { ...tokens, refreshToken: tokens.refreshToken ?? refreshToken };
-}
-
-/**
- * RFC 7009 §2.1: asks the tenant to revoke a token (Qlik: POST /oauth/revoke). Per §2.2 the
- * tenant answers 200 even for a token it does not know, so any 200 is success.
- */
-export async function revokeToken(
-  metadata: TenantMetadata,
-  client: ClientConfig,
-  token: { token: string; hint: 'refresh_token' | 'access_token' },
-  options: HttpOptions = {},
-): Promise<void> {
-  const endpoint = metadata.revocationEndpoint ?? `${metadata.issuer}/oauth/revoke`;
-  const form = new URLSearchParams({
-    token: token.token,
-    token_type_hint: token.hint,
-    client_id: client.clientId,
-    client_secret: client.clientSecret,
-  });
-  const result = await postForm(endpoint, form, options);
-  if (result.status !== 200) throw tokenErrorFrom(result, 'revoke the token');
-}
-
-function postForm(url: string, form: URLSearchParams, options: HttpOptions): Promise<HttpResult> {
-  return httpRequest(
+  return requestTokens(
+    metadata,
+    client,
     {
-      method: 'POST',
-      url,
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: form.toString(),
+      grant_type: 'authorization_code',
+      code: params.code,
+      // RFC 6749 §4.1.3: the same redirect_uri as in the authorization request.
+      redirect_uri: client.redirectUri,
+      // RFC 7636 §4.5: proves we are the client that started this sign-in.
+      code_verifier: params.codeVerifier,
     },
     options,
   );
+}
+
+/**
+ * RFC 6749 §3.2: one request to the token endpoint, for any grant (a code here; a refresh token in
+ * 5-lifecycle.ts; client credentials in 6-machine.ts), with the client's authentication added, and
+ * its answer checked by processTokenResponse().
+ */
+export async function requestTokens(
+  metadata: TenantMetadata,
+  client: ClientCredentials,
+  grant: Record<string, string>,
+  options: HttpOptions = {},
+  action = 'exchange the code',
+): Promise<TokenSet> {
+  const auth = clientAuthentication(client, metadata.tokenEndpointAuthMethods);
+  const result = await httpRequest(
+    {
+      method: 'POST',
+      url: metadata.tokenEndpoint,
+      issuer: metadata.issuer,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers },
+      body: new URLSearchParams({ ...grant, ...auth.fields }).toString(),
+    },
+    options,
+  );
+  return processTokenResponse(result, Date.now(), options, action);
 }
 
 /** The checks processTokenResponse() makes, in order. */
@@ -234,12 +228,12 @@ export const TOKEN_CHECKS: readonly CheckCode[] = [
 ];
 
 /**
- * RFC 6749 §5.1, §5.2: checks a token endpoint response. `now` is in ms, for expires_in; `action`
- * says what was asked, for the error message.
+ * RFC 6749 §5.1, §5.2: checks a token endpoint response. `receivedAt` is when it arrived, in ms on
+ * our clock; `action` says what was asked, for the error message.
  */
 export function processTokenResponse(
   result: HttpResult,
-  now: number,
+  receivedAt: number,
   options: Pick<HttpOptions, 'onCheck'> = {},
   action = 'exchange the code',
 ): TokenSet {
@@ -250,8 +244,8 @@ export function processTokenResponse(
     throw new TokenError(
       'TOKEN_UNEXPECTED_STATUS',
       `The token endpoint answered ${result.status}, expected 200.`,
-      'The tenant answered something that is not a token response. Check QLIK_TENANT_URL, then start the sign-in again.',
-      result.status,
+      'The tenant answered something that is not a token response. Check the tenant URL, then start the sign-in again.',
+      { status: result.status, settings: ['tenantUrl'] },
     );
   }
   const body = parseJsonObject(result, 'The token response');
@@ -261,8 +255,8 @@ export function processTokenResponse(
     throw new TokenError(
       'ACCESS_TOKEN_MISSING',
       'The token response has no access_token.',
-      'Start the sign-in again. If it repeats, check the OAuth client in the Qlik Management Console.',
-      result.status,
+      'Start the sign-in again. If it repeats, check the OAuth client at the tenant (Administration → OAuth).',
+      { status: result.status },
     );
   }
   // RFC 6749 §5.1: the value is case insensitive, and Qlik sends "bearer". §7.1: a client must not
@@ -271,11 +265,11 @@ export function processTokenResponse(
     throw new TokenError(
       'TOKEN_TYPE_NOT_BEARER',
       `The token response has token_type ${quote(body.token_type)}, expected "bearer".`,
-      'This client only uses bearer tokens. Check that QLIK_TENANT_URL is a Qlik Cloud tenant.',
-      result.status,
+      'This client only uses bearer tokens. Check that the tenant URL is a Qlik Cloud tenant.',
+      { status: result.status, settings: ['tenantUrl'] },
     );
   }
-  const expiresAt = readExpiry(body, now, result.status);
+  const lifetimeMs = readLifetime(body, result, receivedAt);
   // RFC 6749 §5.1: refresh_token and scope are optional strings.
   for (const name of ['refresh_token', 'scope'] as const) {
     if (body[name] !== undefined && typeof body[name] !== 'string') {
@@ -283,7 +277,7 @@ export function processTokenResponse(
         'TOKEN_FIELD_INVALID',
         `The token response's ${name} is a ${typeof body[name]}, expected a string.`,
         'The tenant sent a malformed token response. Start the sign-in again; if it repeats, contact Qlik support.',
-        result.status,
+        { status: result.status },
       );
     }
   }
@@ -292,71 +286,93 @@ export function processTokenResponse(
   return {
     accessToken: body.access_token,
     tokenType: 'bearer',
-    expiresAt,
+    expiresAt: lifetimeMs === undefined ? undefined : receivedAt + lifetimeMs,
+    lifetimeMs,
     refreshToken: (body.refresh_token as string | undefined) || undefined,
     scope: body.scope as string | undefined,
   };
 }
 
 /**
- * RFC 6749 §5.1 `expires_in` (seconds; some servers send a numeric string) or Qlik's `expires_at`
- * (an ISO date). Either must give a time in the future; neither means "unknown".
+ * How long the access token lives, in ms: RFC 6749 §5.1 `expires_in` (seconds; some servers send a
+ * numeric string), or Qlik's `expires_at` (an ISO date, what the reference documents) read against
+ * the TENANT's clock — its `Date` header — so that a local clock minutes fast or slow neither
+ * expires tokens early nor keeps using dead ones. Either must be in the future; neither: unknown.
  */
-function readExpiry(body: Record<string, unknown>, now: number, status: number): number | undefined {
+function readLifetime(body: Record<string, unknown>, result: HttpResult, receivedAt: number): number | undefined {
   const invalid = (what: string) =>
     new TokenError(
       'EXPIRY_INVALID',
       `The token response's ${what}.`,
       'The tenant sent a malformed expiry. Start the sign-in again; if it repeats, contact Qlik support.',
-      status,
+      { status: result.status },
     );
-  let fromExpiresIn: number | undefined;
-  let fromExpiresAt: number | undefined;
+  // expires_in is relative, so no clock skew can bend it: it wins when both come.
   if (body.expires_in !== undefined) {
     const raw = body.expires_in;
-    const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
+    const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isFinite(seconds) || seconds <= 0) {
       throw invalid(`expires_in ${quote(raw)} is not a positive number of seconds`);
     }
-    fromExpiresIn = now + seconds * 1000;
+    return seconds * 1000;
   }
   if (body.expires_at !== undefined) {
     const at = typeof body.expires_at === 'string' ? Date.parse(body.expires_at) : NaN;
-    if (!Number.isFinite(at) || at <= now) {
-      throw invalid(`expires_at ${quote(body.expires_at)} is not a date in the future`);
+    // The tenant's clock; a skew under 2 s is the Date header's own rounding, not a skew.
+    const offset = tenantClockOffset(result, receivedAt);
+    const tenantNow = receivedAt + (Math.abs(offset) < 2_000 ? 0 : offset);
+    if (!Number.isFinite(at) || at <= tenantNow) {
+      throw invalid(`expires_at ${quote(body.expires_at)} is not a date in the future (the tenant's clock says ${new Date(tenantNow).toISOString()})`);
     }
-    fromExpiresAt = at;
+    return at - tenantNow;
   }
-  // Both may come (the sandbox sends both); expires_in is relative, so no clock skew can bend it.
-  return fromExpiresIn ?? fromExpiresAt;
+  return undefined;
 }
 
-/** Builds the error for a failed token endpoint call from either error shape, or from none. */
-function tokenErrorFrom(result: HttpResult, doing: string): TokenError {
+/**
+ * Builds the error for a failed token endpoint call from either error shape, or from none, with a
+ * hint for what the status means at Qlik. Real tenants say only "Unauthorized" (OAUTH-5) for a bad
+ * secret, a used code, a wrong redirect URI and a failed PKCE check alike, so the 401 hint lists
+ * those in the order to check them. `traceId` goes in the message: Qlik support asks for it.
+ */
+export function tokenErrorFrom(result: HttpResult, doing: string): TokenError {
   const tenantError = parseErrorBody(result);
   const said = tenantError
     ? `${tenantError.code ?? 'error'}${tenantError.message ? `: ${tenantError.message}` : ''}`
     : 'no error details';
-  // The tenant answers 401 for a bad secret and for a bad code alike; its words tell them apart.
-  // (Not any mention of "client": RFC 6749's invalid_grant text says "issued to another client".)
-  const aboutClient =
-    tenantError?.code === 'invalid_client' ||
-    /client_secret|client_id|client credentials/i.test(tenantError?.message ?? '') ||
-    (result.status === 401 && !tenantError);
-  const retryAfter = Number(result.headers.get('retry-after'));
-  const hint =
-    result.status === 429
-      ? `The tenant is rate limiting this client (Qlik: 100 token requests a minute). Wait ${Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60} s, then try again.`
-      : aboutClient
-        ? 'Check QLIK_CLIENT_ID and QLIK_CLIENT_SECRET against the OAuth client in the Qlik Management Console, then start the sign-in again.'
-        : result.status >= 500
-          ? 'The tenant had a problem. Try again in a moment.'
-          : 'Start the sign-in again. If it repeats, check the OAuth client (redirect URI, scopes) in the Qlik Management Console.';
+  const traceId = tenantError?.traceId ? `, traceId ${tenantError.traceId}` : '';
+  const retryAfter = result.status === 429 ? (parseRetryAfter(result.headers.get('retry-after'), Date.now()) ?? 60) : undefined;
+  const words = `${tenantError?.code ?? ''} ${tenantError?.message ?? ''}`;
+  let hint: string;
+  let settings: Setting[] = [];
+  if (result.status === 429) {
+    hint = `Qlik asks us to wait ${retryAfter} s (its limit: 100 token requests a minute per user). Try again after that.`;
+  } else if (tenantError?.code === 'invalid_client' || /client_secret|client credentials/i.test(words)) {
+    // RFC 6749 §5.2 invalid_client, or a tenant that names the secret: only the client is in doubt.
+    hint = 'Check the client ID and client secret against the OAuth client at the tenant, then start the sign-in again.';
+    settings = ['clientId', 'clientSecret'];
+  } else if (tenantError?.code === 'invalid_grant') {
+    // RFC 6749 §5.2 invalid_grant: the code (or refresh token) itself, not the client.
+    hint = 'The tenant refused the code or refresh token: used already, expired, or issued for another redirect URI. Start the sign-in again.';
+    settings = ['redirectUri'];
+  } else if (result.status === 401) {
+    hint =
+      'Qlik answers this one error for several causes; check them in this order: (1) the client secret and client ID match the OAuth client at the tenant; ' +
+      '(2) the redirect URI is registered exactly as this app sends it; (3) the sign-in was not finished twice or left for too long (codes are single-use and short-lived) — start it again; ' +
+      '(4) the PKCE verifier matches the challenge (a bug in the app if not).';
+    settings = ['clientSecret', 'clientId', 'redirectUri'];
+  } else if (result.status === 403) {
+    hint = 'The tenant refused this user or client: the user may be disabled, or the token limit for this user or client is reached. Ask a tenant admin.';
+  } else if (result.status >= 500) {
+    hint = 'The tenant had a problem. Try again in a moment; if it persists, give Qlik support the traceId.';
+  } else {
+    hint = 'Start the sign-in again. If it repeats, check the OAuth client (redirect URI, scopes) at the tenant.';
+    settings = ['redirectUri', 'scope'];
+  }
   return new TokenError(
     'TOKEN_ERROR_RESPONSE',
-    `The tenant refused to ${doing} (HTTP ${result.status}, ${said}).`,
+    `The tenant refused to ${doing} (HTTP ${result.status}, ${clip(said, 300)}${traceId}).`,
     hint,
-    result.status,
-    tenantError,
+    { status: result.status, tenantError, retryAfter, settings },
   );
 }

@@ -3,8 +3,8 @@
 // The tutorial calls client.userinfo(). Qlik has no userinfo endpoint; its "who am I" is
 // GET /api/v1/users/me with the token in an Authorization: Bearer header (RFC 6750 §2.1).
 
-import { ApiError, reportPassed, type CheckCode } from './errors.ts';
-import { httpRequest, parseErrorBody, parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
+import { ApiError, clip, reportPassed, type CheckCode } from './errors.ts';
+import { httpRequest, parseErrorBody, parseJsonObject, parseRetryAfter, type HttpOptions, type HttpRequest, type HttpResult } from './http.ts';
 import type { TenantMetadata } from './1-discovery.ts';
 
 /** The fields of Qlik's user we rely on; the rest of the body is kept in `raw`. */
@@ -23,13 +23,33 @@ export async function getCurrentUser(
   accessToken: string,
   options: HttpOptions = {},
 ): Promise<QlikUser> {
-  const result = await httpRequest(
-    // RFC 6750 §2.1: the token goes in the Authorization header, never in the URL (§2.3 is for
-    // clients that cannot set headers, and leaks the token to logs and Referer).
-    { method: 'GET', url: metadata.usersMeEndpoint, headers: { authorization: `Bearer ${accessToken}` } },
+  const result = await bearerRequest(metadata, accessToken, { method: 'GET', url: metadata.usersMeEndpoint }, options);
+  return processUserResponse(result, options);
+}
+
+/**
+ * RFC 6750 §2.1: one request with the access token in the Authorization header — never in the URL
+ * (§2.3 is for clients that cannot set headers, and leaks the token to logs and Referer). A JSON
+ * body, when given, is sent as application/json (Qlik's REST APIs take JSON).
+ */
+export function bearerRequest(
+  metadata: TenantMetadata,
+  accessToken: string,
+  request: { method: HttpRequest['method']; url: string; json?: unknown },
+  options: HttpOptions = {},
+): Promise<HttpResult> {
+  const headers: Record<string, string> = { authorization: `Bearer ${accessToken}` };
+  if (request.json !== undefined) headers['content-type'] = 'application/json';
+  return httpRequest(
+    {
+      method: request.method,
+      url: request.url,
+      issuer: metadata.issuer,
+      headers,
+      ...(request.json === undefined ? {} : { body: JSON.stringify(request.json) }),
+    },
     options,
   );
-  return processUserResponse(result, options);
 }
 
 /** The checks processUserResponse() makes, in order. */
@@ -70,27 +90,31 @@ export function processUserResponse(result: HttpResult, options: Pick<HttpOption
 }
 
 /**
- * Checks any Qlik REST response: 200 with a JSON object, or one of Qlik's errors, made into an
- * ApiError the caller can act on (sign in again, ask for a scope, wait and retry).
+ * Checks any Qlik REST response: 200 (or, for a write, 201) with a JSON object, a write's 204 with
+ * no body (an empty object here), or one of Qlik's errors, made into an ApiError the caller can act on
+ * (sign in again, ask for a scope, wait and retry).
  */
-export function processApiResponse(result: HttpResult, what: string): Record<string, unknown> {
-  if (result.status === 200) return parseJsonObject(result, what);
+export function processApiResponse(result: HttpResult, what: string, { write = false } = {}): Record<string, unknown> {
+  if (result.status === 200 || (write && result.status === 201)) return parseJsonObject(result, what);
+  // RFC 9110 §15.3.5: 204 No Content has no body by definition.
+  if (write && result.status === 204) return {};
   throw apiErrorFrom(result, what);
 }
 
 /** RFC 6750 §3.1 and Qlik's REST error body: the ApiError for a response that is not a 200. */
 export function apiErrorFrom(result: HttpResult, what: string): ApiError {
-
   const tenantError = parseErrorBody(result);
   const wwwAuthenticate = parseWwwAuthenticate(result.headers.get('www-authenticate'));
   const said = tenantError?.message ?? wwwAuthenticate.error_description ?? wwwAuthenticate.error ?? 'no details';
   const details = { status: result.status, tenantError, wwwAuthenticate };
+  // Qlik support asks for the traceId: every message carries it when the tenant sent one.
+  const traceId = tenantError?.traceId ? `, traceId ${clip(tenantError.traceId, 80)}` : '';
 
   // RFC 6750 §3.1: 401 invalid_token — the token is expired, revoked or not for this tenant.
   if (result.status === 401) {
     return new ApiError(
       'API_UNAUTHORIZED',
-      `${what}: the tenant did not accept the access token (HTTP 401, ${said}).`,
+      `${what}: the tenant did not accept the access token (HTTP 401, ${said}${traceId}).`,
       'Sign in again (or refresh the token).',
       details,
     );
@@ -99,11 +123,11 @@ export function apiErrorFrom(result: HttpResult, what: string): ApiError {
   if (result.status === 403) {
     return new ApiError(
       'API_FORBIDDEN',
-      `${what}: the tenant refused access (HTTP 403, ${said}).`,
+      `${what}: the tenant refused access (HTTP 403, ${said}${traceId}).`,
       wwwAuthenticate.error === 'insufficient_scope'
-        ? `Add the scope${wwwAuthenticate.scope ? ` "${wwwAuthenticate.scope}"` : ''} to the OAuth client and to QLIK_SCOPE, then sign in again.`
+        ? `Add the scope${wwwAuthenticate.scope ? ` ${quoteScope(wwwAuthenticate.scope)}` : ''} to the OAuth client and to the scope this app asks for, then sign in again.`
         : 'Ask a tenant admin for access to this resource.',
-      details,
+      { ...details, settings: wwwAuthenticate.error === 'insufficient_scope' ? ['scope'] : [] },
     );
   }
   // Qlik rate limits (tier 1: 1000/min, tier 2: 100/min): 429 with retry-after in seconds.
@@ -111,16 +135,16 @@ export function apiErrorFrom(result: HttpResult, what: string): ApiError {
     const retryAfter = parseRetryAfter(result.headers.get('retry-after'), Date.now());
     return new ApiError(
       'API_RATE_LIMITED',
-      `${what}: the tenant is rate limiting this user (HTTP 429${retryAfter === undefined ? '' : `, retry after ${retryAfter} s`}).`,
-      `Wait ${retryAfter ?? 1} s, then try again.`,
+      `${what}: the tenant is rate limiting this user (HTTP 429${retryAfter === undefined ? '' : `, retry after ${retryAfter} s`}${traceId}).`,
+      `Qlik asks us to wait ${retryAfter ?? 1} s. Try again after that.`,
       { ...details, retryAfter },
     );
   }
   // Qlik REST error body: {errors:[{code,title,detail,status}], traceId} — keep traceId for support.
   return new ApiError(
     'API_ERROR',
-    `${what}: the tenant answered HTTP ${result.status} (${tenantError?.code ?? 'no code'}: ${said}${tenantError?.traceId ? `, traceId ${tenantError.traceId}` : ''}).`,
-    result.status >= 500 ? 'The tenant had a problem. Try again in a moment.' : 'Check the request; the tenant refused it.',
+    `${what}: the tenant answered HTTP ${result.status} (${tenantError?.code ?? 'no code'}: ${said}${traceId}).`,
+    result.status >= 500 ? 'The tenant had a problem. Try again in a moment; if it persists, give Qlik support the traceId.' : 'Check the request; the tenant refused it.',
     details,
   );
 }
@@ -141,10 +165,7 @@ export function parseWwwAuthenticate(header: string | null): Record<string, stri
   return params;
 }
 
-/** RFC 9110 §10.2.3: retry-after is delay-seconds or an HTTP date. Returns whole seconds. */
-export function parseRetryAfter(header: string | null, now: number): number | undefined {
-  if (header === null) return undefined;
-  if (/^\s*\d+\s*$/.test(header)) return Number(header);
-  const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - now) / 1000)) : undefined;
+/** A scope from a header, quoted and cut for a hint. */
+function quoteScope(scope: string): string {
+  return JSON.stringify(clip(scope, 100));
 }

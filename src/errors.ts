@@ -5,7 +5,13 @@
 // read it top to bottom as the client's whole rulebook.
 
 /** The tutorial section a check belongs to (3.1–3.4), what comes after it, or the shared plumbing. */
-export type Step = 'config' | 'http' | '3.1' | '3.2' | '3.3' | '3.4' | 'lifecycle';
+export type Step = 'http' | '3.1' | '3.2' | '3.3' | '3.4' | 'lifecycle' | 'machine';
+
+/**
+ * The settings a failure points at, named by what they are rather than by any app's variable names
+ * (the app maps them to QLIK_TENANT_URL and friends when it shows the error).
+ */
+export type Setting = 'tenantUrl' | 'clientId' | 'clientSecret' | 'scope' | 'redirectUri';
 
 export interface CheckInfo {
   step: Step;
@@ -24,9 +30,12 @@ export const CHECKS = {
   // --- the network, for every call (src/http.ts)
   TIMEOUT: { step: 'http', rule: BOUNDED, title: 'the tenant answers within the timeout' },
   NETWORK_ERROR: { step: 'http', rule: 'Qlik: tenant reachable', title: 'the tenant can be reached' },
-  REDIRECT_REFUSED: { step: 'http', rule: rfc(9700, '4.12'), title: 'a tenant endpoint does not redirect' },
+  INSECURE_URL: { step: 'http', rule: rfc(6749, '3.1'), title: 'the request goes over https (http only between loopback addresses)' },
+  // RFC 9110 §15.4 leaves following to the client; RFC 9700 §4.12 (a 307 re-posting credentials)
+  // is about the server's redirect and applies here by analogy.
+  REDIRECT_REFUSED: { step: 'http', rule: rfc(9110, '15.4'), title: 'a tenant endpoint does not redirect' },
   BODY_TOO_LARGE: { step: 'http', rule: BOUNDED, title: 'the response body fits the size cap' },
-  NOT_JSON: { step: 'http', rule: rfc(8259, '11'), title: 'the response is application/json' },
+  NOT_JSON: { step: 'http', rule: `${rfc(6749, '5.1')}, ${rfc(8414, '3.2')}`, title: 'the response is application/json' },
   JSON_INVALID: { step: 'http', rule: rfc(8259, '2'), title: 'the response body parses as JSON' },
   JSON_NOT_OBJECT: { step: 'http', rule: rfc(6749, '5.1'), title: 'the JSON body is an object' },
 
@@ -34,24 +43,28 @@ export const CHECKS = {
   TENANT_URL_INVALID: { step: '3.1', rule: rfc(8414, '2'), title: 'the tenant URL is an absolute URL without query or fragment' },
   TENANT_URL_NOT_HTTPS: { step: '3.1', rule: rfc(8414, '2'), title: 'the tenant URL uses https (loopback excepted)' },
   DISCOVERY_HTTP_STATUS: { step: '3.1', rule: rfc(8414, '3.2'), title: 'the metadata request answers 200' },
+  DISCOVERY_FAILED: { step: '3.1', rule: rfc(8414, '3.2'), title: 'one of the two well-known paths answers with metadata' },
   ISSUER_MISMATCH: { step: '3.1', rule: rfc(8414, '3.3'), title: 'the metadata issuer equals the tenant URL exactly' },
   ENDPOINT_MISSING: { step: '3.1', rule: rfc(8414, '2'), title: 'authorization and token endpoints are present' },
   ENDPOINT_INVALID: { step: '3.1', rule: rfc(8414, '2'), title: 'each endpoint is an absolute URL' },
   ENDPOINT_NOT_HTTPS: { step: '3.1', rule: rfc(6749, '3.1'), title: 'each endpoint uses https (loopback excepted)' },
-  S256_NOT_SUPPORTED: { step: '3.1', rule: rfc(7636, '4.2'), title: 'a listed code_challenge_methods_supported includes S256' },
+  S256_NOT_SUPPORTED: { step: '3.1', rule: `${rfc(8414, '2')}, ${rfc(9700, '2.1.1')}`, title: 'a listed code_challenge_methods_supported includes S256' },
   CODE_FLOW_NOT_SUPPORTED: { step: '3.1', rule: rfc(8414, '2'), title: 'a non-empty response_types_supported includes code' },
-  AUTH_METHOD_NOT_SUPPORTED: { step: '3.1', rule: rfc(8414, '2'), title: 'a listed token_endpoint_auth_methods_supported includes client_secret_post' },
+  AUTH_METHOD_NOT_SUPPORTED: { step: '3.1', rule: rfc(8414, '2'), title: 'a listed token_endpoint_auth_methods_supported includes a method this client can use' },
 
   // --- 3.2 authorize (src/2-authorize.ts)
   VERIFIER_INVALID: { step: '3.2', rule: rfc(7636, '4.1'), title: 'the code verifier is 43–128 unreserved characters' },
   STATE_TOO_SHORT: { step: '3.2', rule: rfc(6749, '10.10'), title: 'the state is long enough to carry 128 bits' },
   SCOPE_INVALID: { step: '3.2', rule: rfc(6749, '3.3'), title: 'the scope is a space-separated list of scope tokens' },
+  PROMPT_INVALID: { step: '3.2', rule: 'Qlik: authorize prompt is none or login', title: 'prompt, login_hint and max_age, when given, are values Qlik documents' },
 
   // --- 3.3 callback and token (src/3-token.ts)
+  CALLBACK_TOO_LARGE: { step: '3.3', rule: BOUNDED, title: 'the callback has a sane number of parameters' },
   CALLBACK_PARAM_REPEATED: { step: '3.3', rule: rfc(6749, '3.1'), title: 'no callback parameter appears twice' },
   STATE_MISSING: { step: '3.3', rule: rfc(6749, '4.1.2'), title: 'the callback carries state' },
   STATE_MISMATCH: { step: '3.3', rule: rfc(6749, '10.12'), title: 'the callback state equals the one this browser was sent with' },
-  LOGIN_NOT_PENDING: { step: '3.3', rule: rfc(9700, '4.7.1'), title: 'the callback answers a sign-in that is still pending (state is single-use and expires)' },
+  // Single use is our rule: RFC 6749 §10.5 makes codes single-use; a used state is refused the same way.
+  LOGIN_NOT_PENDING: { step: '3.3', rule: `${rfc(9700, '2.1')}, ${rfc(9700, '4.7.1')}`, title: 'the callback answers a sign-in that is still pending (state is single-use and expires)' },
   ISS_MISMATCH: { step: '3.3', rule: rfc(9207, '2.4'), title: 'a callback iss equals the tenant issuer' },
   ISS_MISSING: { step: '3.3', rule: rfc(9207, '2.4'), title: 'the callback carries iss when the tenant says it sends it' },
   AUTHORIZATION_ERROR: { step: '3.3', rule: rfc(6749, '4.1.2.1'), title: 'the tenant did not answer with an error' },
@@ -70,8 +83,15 @@ export const CHECKS = {
   API_ERROR: { step: '3.4', rule: 'Qlik: REST error body', title: 'the API answers 200' },
   USER_INVALID: { step: '3.4', rule: 'Qlik: users API', title: 'the user has id, name, subject and tenantId' },
 
-  // --- beyond the tutorial: refresh, paging (src/5-lifecycle.ts)
+  // --- beyond the tutorial: refresh, revoke, the REST helper, paging (src/5-lifecycle.ts)
+  NO_REFRESH_TOKEN: { step: 'lifecycle', rule: rfc(6749, '6'), title: 'an expired access token comes with a refresh token to renew it' },
+  SESSION_CLOSED: { step: 'lifecycle', rule: rfc(7009, '2.1'), title: 'no token is used or refreshed after sign-out' },
+  REFRESH_FAILED: { step: 'lifecycle', rule: rfc(6749, '5.2'), title: 'the tenant renews the access token' },
+  REVOKE_FAILED: { step: 'lifecycle', rule: rfc(7009, '2.2'), title: 'the tenant revokes the token' },
+  WRITE_OUTCOME_UNKNOWN: { step: 'lifecycle', rule: rfc(9110, '9.2.2'), title: 'a write that may have been processed is not sent twice' },
+  DEADLINE_EXCEEDED: { step: 'lifecycle', rule: BOUNDED, title: 'a request to the app finishes its tenant calls within its deadline' },
   FOREIGN_URL: { step: 'lifecycle', rule: rfc(6750, '5.3'), title: 'the bearer token goes to the tenant origin only' },
+  URL_TOO_LONG: { step: 'lifecycle', rule: BOUNDED, title: 'a link from the tenant is of a sane length' },
   TOO_MANY_PAGES: { step: 'lifecycle', rule: BOUNDED, title: 'a paged list ends within the page limit' },
 } as const satisfies Record<string, CheckInfo>;
 
@@ -82,16 +102,24 @@ export class QlikOAuthError extends Error {
   readonly code: CheckCode;
   /** What the user or developer can do about it. */
   readonly hint: string;
+  /** The settings to look at (an app names its own variables for them). */
+  readonly settings: readonly Setting[];
 
-  constructor(code: CheckCode, message: string, hint: string, options?: { cause?: unknown }) {
+  constructor(code: CheckCode, message: string, hint: string, options?: { cause?: unknown; settings?: readonly Setting[] }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.hint = hint;
+    this.settings = options?.settings ?? [];
   }
 
   get rule(): string {
     return CHECKS[this.code].rule;
+  }
+
+  /** The step this failure belongs to, from the check catalogue. */
+  get step(): Step {
+    return CHECKS[this.code].step;
   }
 }
 
@@ -101,7 +129,13 @@ export class HttpError extends QlikOAuthError {}
 /** 3.1: the tenant URL or the tenant's metadata is not what a safe sign-in needs. */
 export class DiscoveryError extends QlikOAuthError {}
 
-/** 3.2 / 3.3: the authorization request or the callback failed a check. */
+/**
+ * 3.2: the app asked for something no tenant should be sent (a short state, a bad scope or verifier).
+ * The app is misconfigured; the user did nothing wrong.
+ */
+export class ConfigurationError extends QlikOAuthError {}
+
+/** 3.3: the callback failed a check: forged, replayed, tampered, or from another tenant. */
 export class CallbackError extends QlikOAuthError {}
 
 /** 3.3: the tenant sent the user back with `error=…` (RFC 6749 §4.1.2.1, plus Qlik's own fields). */
@@ -126,7 +160,8 @@ export class AuthorizationError extends QlikOAuthError {
       `The tenant refused the sign-in: ${clip(fields.error)}${said ? ` (${said})` : ''}.`,
       fields.error === 'access_denied'
         ? 'The sign-in was declined at the tenant. Start again and choose Allow to continue.'
-        : 'Check the OAuth client in the Qlik Management Console (redirect URI, scopes), then start the sign-in again.',
+        : 'Check the OAuth client in the tenant (Administration → OAuth: redirect URI, scopes), then start the sign-in again.',
+      { settings: fields.error === 'access_denied' ? [] : ['clientId', 'redirectUri', 'scope'] },
     );
     this.error = fields.error;
     this.errorDescription = fields.errorDescription;
@@ -138,7 +173,7 @@ export class AuthorizationError extends QlikOAuthError {
 
 /** The error a tenant put in a response body, in either shape it uses. */
 export interface TenantErrorBody {
-  /** RFC 6749 `error`, or Qlik's `errors[0].code` (e.g. `OAUTH-22`). */
+  /** RFC 6749 `error`, or Qlik's `errors[0].code` (e.g. `OAUTH-5`). */
   code: string | undefined;
   /** `error_description`, or Qlik's `title` and `detail`. */
   message: string | undefined;
@@ -149,11 +184,24 @@ export interface TenantErrorBody {
 export class TokenError extends QlikOAuthError {
   readonly status: number;
   readonly tenantError: TenantErrorBody | undefined;
+  /** Seconds to wait, from `retry-after` on a 429 (Qlik: 100 token requests a minute). */
+  readonly retryAfter: number | undefined;
 
-  constructor(code: CheckCode, message: string, hint: string, status: number, tenantError?: TenantErrorBody) {
-    super(code, message, hint);
-    this.status = status;
-    this.tenantError = tenantError;
+  constructor(
+    code: CheckCode,
+    message: string,
+    hint: string,
+    details: { status: number; tenantError?: TenantErrorBody | undefined; retryAfter?: number | undefined; settings?: readonly Setting[] },
+  ) {
+    super(code, message, hint, { settings: details.settings ?? [] });
+    this.status = details.status;
+    this.tenantError = details.tenantError;
+    this.retryAfter = details.retryAfter;
+  }
+
+  /** Qlik's traceId, which Qlik support asks for. */
+  get traceId(): string | undefined {
+    return this.tenantError?.traceId;
   }
 }
 
@@ -175,13 +223,48 @@ export class ApiError extends QlikOAuthError {
       tenantError?: TenantErrorBody | undefined;
       wwwAuthenticate?: Record<string, string>;
       retryAfter?: number | undefined;
+      settings?: readonly Setting[];
     },
   ) {
-    super(code, message, hint);
+    super(code, message, hint, { settings: details.settings ?? [] });
     this.status = details.status;
     this.tenantError = details.tenantError;
     this.wwwAuthenticate = details.wwwAuthenticate ?? {};
     this.retryAfter = details.retryAfter;
+  }
+
+  /** Qlik's traceId, which Qlik support asks for. */
+  get traceId(): string | undefined {
+    return this.tenantError?.traceId;
+  }
+}
+
+/**
+ * Beyond the tutorial: the session cannot go on (signed out, nothing to refresh with, the tenant
+ * refused a refresh or a revocation), or a helper refused to do something unsafe (a foreign link,
+ * an endless list, a write that may already have happened). `cause` holds the underlying error.
+ */
+export class LifecycleError extends QlikOAuthError {
+  /** True when the sign-in is over: the user has to sign in again. */
+  readonly signInAgain: boolean;
+  /** Seconds to wait before trying again, when the tenant said so. */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    code: CheckCode,
+    message: string,
+    hint: string,
+    details: { signInAgain?: boolean; retryAfter?: number | undefined; cause?: unknown; settings?: readonly Setting[] } = {},
+  ) {
+    super(code, message, hint, { cause: details.cause, settings: details.settings ?? [] });
+    this.signInAgain = details.signInAgain ?? false;
+    this.retryAfter = details.retryAfter;
+  }
+
+  /** Qlik's traceId of the underlying tenant error, when there is one. */
+  get traceId(): string | undefined {
+    const cause = this.cause;
+    return cause instanceof TokenError || cause instanceof ApiError ? cause.traceId : undefined;
   }
 }
 
@@ -200,7 +283,10 @@ export function quote(value: unknown): string {
   return Array.isArray(value) ? `an array of ${value.length} items` : 'an object';
 }
 
-/** Free text from the tenant, cut to `max` characters for a message (no RFC: keeps pages and logs small). */
+/**
+ * Free text, cut to `max` characters (no RFC: keeps pages, logs and transcripts small). The one
+ * truncation helper of the project: messages, notes and bodies all use it.
+ */
 export function clip(text: string, max = 100): string {
   return text.length > max ? `${text.slice(0, max)}…(${text.length} chars)` : text;
 }

@@ -1,6 +1,7 @@
 // The one place that calls fetch. Every request to the tenant goes through httpRequest(), so
-// every request gets the same protections: a timeout, a cap on the body size, no redirects
-// followed, and a hook that lets the transcript (src/trace.ts) see the exchange.
+// every request gets the same protections: https only (loopback excepted), a timeout, a cap on the
+// body size, no redirects followed, and a hook that lets the transcript (src/trace.ts) see the
+// exchange. A step copied on its own keeps all of them: they live here, not in the app.
 
 import { HttpError, clip, type CheckObserver, type TenantErrorBody } from './errors.ts';
 
@@ -25,6 +26,13 @@ export interface HttpExchange {
 export interface HttpOptions {
   timeoutMs?: number;
   maxBodyBytes?: number;
+  /**
+   * The fetch to use; default the global one. Pass your own for a proxy, a custom CA or agent, or
+   * canned answers in a test (oauth4webapi's customFetch, Go's context HTTP client).
+   */
+  fetch?: typeof fetch;
+  /** Aborts the request early, e.g. when the whole page's deadline has passed. */
+  signal?: AbortSignal;
   /** Called once per exchange, success or failure. The transcript redacts what it is given. */
   onExchange?: (exchange: HttpExchange) => void;
   /** Called for each named check a step makes (src/errors.ts CHECKS). */
@@ -39,10 +47,34 @@ export interface HttpResult {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * The tenant's issuer, when known: plain http to a loopback address is then allowed only when the
+   * issuer itself is loopback http (checkSecureUrl).
+   */
+  issuer?: string;
+}
+
+/**
+ * The one secure-URL rule (RFC 6749 §3.1, §3.2; RFC 8414 §2; RFC 8252 §8.3): https, or plain http
+ * to a loopback address for local use — and that only when the tenant itself is local (an https
+ * tenant whose metadata names http://127.0.0.1:8080/token would send the secret, the code and the
+ * verifier unencrypted to whatever holds that port). Returns why a URL fails, or undefined.
+ */
+export function insecureUrlReason(url: URL, issuer?: string): string | undefined {
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol !== 'http:') return `it uses ${url.protocol.replace(':', '')}, not https`;
+  if (!isLoopbackHost(url.hostname)) return 'it uses plain http on a host that is not this machine';
+  if (issuer !== undefined) {
+    const tenant = URL.canParse(issuer) ? new URL(issuer) : undefined;
+    if (tenant === undefined || tenant.protocol !== 'http:' || !isLoopbackHost(tenant.hostname)) {
+      return `it uses plain http, and the tenant ${clip(issuer)} is not a local http one`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -50,6 +82,18 @@ export interface HttpRequest {
  * a timeout, a body cap, and no redirect followed (RFC 9700 §4.12).
  */
 export async function httpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResult> {
+  // RFC 6749 §3.1, RFC 6750 §5.3: codes, secrets and tokens travel over TLS only. Checked here, where
+  // every request leaves, so that no caller (a copied step fed its own metadata) can skip it.
+  const parsed = URL.canParse(request.url) ? new URL(request.url) : undefined;
+  const insecure = parsed === undefined ? 'it is not an absolute URL' : insecureUrlReason(parsed, request.issuer);
+  if (insecure !== undefined) {
+    throw new HttpError(
+      'INSECURE_URL',
+      `Refusing to send ${request.method} ${clip(request.url)}: ${insecure}.`,
+      'Use the https:// address of the tenant; plain http is only for a tenant on this machine (the sandbox).',
+      { settings: ['tenantUrl'] },
+    );
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const headers = { accept: 'application/json', ...request.headers };
@@ -72,15 +116,15 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
 
   // One timer covers connecting, the headers and the whole body: a tenant that sends its body
   // one byte a second is as stuck as one that never answers.
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? AbortSignal.any([AbortSignal.timeout(timeoutMs), options.signal]) : AbortSignal.timeout(timeoutMs);
   try {
-    const response = await fetch(request.url, {
+    const response = await (options.fetch ?? fetch)(request.url, {
       method: request.method,
       headers,
       body: request.body,
-      // A tenant endpoint that redirects is misconfigured or compromised; following it could send
-      // the code, the secret or the token somewhere else — a 307 re-posts the whole form
-      // (RFC 9700 §4.12). So we never follow.
+      // RFC 9110 §15.4 leaves following a redirect to the client. A tenant endpoint that redirects is
+      // misconfigured or compromised; following it could send the code, the secret or the token
+      // somewhere else — a 307 re-posts the whole form (RFC 9700 §4.12, by analogy). We never follow.
       redirect: 'manual',
       signal,
     });
@@ -92,8 +136,9 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
       const location = response.headers.get('location') ?? '(no location)';
       throw new HttpError(
         'REDIRECT_REFUSED',
-        `${request.method} ${request.url} answered ${response.status}, a redirect to ${location}; redirects from the tenant are not followed.`,
-        'Use the tenant URL exactly as it appears in the Qlik Management Console (https://<tenant>.<region>.qlikcloud.com).',
+        `${request.method} ${clip(request.url)} answered ${response.status}, a redirect to ${clip(location)}; redirects from the tenant are not followed.`,
+        'Use the tenant URL exactly as the tenant shows it (https://<tenant>.<region>.qlikcloud.com).',
+        { settings: ['tenantUrl'] },
       );
     }
 
@@ -101,7 +146,7 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
     exchange.responseBody = body;
     return { status: response.status, headers: response.headers, body };
   } catch (error) {
-    const failure = toHttpError(error, request, timeoutMs);
+    const failure = toHttpError(error, request, timeoutMs, options.signal);
     exchange.errorCode = failure.code;
     throw failure;
   } finally {
@@ -119,6 +164,7 @@ async function readBody(response: Response, maxBodyBytes: number, url: string, s
       'BODY_TOO_LARGE',
       `The response from ${url} is larger than ${maxBodyBytes} bytes; it was not read.`,
       'A tenant endpoint never sends this much. Check the tenant URL, or raise maxBodyBytes if you know why.',
+      { settings: ['tenantUrl'] },
     );
   if (Number(response.headers.get('content-length')) > maxBodyBytes) {
     discard(response.body);
@@ -158,13 +204,15 @@ function discard(body: { cancel(): Promise<void> } | null): void {
 }
 
 /** Turns whatever fetch threw into one of our errors, with a message that says what to do. */
-function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number): HttpError {
+function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number, callerSignal: AbortSignal | undefined): HttpError {
   if (error instanceof HttpError) return error;
   const name = error instanceof Error ? error.name : '';
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new HttpError(
       'TIMEOUT',
-      `${request.method} ${request.url} did not finish within ${timeoutMs} ms.`,
+      callerSignal?.aborted
+        ? `${request.method} ${clip(request.url)} was stopped: the request it served ran out of time.`
+        : `${request.method} ${clip(request.url)} did not finish within ${timeoutMs} ms.`,
       'The tenant is slow or unreachable. Try again in a moment; if it persists, check the tenant URL and your network.',
       { cause: error },
     );
@@ -172,9 +220,9 @@ function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number): H
   const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
   return new HttpError(
     'NETWORK_ERROR',
-    `${request.method} ${request.url} failed${cause}.`,
+    `${request.method} ${clip(request.url)} failed${cause}.`,
     'Check that the tenant URL is right and reachable from this machine.',
-    { cause: error },
+    { cause: error, settings: ['tenantUrl'] },
   );
 }
 
@@ -187,8 +235,9 @@ export function parseJsonObject(result: HttpResult, what: string): Record<string
   if (!isJsonContentType(type)) {
     throw new HttpError(
       'NOT_JSON',
-      `${what} came as ${type}, not application/json.`,
+      `${what} came as ${clip(type)}, not application/json.`,
       'The URL probably points at a web page, not the tenant API. Check the tenant URL.',
+      { settings: ['tenantUrl'] },
     );
   }
   let value: unknown;
@@ -206,9 +255,28 @@ export function parseJsonObject(result: HttpResult, what: string): Record<string
       'JSON_NOT_OBJECT',
       `${what} is JSON but not an object (it is ${Array.isArray(value) ? 'an array' : typeof value}).`,
       'The URL probably points at something other than the tenant. Check the tenant URL.',
+      { settings: ['tenantUrl'] },
     );
   }
   return value;
+}
+
+/** RFC 9110 §10.2.3: retry-after is delay-seconds or an HTTP date. Returns whole seconds, or undefined. */
+export function parseRetryAfter(header: string | null, now: number): number | undefined {
+  if (header === null) return undefined;
+  if (/^\s*\d{1,9}\s*$/.test(header)) return Number(header);
+  const at = Date.parse(header);
+  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - now) / 1000)) : undefined;
+}
+
+/**
+ * RFC 9110 §6.6.1: the `Date` header is the tenant's clock when it answered. Returns the tenant's
+ * clock minus ours, in ms (0 when there is no usable Date), so that an absolute time the tenant
+ * sends (Qlik's expires_at) can be read against the tenant's clock, whatever ours says.
+ */
+export function tenantClockOffset(result: HttpResult, receivedAt: number): number {
+  const date = Date.parse(result.headers.get('date') ?? '');
+  return Number.isFinite(date) ? date - receivedAt : 0;
 }
 
 /** RFC 8259 §11: application/json; RFC 6838 §4.2.8: any application/…+json is JSON too. Parameters such as charset are ignored. */

@@ -1,6 +1,8 @@
-// The public API: the four tutorial steps, in order, and what they share.
+// The public API: the tutorial steps, in order, and what they share.
 export * from './errors.ts';
 export * from './http.ts';
+export * from './client.ts';
+export * from './redact.ts';
 export * from './1-discovery.ts';
 export * from './2-authorize.ts';
 export * from './3-token.ts';

@@ -5,26 +5,12 @@
 // Steps do not know about the transcript. They accept `onExchange` and `onCheck` hooks (src/http.ts);
 // trace.hooks('3.3') returns hooks that file what they hear under section 3.3.
 
-import { createHmac, randomBytes } from 'node:crypto';
-import { CHECKS, QlikOAuthError, type CheckCode, type Step } from './errors.ts';
+import { CHECKS, QlikOAuthError, clip, type CheckCode, type Step } from './errors.ts';
 import type { HttpExchange, HttpOptions } from './http.ts';
-
-/** JSON keys whose values are secrets (in token responses, mostly). */
-const SECRET_JSON_KEYS = new Set(['client_secret', 'code_verifier', 'access_token', 'refresh_token', 'id_token']);
-
-/** Form fields and query parameters whose values are secrets. In JSON, `code` is an error code. */
-export const SECRET_NAMES = new Set([
-  ...SECRET_JSON_KEYS,
-  'code',
-  'token', // RFC 7009: the token being revoked
-  'state', // not a credential, but it guards the callback: no need to show it whole
-]);
-
-/** Headers whose values are secrets. */
-const SECRET_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
+import { redactBody, redactHeaders, redactUrl, redactUrlsIn, redactValue, showsPrefix, type Redactor } from './redact.ts';
 
 /** The headers worth showing a reader; the rest is noise. */
-const SHOWN_HEADERS = new Set([
+const SHOWN_HEADERS: ReadonlySet<string> = new Set([
   'authorization',
   'content-type',
   'content-length',
@@ -32,51 +18,27 @@ const SHOWN_HEADERS = new Set([
   'www-authenticate',
   'retry-after',
   'cache-control',
+  'date',
   'cookie',
   'set-cookie',
 ]);
 
-const MAX_BODY_CHARS = 2000;
 const MAX_NOTE_CHARS = 1000;
+/** A failed check's message: a tenant's words or a callback's parameter name can be long. */
+const MAX_MESSAGE_CHARS = 600;
 // A transcript lives in its browser session: its size is bounded in events and in characters, so
 // many API calls, or a flood of callbacks with huge query strings, cannot grow a session without end.
-const MAX_EVENTS = 200;
-const MAX_CHARS = 64_000;
+// A session that is not signed in gets a much smaller budget (see Trace's constructor).
+export const MAX_EVENTS = 200;
+export const MAX_CHARS = 64_000;
 // Secrets remembered for scrubbing; each new event is scrubbed against all of them, so they are few.
 const MAX_SECRETS = 64;
 
-// Many tokens share a prefix (every JWT starts "eyJhbGciOi"), so a prefix alone cannot tell two
-// tokens apart. A short keyed fingerprint can: equal values get equal marks within this process,
-// and the key, made fresh at every start, makes the mark useless for guessing the value.
-const FINGERPRINT_KEY = randomBytes(32);
-
-/**
- * `eyJhbGciOi…` → `eyJh…(1234 chars #a1b2)`: enough to follow a value, not enough to use it.
- * Long-lived secrets (the client secret) show no prefix at all: `withPrefix` false.
- * RFC 6750 §5.3: a token must not leak — not even into a transcript meant for reading.
- */
-export function redactValue(value: string, withPrefix = true): string {
-  const mark = createHmac('sha256', FINGERPRINT_KEY).update(value).digest('hex').slice(0, 4);
-  const prefix = withPrefix && value.length > 8 ? value.slice(0, 4) : '';
-  return `${prefix}…(${value.length} chars #${mark})`;
-}
-
-/** Names whose values are long-lived secrets: redacted without a prefix. */
-const NO_PREFIX_NAMES = new Set(['client_secret']);
-
-export interface ExchangeEvent {
+/** An HttpExchange (src/http.ts), redacted, with where and when it happened. */
+export interface ExchangeEvent extends HttpExchange {
   type: 'exchange';
   section: Step;
   at: string;
-  method: string;
-  url: string;
-  requestHeaders: Record<string, string>;
-  requestBody: string | undefined;
-  status: number | undefined;
-  responseHeaders: Record<string, string>;
-  responseBody: string | undefined;
-  durationMs: number;
-  errorCode: string | undefined;
 }
 
 export interface CheckEvent {
@@ -104,9 +66,17 @@ export type TraceEvent = ExchangeEvent | CheckEvent | NoteEvent;
 export class Trace {
   readonly events: TraceEvent[] = [];
   private readonly secrets = new Set<string>();
+  /** The budget in characters: MAX_CHARS by default, less for a session nobody has signed in to. */
+  readonly maxChars: number;
 
-  constructor(knownSecrets: readonly string[] = []) {
+  constructor(knownSecrets: readonly string[] = [], { maxChars = MAX_CHARS } = {}) {
+    this.maxChars = maxChars;
     for (const secret of knownSecrets) this.rememberSecret(secret);
+  }
+
+  /** How many characters the events take, as counted for the budget. */
+  get size(): number {
+    return this.chars;
   }
 
   /** Hooks for a step's options: what the step does is filed under `section`. */
@@ -128,7 +98,7 @@ export class Trace {
       rule,
       title,
       passed,
-      message: message === undefined ? undefined : this.scrub(message),
+      message: message === undefined ? undefined : this.scrub(clip(message, MAX_MESSAGE_CHARS)),
     });
   }
 
@@ -140,15 +110,16 @@ export class Trace {
 
   /** A line of explanation, e.g. "browser sent to the authorization endpoint". URLs in it are redacted. */
   note(section: Step, text: string): void {
-    const clipped = text.length > MAX_NOTE_CHARS ? `${text.slice(0, MAX_NOTE_CHARS)}…(${text.length} chars in all)` : text;
-    this.push({ type: 'note', section, at: new Date().toISOString(), text: this.scrub(redactUrlsIn(clipped, (v, name) => this.redact(v, name))) });
+    // Redacted before clipping: a clip could cut a secret in half and leave its first part readable.
+    const redacted = redactUrlsIn(clip(text, 16 * MAX_NOTE_CHARS), this.redactor);
+    this.push({ type: 'note', section, at: new Date().toISOString(), text: this.scrub(clip(redacted, MAX_NOTE_CHARS)) });
   }
 
   /** Redacts a secret and remembers it, so it is scrubbed wherever else it shows up. */
-  redact(value: string, name = ''): string {
+  readonly redactor: Redactor = (value, name) => {
     this.rememberSecret(value);
-    return redactValue(value, !NO_PREFIX_NAMES.has(name));
-  }
+    return redactValue(value, showsPrefix(name));
+  };
 
   private rememberSecret(value: string): void {
     // Very short values (e.g. "1") would scrub innocent text; they are not secrets worth the name.
@@ -181,14 +152,14 @@ export class Trace {
     this.events.push(event);
     this.sizes.push(size);
     this.chars += size;
-    while (this.events.length > 1 && (this.events.length > MAX_EVENTS || this.chars > MAX_CHARS)) {
+    while (this.events.length > 1 && (this.events.length > MAX_EVENTS || this.chars > this.maxChars)) {
       this.events.shift();
       this.chars -= this.sizes.shift()!;
     }
   }
 
   private exchangeEvent(section: Step, exchange: HttpExchange): ExchangeEvent {
-    const redact = (v: string, name?: string) => this.redact(v, name);
+    const redact = this.redactor;
     // Bodies first: that is where secrets are first seen (a token arrives in a response body
     // before it is used in a header), so the scrub of everything else knows them.
     const requestBody = redactBody(exchange.requestBody, exchange.requestHeaders['content-type'], redact);
@@ -199,86 +170,15 @@ export class Trace {
       at: new Date(Date.now() - exchange.durationMs).toISOString(),
       method: exchange.method,
       url: this.scrub(redactUrl(exchange.url, redact)),
-      requestHeaders: redactHeaders(exchange.requestHeaders, redact),
+      requestHeaders: redactHeaders(exchange.requestHeaders, SHOWN_HEADERS, redact),
       requestBody: requestBody === undefined ? undefined : this.scrub(requestBody),
       status: exchange.status,
-      responseHeaders: redactHeaders(exchange.responseHeaders, redact),
+      responseHeaders: redactHeaders(exchange.responseHeaders, SHOWN_HEADERS, redact),
       responseBody: responseBody === undefined ? undefined : this.scrub(responseBody),
       durationMs: Math.round(exchange.durationMs * 10) / 10,
       errorCode: exchange.errorCode,
     };
   }
-}
-
-/** Redacts the values of secret query parameters: `?code=abc…&state=…` (RFC 9700 §4.3: URLs end up in logs and history). */
-export function redactUrl(url: string, redact: (value: string, name: string) => string = (v, name) => redactValue(v, !NO_PREFIX_NAMES.has(name))): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return '(unparsable URL)';
-  }
-  for (const [name, value] of [...parsed.searchParams]) {
-    if (SECRET_NAMES.has(name)) parsed.searchParams.set(name, redact(value, name));
-  }
-  return parsed.href;
-}
-
-function redactUrlsIn(text: string, redact: (value: string, name: string) => string): string {
-  return text.replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url, redact));
-}
-
-function redactHeaders(headers: Record<string, string>, redact: (value: string, name?: string) => string): Record<string, string> {
-  const shown: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const key = name.toLowerCase();
-    if (!SHOWN_HEADERS.has(key)) continue;
-    if (key === 'authorization') {
-      // Keep the scheme, so the reader sees "Bearer …": RFC 6750 §2.1.
-      const [scheme, ...rest] = value.split(' ');
-      shown[key] = rest.length ? `${scheme} ${redact(rest.join(' '))}` : redact(value);
-    } else {
-      shown[key] = SECRET_HEADERS.has(key) ? redact(value) : value;
-    }
-  }
-  return shown;
-}
-
-/** Redacts secret fields of a form or JSON body; other text is shortened and left to scrub(). */
-function redactBody(
-  body: string | undefined,
-  contentType: string | undefined,
-  redact: (value: string, name: string) => string,
-): string | undefined {
-  if (body === undefined || body === '') return body;
-  const type = (contentType ?? '').toLowerCase();
-  if (type.includes('application/x-www-form-urlencoded')) {
-    const form = new URLSearchParams(body);
-    const shown = [...form].map(([name, value]) => `${name}=${SECRET_NAMES.has(name) ? redact(value, name) : value}`);
-    return shown.join('&');
-  }
-  // Whatever the content type says: a token response sent as text/plain still holds tokens.
-  try {
-    return JSON.stringify(redactJson(JSON.parse(body), redact), null, 2).slice(0, MAX_BODY_CHARS);
-  } catch {
-    // Not JSON (an HTML page, truncated JSON): redact anything shaped like a secret field, then shorten.
-  }
-  const text = body.length > MAX_BODY_CHARS ? `${body.slice(0, MAX_BODY_CHARS)}…(${body.length} chars in all)` : body;
-  return text.replace(SECRET_IN_TEXT, (_all, name: string, sep: string, value: string) => `${name}${sep}${redact(value, name)}`);
-}
-
-// `"access_token": "…"`, `refresh_token=…` and the like, in text that did not parse.
-const SECRET_IN_TEXT = /((?:access|refresh|id)_token|client_secret|code_verifier)("?\s*[:=]\s*"?)([^"&\s,}]{6,})/g;
-
-function redactJson(value: unknown, redact: (value: string, name: string) => string): unknown {
-  if (Array.isArray(value)) return value.map((item) => redactJson(item, redact));
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [
-      key,
-      SECRET_JSON_KEYS.has(key) && typeof item === 'string' ? redact(item, key) : redactJson(item, redact),
-    ]),
-  );
 }
 
 /** `RFC 8414 §3.3` → the RFC Editor's link to that section; Qlik facts have no link. */
@@ -288,13 +188,13 @@ export function ruleHref(rule: string): string | undefined {
 }
 
 const SECTION_TITLES: Record<Step, string> = {
-  config: 'Configuration',
   http: 'Network',
   '3.1': '3.1 Discover the tenant',
   '3.2': '3.2 Send the user to sign in',
   '3.3': '3.3 Take the callback, exchange the code',
   '3.4': '3.4 Call the Qlik API',
   lifecycle: 'Beyond the tutorial: refresh, revoke, paging',
+  machine: 'Beyond the tutorial: machine-to-machine and impersonation',
 };
 
 /** The heading of a tutorial section in the transcript (display only: no protocol rule). */
@@ -350,6 +250,5 @@ function indented(arrow: string, headers: Record<string, string>, body: string |
 }
 
 function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > 320 ? `${flat.slice(0, 320)}…` : flat;
+  return clip(text.replace(/\s+/g, ' '), 320);
 }

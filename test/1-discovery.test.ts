@@ -12,7 +12,7 @@ after(() => server.close());
 const OIDC = `${TENANT}/.well-known/openid-configuration`;
 const RFC8414 = `${TENANT}/.well-known/oauth-authorization-server`;
 
-function serveMetadata(doc: Record<string, unknown>, path = OIDC) {
+function serveMetadata(doc: Record<string, unknown>, path = RFC8414) {
   server.use(http.get(path, () => HttpResponse.json(doc)));
 }
 
@@ -47,43 +47,86 @@ test('discover() forgives a trailing slash on the configured tenant URL', async 
   assert.equal(metadata.issuer, TENANT);
 });
 
-test('discover() falls back to RFC 8414\'s path when openid-configuration is 404', async () => {
-  server.use(http.get(OIDC, () => new HttpResponse('not found', { status: 404 })));
+test('discover() asks the documented RFC 8414 path first, and stops there when it answers metadata', async () => {
+  let tutorialAsked = false;
+  server.use(http.get(OIDC, () => { tutorialAsked = true; return HttpResponse.json(qlikMetadataDocument()); }));
   serveMetadata(qlikMetadataDocument(), RFC8414);
-  const metadata = await discover(TENANT);
-  assert.equal(metadata.tokenEndpoint, `${TENANT}/oauth/token`);
+  const heard: string[] = [];
+  await discover(TENANT, { onExchange: (exchange) => heard.push(exchange.url) });
+  assert.deepEqual(heard, [RFC8414]);
+  assert.equal(tutorialAsked, false);
 });
+
+for (const [what, answer] of [
+  ['a 404', () => new HttpResponse('not found', { status: 404 })],
+  ['a 401', () => HttpResponse.json({ errors: [{ code: 'HTTP-401' }] }, { status: 401 })],
+  ['a 403', () => new HttpResponse('forbidden', { status: 403 })],
+  ['a 500', () => new HttpResponse('oops', { status: 500 })],
+  ['a redirect to a login page', () => HttpResponse.redirect(`${TENANT}/login?returnto=x`, 302)],
+  ['an HTML page with 200', () => new HttpResponse('<!doctype html><title>Sign in</title>', { status: 200, headers: { 'content-type': 'text/html' } })],
+  ['broken JSON', () => new HttpResponse('{"issuer":', { status: 200, headers: { 'content-type': 'application/json' } })],
+  ['JSON without an issuer', () => HttpResponse.json({ hello: 'world' })],
+] as const) {
+  test(`discover() falls back to the tutorial's openid-configuration on ${what} at the documented path; both show in the transcript`, async () => {
+    server.use(http.get(RFC8414, answer));
+    server.use(http.get(OIDC, () => HttpResponse.json(qlikMetadataDocument())));
+    const heard: string[] = [];
+    const metadata = await discover(TENANT, { onExchange: (exchange) => heard.push(exchange.url) });
+    assert.equal(metadata.tokenEndpoint, `${TENANT}/oauth/token`);
+    assert.deepEqual(heard, [RFC8414, OIDC]);
+  });
+}
 
 test('discover() puts RFC 8414\'s well-known part before an issuer\'s path (§3.1)', async () => {
   const issuer = `${TENANT}/tenant-a`;
-  server.use(
-    http.get(`${issuer}/.well-known/openid-configuration`, () => new HttpResponse(null, { status: 404 })),
-    http.get(`${TENANT}/.well-known/oauth-authorization-server/tenant-a`, () => HttpResponse.json(qlikMetadataDocument(issuer))),
-  );
+  server.use(http.get(`${TENANT}/.well-known/oauth-authorization-server/tenant-a`, () => HttpResponse.json(qlikMetadataDocument(issuer))));
   assert.equal((await discover(issuer)).issuer, issuer);
 });
 
-test('discover() does not fall back on other errors (a 500 is reported, not hidden)', async () => {
+test('discover() does not fall back from metadata that fails a check: another issuer is final', async () => {
   let fallbackCalled = false;
   server.use(
-    http.get(OIDC, () => new HttpResponse('oops', { status: 500 })),
-    http.get(RFC8414, () => { fallbackCalled = true; return HttpResponse.json(qlikMetadataDocument()); }),
+    http.get(RFC8414, () => HttpResponse.json(qlikMetadataDocument('https://evil.example.com'))),
+    http.get(OIDC, () => { fallbackCalled = true; return HttpResponse.json(qlikMetadataDocument()); }),
   );
-  await assert.rejects(discover(TENANT), { code: 'DISCOVERY_HTTP_STATUS' });
+  await assert.rejects(discover(TENANT), { code: 'ISSUER_MISMATCH' });
   assert.equal(fallbackCalled, false);
 });
 
-test('DISCOVERY_HTTP_STATUS: both documents 404', async () => {
+test('discover() does not fall back when the tenant cannot be reached (no second wait)', async () => {
+  let fallbackCalled = false;
   server.use(
-    http.get(OIDC, () => new HttpResponse(null, { status: 404 })),
-    http.get(RFC8414, () => new HttpResponse(null, { status: 404 })),
+    http.get(RFC8414, () => HttpResponse.error()),
+    http.get(OIDC, () => { fallbackCalled = true; return HttpResponse.json(qlikMetadataDocument()); }),
   );
-  await assert.rejects(discover(TENANT), (e: DiscoveryError) => e.code === 'DISCOVERY_HTTP_STATUS' && /404/.test(e.message));
+  await assert.rejects(discover(TENANT), { code: 'NETWORK_ERROR' });
+  assert.equal(fallbackCalled, false);
+});
+
+test('DISCOVERY_FAILED: neither path answers metadata; the error names both URLs and what each answered', async () => {
+  server.use(
+    http.get(RFC8414, () => new HttpResponse(null, { status: 404 })),
+    http.get(OIDC, () => HttpResponse.redirect(`${TENANT}/login`, 302)),
+  );
+  await assert.rejects(discover(TENANT), (e: DiscoveryError) => {
+    assert.equal(e.code, 'DISCOVERY_FAILED');
+    assert.ok(e.message.includes(`${RFC8414} → HTTP 404`), e.message);
+    assert.ok(e.message.includes(`${OIDC} →`) && /redirect/.test(e.message), e.message);
+    return true;
+  });
 });
 
 test('REDIRECT_REFUSED: a redirect from the well-known URL is not followed', async () => {
-  server.use(http.get(OIDC, () => HttpResponse.redirect('http://127.0.0.1:9/login', 302)));
-  await assert.rejects(discover(TENANT), { code: 'REDIRECT_REFUSED' });
+  let followed = false;
+  server.use(
+    http.get(RFC8414, () => HttpResponse.redirect('http://127.0.0.1:9/login', 302)),
+    http.get(OIDC, () => HttpResponse.redirect('http://127.0.0.1:9/login', 302)),
+    http.get('http://127.0.0.1:9/login', () => { followed = true; return HttpResponse.json(qlikMetadataDocument()); }),
+  );
+  const heard: (string | undefined)[] = [];
+  await assert.rejects(discover(TENANT, { onExchange: (exchange) => heard.push(exchange.errorCode) }), { code: 'DISCOVERY_FAILED' });
+  assert.deepEqual(heard, ['REDIRECT_REFUSED', 'REDIRECT_REFUSED']);
+  assert.equal(followed, false);
 });
 
 test('TENANT_URL_INVALID: not a URL, or a URL with a query, fragment or credentials', () => {
@@ -163,10 +206,12 @@ test('CODE_FLOW_NOT_SUPPORTED: a non-empty response_types_supported without code
   assert.ok(processWith({ response_types_supported: [] }), 'Qlik sends it empty');
 });
 
-test('AUTH_METHOD_NOT_SUPPORTED: a listed token_endpoint_auth_methods_supported without client_secret_post', () => {
-  throwsCode(() => processWith({ token_endpoint_auth_methods_supported: ['client_secret_basic'] }), 'AUTH_METHOD_NOT_SUPPORTED');
+test('AUTH_METHOD_NOT_SUPPORTED: a listed token_endpoint_auth_methods_supported with none of post, basic, none', () => {
+  throwsCode(() => processWith({ token_endpoint_auth_methods_supported: ['private_key_jwt'] }), 'AUTH_METHOD_NOT_SUPPORTED');
+  throwsCode(() => processWith({ token_endpoint_auth_methods_supported: ['tls_client_auth', 'client_secret_jwt'] }), 'AUTH_METHOD_NOT_SUPPORTED');
+  assert.deepEqual(processWith({ token_endpoint_auth_methods_supported: ['client_secret_basic'] }).tokenEndpointAuthMethods, ['client_secret_basic']);
   assert.ok(processWith({ token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'] }));
-  assert.ok(processWith({ token_endpoint_auth_methods_supported: undefined }));
+  assert.deepEqual(processWith({ token_endpoint_auth_methods_supported: undefined }).tokenEndpointAuthMethods, []);
 });
 
 test('issParameterSupported follows authorization_response_iss_parameter_supported (RFC 9207 §3)', () => {

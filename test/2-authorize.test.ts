@@ -81,8 +81,13 @@ test('STATE_TOO_SHORT: a state under 128 bits is refused', () => {
   assert.ok(buildAuthorizationUrl(METADATA, CLIENT, { ...params(), state: 'a'.repeat(22) }));
 });
 
-test('SCOPE_INVALID: an empty scope, doubled spaces, a quote or a backslash', () => {
-  for (const scope of ['', 'user_default  offline_access', ' user_default', 'user_default\n', 'a"b', 'user_default a\\b']) {
+test('an empty scope sends no scope parameter (Qlik then grants the client\'s allow-list)', () => {
+  const url = buildAuthorizationUrl(METADATA, CLIENT, { ...params(), scope: '' });
+  assert.equal(url.searchParams.has('scope'), false);
+});
+
+test('SCOPE_INVALID: doubled spaces, a quote or a backslash', () => {
+  for (const scope of ['user_default  offline_access', ' user_default', 'user_default\n', 'a"b', 'user_default a\\b']) {
     assert.throws(() => buildAuthorizationUrl(METADATA, CLIENT, { ...params(), scope }), { code: 'SCOPE_INVALID' }, JSON.stringify(scope));
   }
 });

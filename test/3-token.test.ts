@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { validateCallback, exchangeCode, processTokenResponse, refreshTokens, revokeToken, CALLBACK_CHECKS } from '../src/3-token.ts';
+import { validateCallback, exchangeCode, processTokenResponse, CALLBACK_CHECKS } from '../src/3-token.ts';
 import { AuthorizationError, CallbackError, TokenError, type CheckCode } from '../src/errors.ts';
 import { createState } from '../src/2-authorize.ts';
 import { CLIENT, METADATA, TENANT, mockTenant, result } from './helpers/tenant.ts';
@@ -174,7 +174,7 @@ function tokenFails(res: ReturnType<typeof result>, code: CheckCode) {
   });
 }
 
-test('TOKEN_ERROR_RESPONSE: Qlik\'s error body is read (OAUTH-22), with a hint about the secret', () => {
+test('TOKEN_ERROR_RESPONSE: a tenant that names the secret gets a hint about the client only', () => {
   const res = result(401, { errors: [{ code: 'OAUTH-22', title: 'Invalid client_secret', detail: 'x', status: '401' }] });
   assert.throws(() => processTokenResponse(res, Date.now()), (e: unknown) => {
     assert.ok(e instanceof TokenError);
@@ -182,9 +182,29 @@ test('TOKEN_ERROR_RESPONSE: Qlik\'s error body is read (OAUTH-22), with a hint a
     assert.equal(e.status, 401);
     assert.equal(e.tenantError?.code, 'OAUTH-22');
     assert.match(e.message, /OAUTH-22: Invalid client_secret/);
-    assert.match(e.hint, /QLIK_CLIENT_SECRET/);
+    assert.match(e.hint, /client ID and client secret/);
+    assert.deepEqual(e.settings, ['clientId', 'clientSecret']);
+    assert.doesNotMatch(e.hint, /QLIK_/, 'steps name no app variable');
     return true;
   });
+});
+
+test('TOKEN_ERROR_RESPONSE: real Qlik 401 "Unauthorized" (OAUTH-5) lists the causes in order, with the traceId', () => {
+  const res = result(401, { errors: [{ title: 'Unauthorized', code: 'OAUTH-5', status: '401' }], traceId: '7f1c2d3e4b5a6978' });
+  assert.throws(() => processTokenResponse(res, Date.now()), (e: unknown) => {
+    assert.ok(e instanceof TokenError);
+    assert.equal(e.traceId, '7f1c2d3e4b5a6978');
+    assert.match(e.message, /OAUTH-5: Unauthorized, traceId 7f1c2d3e4b5a6978/);
+    const order = ['client secret', 'redirect URI', 'single-use', 'PKCE'].map((word) => e.hint.indexOf(word));
+    assert.ok(order.every((at) => at >= 0), e.hint);
+    assert.deepEqual([...order].sort((x, y) => x - y), order, 'secret, redirect URI, used code, PKCE — in that order');
+    return true;
+  });
+});
+
+test('TOKEN_ERROR_RESPONSE: 403 at the token endpoint says user disabled or token limit', () => {
+  const res = result(403, { errors: [{ title: 'Forbidden', code: 'OAUTH-14', status: '403' }], traceId: 't-1' });
+  assert.throws(() => processTokenResponse(res, Date.now()), (e: TokenError) => /disabled/.test(e.hint) && /token limit/.test(e.hint));
 });
 
 test('TOKEN_ERROR_RESPONSE: RFC 6749 §5.2 error body is read', () => {
@@ -275,62 +295,11 @@ test('BODY_TOO_LARGE: a 30 MB token response is not read into memory', async () 
   await assert.rejects(exchangeCode(METADATA, CLIENT, { code: 'c', codeVerifier: 'v'.repeat(43) }), { code: 'BODY_TOO_LARGE' });
 });
 
-// ---------------------------------------------------------------- refresh and revoke
-
-test('refreshTokens posts grant_type=refresh_token and keeps a rotated refresh token', async () => {
-  let form: URLSearchParams | undefined;
-  server.use(http.post(TOKEN_URL, async ({ request }) => {
-    form = new URLSearchParams(await request.text());
-    return HttpResponse.json(qlikTokens({ access_token: 'at-new', refresh_token: 'rt-new' }));
-  }));
-  const tokens = await refreshTokens(METADATA, CLIENT, 'rt-old');
-  assert.deepEqual(Object.fromEntries(form!), {
-    grant_type: 'refresh_token',
-    refresh_token: 'rt-old',
-    client_id: CLIENT.clientId,
-    client_secret: CLIENT.clientSecret,
-  });
-  assert.equal(tokens.accessToken, 'at-new');
-  assert.equal(tokens.refreshToken, 'rt-new');
-});
-
-test('refreshTokens keeps the old refresh token when none comes back', async () => {
-  server.use(http.post(TOKEN_URL, () => HttpResponse.json(qlikTokens({ access_token: 'at-new', refresh_token: undefined }))));
-  const tokens = await refreshTokens(METADATA, CLIENT, 'rt-old');
-  assert.equal(tokens.refreshToken, 'rt-old');
-});
-
-test('refreshTokens reports invalid_grant as TOKEN_ERROR_RESPONSE', async () => {
-  server.use(http.post(TOKEN_URL, () => HttpResponse.json({ error: 'invalid_grant' }, { status: 400 })));
-  await assert.rejects(refreshTokens(METADATA, CLIENT, 'rt-old'), (e: TokenError) => e.code === 'TOKEN_ERROR_RESPONSE' && e.tenantError?.code === 'invalid_grant');
-});
-
-test('revokeToken posts the token with its hint to the revocation endpoint (RFC 7009 §2.1)', async () => {
-  let form: URLSearchParams | undefined;
-  server.use(http.post(`${TENANT}/oauth/revoke`, async ({ request }) => {
-    form = new URLSearchParams(await request.text());
-    return new HttpResponse(null, { status: 200 });
-  }));
-  await revokeToken(METADATA, CLIENT, { token: 'rt-1', hint: 'refresh_token' });
-  assert.deepEqual(Object.fromEntries(form!), {
-    token: 'rt-1',
-    token_type_hint: 'refresh_token',
-    client_id: CLIENT.clientId,
-    client_secret: CLIENT.clientSecret,
-  });
-});
-
-test('revokeToken falls back to /oauth/revoke and reports a failure', async () => {
-  server.use(http.post(`${TENANT}/oauth/revoke`, () => HttpResponse.json({ errors: [{ code: 'OAUTH-5', title: 'bad' }] }, { status: 400 })));
-  await assert.rejects(
-    revokeToken({ ...METADATA, revocationEndpoint: undefined }, CLIENT, { token: 'rt-1', hint: 'refresh_token' }),
-    (e: TokenError) => e.code === 'TOKEN_ERROR_RESPONSE' && /revoke/.test(e.message),
-  );
-});
-
 test('TOKEN_ERROR_RESPONSE hints: a bad code is not blamed on the secret; a 429 says to wait', () => {
   const badCode = result(400, { error: 'invalid_grant', error_description: 'The code was issued to another client' });
-  assert.throws(() => processTokenResponse(badCode, Date.now()), (e: TokenError) => !/QLIK_CLIENT_SECRET/.test(e.hint) && /Start the sign-in again/.test(e.hint));
+  assert.throws(() => processTokenResponse(badCode, Date.now()), (e: TokenError) => !/secret/.test(e.hint) && /Start the sign-in again/.test(e.hint));
   const limited = result(429, { errors: [{ code: 'HTTP-429', title: 'Too Many Requests' }] }, { 'retry-after': '17' });
-  assert.throws(() => processTokenResponse(limited, Date.now()), (e: TokenError) => /Wait 17 s/.test(e.hint));
+  assert.throws(() => processTokenResponse(limited, Date.now()), (e: TokenError) => /wait 17 s/.test(e.hint) && e.retryAfter === 17);
+  const limitedAt = result(429, {}, { 'retry-after': new Date(Date.now() + 30_000).toUTCString() });
+  assert.throws(() => processTokenResponse(limitedAt, Date.now()), (e: TokenError) => e.retryAfter! >= 29 && e.retryAfter! <= 31, 'retry-after as an HTTP date');
 });

@@ -1,7 +1,8 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { getCurrentUser, processUserResponse, parseWwwAuthenticate, parseRetryAfter } from '../src/4-api.ts';
+import { getCurrentUser, processUserResponse, parseWwwAuthenticate } from '../src/4-api.ts';
+import { parseRetryAfter } from '../src/http.ts';
 import { ApiError, type CheckCode } from '../src/errors.ts';
 import { METADATA, QLIK_USER, mockTenant, result } from './helpers/tenant.ts';
 
@@ -83,7 +84,7 @@ test('API_FORBIDDEN: 403 insufficient_scope names the scope to add', () => {
 test('API_RATE_LIMITED: 429 with retry-after in seconds', () => {
   const error = apiFails(result(429, { errors: [{ code: 'HTTP-429', title: 'Too Many Requests' }] }, { 'retry-after': '17' }), 'API_RATE_LIMITED');
   assert.equal(error.retryAfter, 17);
-  assert.match(error.hint, /Wait 17 s/);
+  assert.match(error.hint, /wait 17 s/);
 });
 
 test('API_ERROR: 500 with an HTML page, and a Qlik error with traceId', () => {

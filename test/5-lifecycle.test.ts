@@ -4,7 +4,7 @@ import { http, HttpResponse } from 'msw';
 import {
   qlikFetch, paginate, isExpired, refreshSession, EXPIRY_MARGIN_MS, MAX_PAGES, MAX_RATE_LIMIT_WAIT_SECONDS, type QlikSession,
 } from '../src/5-lifecycle.ts';
-import type { ApiError, TokenError } from '../src/errors.ts';
+import type { ApiError, LifecycleError, TokenError } from '../src/errors.ts';
 import type { TokenSet } from '../src/3-token.ts';
 import { CLIENT, METADATA, TENANT, mockTenant } from './helpers/tenant.ts';
 
@@ -19,7 +19,7 @@ function session(tokens: Partial<TokenSet> = {}): QlikSession {
   return {
     metadata: METADATA,
     client: CLIENT,
-    tokens: { accessToken: 'at-1', tokenType: 'bearer', expiresAt: Date.now() + 3600_000, refreshToken: 'rt-1', scope: undefined, ...tokens },
+    tokens: { accessToken: 'at-1', tokenType: 'bearer', expiresAt: Date.now() + 3600_000, lifetimeMs: 3600_000, refreshToken: 'rt-1', scope: undefined, ...tokens },
   };
 }
 
@@ -153,19 +153,21 @@ test('no stampede on 401: 20 parallel calls rejected with the old token make exa
   assert.equal(state.refreshes, 1);
 });
 
-test('expired with no refresh token: a clear API_UNAUTHORIZED, nothing sent', async () => {
-  await assert.rejects(qlikFetch(session({ expiresAt: 0, refreshToken: undefined }), '/api/v1/users/me'), (e: ApiError) => {
-    assert.equal(e.code, 'API_UNAUTHORIZED');
+test('NO_REFRESH_TOKEN: expired with no refresh token is a clear LifecycleError, nothing sent', async () => {
+  await assert.rejects(qlikFetch(session({ expiresAt: 0, refreshToken: undefined }), '/api/v1/users/me'), (e: LifecycleError) => {
+    assert.equal(e.code, 'NO_REFRESH_TOKEN');
+    assert.equal(e.signInAgain, true);
     assert.match(e.hint, /offline_access/);
     return true;
   });
 });
 
-test('a refresh refused with invalid_grant is a TokenError the app turns into "sign in again"', async () => {
+test('REFRESH_FAILED: a refresh refused with invalid_grant says "sign in again", the tenant error as cause', async () => {
   server.use(http.post(TOKEN, () => HttpResponse.json({ error: 'invalid_grant', error_description: 'revoked' }, { status: 400 })));
-  await assert.rejects(qlikFetch(session({ expiresAt: 0 }), '/api/v1/users/me'), (e: TokenError) => {
-    assert.equal(e.code, 'TOKEN_ERROR_RESPONSE');
-    assert.equal(e.tenantError?.code, 'invalid_grant');
+  await assert.rejects(qlikFetch(session({ expiresAt: 0 }), '/api/v1/users/me'), (e: LifecycleError) => {
+    assert.equal(e.code, 'REFRESH_FAILED');
+    assert.equal(e.signInAgain, true);
+    assert.equal((e.cause as TokenError).tenantError?.code, 'invalid_grant');
     return true;
   });
 });

@@ -48,7 +48,7 @@ describe('app: a wrong client secret', () => {
     assertFailurePage(page, 502, 'TOKEN_ERROR_RESPONSE');
     assert.match(page.body, /<h1>The tenant did not give this app a token<\/h1>/);
     assert.match(page.body, /The tenant refused to exchange the code \(HTTP 401, OAUTH-22: Invalid client_secret/);
-    assert.match(page.body, /Check QLIK_CLIENT_ID and QLIK_CLIENT_SECRET against the OAuth client in the Qlik Management Console/);
+    assert.match(page.body, /Check the client ID and client secret against the OAuth client at the tenant[\s\S]*In this app these are set by QLIK_CLIENT_ID, QLIK_CLIENT_SECRET/);
     assert.ok(!page.body.includes('not-the-secret'), 'not even the wrong secret is shown');
     assert.ok(stack.logs.some((line) => line.startsWith('502 TokenError TOKEN_ERROR_RESPONSE:')), stack.logs.join('\n'));
   });
@@ -109,15 +109,16 @@ describe('app: the tenant fails at callback time', () => {
     }
   });
 
-  it('shows 502 with the wait time when the users API rate limits the sign-in', async () => {
+  it('shows 503 with Retry-After and the wait time when the users API rate limits the sign-in', async () => {
     const stack = await startStack();
     try {
       const browser = new Browser();
       const callback = await consentGiven(browser, stack);
       stack.sandbox.faults.api429 = 1;
       const page = await browser.get(callback);
-      assertFailurePage(page, 502, 'API_RATE_LIMITED');
-      assert.match(page.body, /Wait 1 s, then try again\./);
+      assertFailurePage(page, 503, 'API_RATE_LIMITED');
+      assert.equal(page.headers.get('retry-after'), '1');
+      assert.match(page.body, /Qlik asks us to wait 1 s\./);
     } finally {
       await stack.close();
     }
@@ -171,7 +172,7 @@ describe('app: /api/me when the tenant fails', () => {
     const body = JSON.parse(rejected.body);
     assert.deepEqual(Object.keys(body), ['error', 'message']);
     assert.equal(body.error, 'not_signed_in');
-    assert.match(body.message, /^The tenant no longer accepts this sign-in \(TOKEN_ERROR_RESPONSE: The tenant refused to refresh the token \(HTTP 401, OAUTH-32: .*\)\. Open \/login to sign in again\.$/);
+    assert.match(body.message, /^The tenant no longer accepts this sign-in \(REFRESH_FAILED: The tenant refused to refresh the token \(HTTP 401, OAUTH-32: .*\)\. Open \/login to sign in again\.$/);
     assert.match((await browser.get(`${stack.app.url}/`)).body, /Not signed in/);
   });
 

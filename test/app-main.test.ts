@@ -73,7 +73,7 @@ describe('main.ts: settings that cannot work stop it with exit code 2', () => {
     [
       'a tenant on plain http',
       { QLIK_TENANT_URL: 'http://example.com', QLIK_CLIENT_ID: 'id', QLIK_CLIENT_SECRET: 'shh-secret-value' },
-      /^Configuration error: QLIK_TENANT_URL: The tenant URL "http:\/\/example\.com" uses http; a tenant must use https\.\nFix: Set QLIK_TENANT_URL to the https:\/\/ address of your tenant\.\n$/,
+      /^Configuration error: QLIK_TENANT_URL: The tenant URL "http:\/\/example\.com" cannot be used: it uses plain http on a host that is not this machine\.\nFix: Give the https:\/\/ address of your tenant\. Set it in QLIK_TENANT_URL\.\n$/,
     ],
     [
       'a tenant without a client secret',
@@ -115,7 +115,7 @@ describe('main.ts: settings that cannot work stop it with exit code 2', () => {
     writeFileSync(join(cwd, '.env'), 'QLIK_TENANT_URL=http://example.com\nQLIK_CLIENT_ID=id\nQLIK_CLIENT_SECRET=s\n');
     const result = await run({}, cwd);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^Configuration error: QLIK_TENANT_URL: The tenant URL "http:\/\/example\.com" uses http/);
+    assert.match(result.stderr, /^Configuration error: QLIK_TENANT_URL: The tenant URL "http:\/\/example\.com" cannot be used: it uses plain http/);
   });
 });
 

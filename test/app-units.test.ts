@@ -124,7 +124,7 @@ describe('error pages: status by failure', () => {
   const cases: [string, unknown, number][] = [
     ['a failed callback check', new CallbackError('STATE_MISMATCH', 'm', 'h'), 400],
     ['a declined sign-in', new AuthorizationError({ error: 'access_denied' }), 400],
-    ['a refused token request', new TokenError('TOKEN_ERROR_RESPONSE', 'm', 'h', 401), 502],
+    ['a refused token request', new TokenError('TOKEN_ERROR_RESPONSE', 'm', 'h', { status: 401 }), 502],
     ['a failed API call', new ApiError('API_ERROR', 'm', 'h', { status: 500 }), 502],
     ['bad tenant metadata', new DiscoveryError('ISSUER_MISMATCH', 'm', 'h'), 502],
     ['an unreachable tenant', new HttpError('NETWORK_ERROR', 'm', 'h'), 502],

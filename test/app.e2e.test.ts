@@ -174,9 +174,15 @@ describe('app: a whole sign-in against the sandbox tenant', () => {
 
 describe('app: refreshing the access token', () => {
   let stack: Stack;
+  let slowTokenEndpoint = false;
   before(async () => {
-    // Access tokens that live 1 s: every API call finds the token about to expire.
-    stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1 } });
+    // Access tokens that live 1 s: past half a second, every API call finds the token about to expire.
+    // The app's fetch is injected (AppOptions.fetch), so the token endpoint can be slowed down.
+    const slowable: typeof fetch = async (input, init) => {
+      if (slowTokenEndpoint && String(input).endsWith('/oauth/token')) await new Promise((resolve) => setTimeout(resolve, 150));
+      return fetch(input, init);
+    };
+    stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1 }, app: { fetch: slowable } });
   });
   after(() => stack.close());
 
@@ -184,22 +190,19 @@ describe('app: refreshing the access token', () => {
     const browser = new Browser();
     await signIn(browser, stack.app, 'ada');
     const before = stack.sandbox.stats().refreshRequests;
-    // Slow the token endpoint down (the app calls the global fetch), so all three requests arrive
-    // while the first refresh is still on its way.
-    const fetchBefore = globalThis.fetch;
-    globalThis.fetch = async (input, init) => {
-      if (String(input).endsWith('/oauth/token')) await new Promise((resolve) => setTimeout(resolve, 150));
-      return fetchBefore(input, init);
-    };
+    await new Promise((resolve) => setTimeout(resolve, 600)); // into the token's last half
+    // Slow the token endpoint down, so all three requests arrive while the first refresh is still on its way.
+    slowTokenEndpoint = true;
     let answers;
     try {
       answers = await Promise.all([1, 2, 3].map(() => browser.get(`${stack.app.url}/api/me`)));
     } finally {
-      globalThis.fetch = fetchBefore;
+      slowTokenEndpoint = false;
     }
     assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
     assert.equal(stack.sandbox.stats().refreshRequests - before, 1);
-    // And again later, with the rotated refresh token.
+    // And again later, with the rotated refresh token, once the new token is in its last half.
+    await new Promise((resolve) => setTimeout(resolve, 600));
     const again = await browser.get(`${stack.app.url}/api/me`);
     assert.equal(again.status, 200);
     assert.equal(stack.sandbox.stats().refreshRequests - before, 2);

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STEP_FILES as DOCS_STEP_FILES } from '../scripts/docs.ts';
@@ -75,4 +77,40 @@ test('a whole sign-in runs with plain node from an empty folder holding only the
   });
   assert.deepEqual(Object.keys(JSON.parse(run.stdout)), ['name', 'tenantId']);
   assert.equal(JSON.parse(run.stdout).name, 'Grace');
+});
+
+test('a copied 3-token.ts alone refuses an http token endpoint for an https tenant, and sends nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qlik-copy-33-'));
+  work.push(dir);
+  for (const file of STEP_FILES['3.3']!) copyFileSync(join(buildDir, file), join(dir, file));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  // Whatever holds the port: it counts what reaches it.
+  let requests = 0;
+  const listener = createServer((_req, res) => {
+    requests++;
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const port = (listener.address() as AddressInfo).port;
+  writeFileSync(
+    join(dir, 'try.mjs'),
+    `import { exchangeCode } from './3-token.js';
+const metadata = { issuer: 'https://acme.eu.qlikcloud.com', authorizationEndpoint: 'https://acme.eu.qlikcloud.com/oauth/authorize',
+  tokenEndpoint: 'http://127.0.0.1:${port}/oauth/token', revocationEndpoint: undefined, usersMeEndpoint: 'https://acme.eu.qlikcloud.com/api/v1/users/me',
+  issParameterSupported: false, tokenEndpointAuthMethods: [], document: {} };
+try {
+  await exchangeCode(metadata, { clientId: 'id', clientSecret: 'the-secret', redirectUri: 'https://app.example.com/cb' }, { code: 'c', codeVerifier: 'v'.repeat(43) });
+  console.log('SENT');
+} catch (error) {
+  console.log(error.code);
+}
+`,
+  );
+  try {
+    const run = await promisify(execFile)(process.execPath, ['try.mjs'], { cwd: dir, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.stdout.trim(), 'INSECURE_URL');
+    assert.equal(requests, 0);
+  } finally {
+    listener.close();
+  }
 });

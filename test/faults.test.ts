@@ -48,12 +48,12 @@ describe('faults at start: createApp() gives up within the timeout', () => {
     }
   });
 
-  it('rejects with DISCOVERY_HTTP_STATUS when discovery answers 500', async () => {
+  it('rejects with DISCOVERY_FAILED when discovery answers 500 at both paths', async () => {
     const tenant = await startHostileTenant();
     tenant.on.discovery = json(500, { errors: [{ code: 'HTTP-500', title: 'Internal error' }] });
     try {
       const start = createApp({ tenantUrl: tenant.url, clientId: HOSTILE_CLIENT_ID, clientSecret: HOSTILE_CLIENT_SECRET, host: '127.0.0.1', port: 0 });
-      await assert.rejects(start, (e: unknown) => e instanceof DiscoveryError && e.code === 'DISCOVERY_HTTP_STATUS');
+      await assert.rejects(start, (e: unknown) => e instanceof DiscoveryError && e.code === 'DISCOVERY_FAILED' && /HTTP 500; /.test(e.message));
     } finally {
       await tenant.close();
     }

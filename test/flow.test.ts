@@ -17,7 +17,7 @@ test('3.1 → 3.4: discover, authorize, callback + exchange, users/me', async ()
   let challengeSent: string | undefined;
   const tokenRequests: URLSearchParams[] = [];
   server.use(
-    http.get(`${TENANT}/.well-known/openid-configuration`, () => HttpResponse.json(qlikMetadataDocument())),
+    http.get(`${TENANT}/.well-known/oauth-authorization-server`, () => HttpResponse.json(qlikMetadataDocument())),
     http.post(`${TENANT}/oauth/token`, async ({ request }) => {
       const form = new URLSearchParams(await request.text());
       tokenRequests.push(form);
@@ -57,7 +57,7 @@ test('3.1 → 3.4: discover, authorize, callback + exchange, users/me', async ()
 
   // The whole conversation with the tenant, in order; no secret ever in a URL.
   assert.deepEqual(exchanges.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status}`), [
-    'GET /.well-known/openid-configuration 200',
+    'GET /.well-known/oauth-authorization-server 200',
     'POST /oauth/token 200',
     'GET /api/v1/users/me 200',
   ]);

@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import type { HttpResult } from '../../src/http.ts';
 import type { TenantMetadata } from '../../src/1-discovery.ts';
-import type { ClientConfig } from '../../src/2-authorize.ts';
+import type { ClientConfig } from '../../src/client.ts';
 
 export const ISSUER = 'https://acme.eu.qlikcloud.com';
 export const APP_ORIGIN = 'https://app.example.com';
-export const CLIENT: ClientConfig = {
+export const CLIENT: ClientConfig & { clientSecret: string } = {
   clientId: 'sandbox-web-client',
   clientSecret: 'sandbox-secret-not-for-production',
   redirectUri: `${APP_ORIGIN}/login/callback`,
@@ -51,6 +51,7 @@ export const METADATA: TenantMetadata = {
   revocationEndpoint: `${ISSUER}/oauth/revoke`,
   usersMeEndpoint: `${ISSUER}/api/v1/users/me`,
   issParameterSupported: false,
+  tokenEndpointAuthMethods: [],
   document: JSON.parse(METADATA_BODY) as Record<string, unknown>,
 };
 

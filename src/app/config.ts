@@ -26,6 +26,8 @@ export interface AppOptions {
   appUrl?: string;
   /** Timeout of each call to the tenant. Default 10 s (src/http.ts). */
   timeoutMs?: number;
+  /** The fetch for every call to the tenant (a proxy, a custom CA, a test's stand-in). Default: the global fetch. */
+  fetch?: typeof fetch;
   sessionLimits?: Partial<SessionLimits>;
   /** Where the app writes its log lines. Default: stderr. */
   log?: (line: string) => void;
@@ -94,7 +96,7 @@ export function readConfig(env: Env): EnvConfig {
     // The same parse and https rule discovery applies (RFC 8414 §2), checked now, before the network.
     issuer = expectedIssuer(tenantUrl);
   } catch (error) {
-    if (error instanceof DiscoveryError) throw new ConfigError(`QLIK_TENANT_URL: ${error.message}`, error.hint);
+    if (error instanceof DiscoveryError) throw new ConfigError(`QLIK_TENANT_URL: ${error.message}`, `${error.hint} Set it in QLIK_TENANT_URL.`);
     throw error;
   }
   return { tenantUrl: issuer, clientId, clientSecret, scope, port, appUrl };

@@ -8,36 +8,73 @@ import {
   ApiError,
   AuthorizationError,
   CallbackError,
+  ConfigurationError,
   DiscoveryError,
   HttpError,
+  LifecycleError,
   QlikOAuthError,
   TokenError,
+  type Setting,
 } from '../errors.ts';
+import { escapeControl } from '../redact.ts';
 import { errorPage, simplePage } from './pages.ts';
 import { jsonReply, pageReply, type Reply } from './reply.ts';
 
+/** The app's own names for the settings a failure points at (the steps name none of them). */
+const SETTING_VARIABLES: Record<Setting, string> = {
+  tenantUrl: 'QLIK_TENANT_URL',
+  clientId: 'QLIK_CLIENT_ID',
+  clientSecret: 'QLIK_CLIENT_SECRET',
+  scope: 'QLIK_SCOPE',
+  redirectUri: 'APP_URL (the redirect URI is APP_URL + /login/callback)',
+};
+
+/** "In this app: QLIK_CLIENT_SECRET, QLIK_CLIENT_ID." — the step's hint, said in this app's words. */
+export function settingsHint(error: QlikOAuthError): string | undefined {
+  if (error.settings.length === 0) return undefined;
+  return `In this app these are set by ${error.settings.map((s) => SETTING_VARIABLES[s]).join(', ')} (environment or .env).`;
+}
+
 /**
  * 400: the callback itself is wrong (forged, replayed, declined): the browser's request is the problem.
+ * 401: the sign-in is over (signed out, refresh refused): sign in again.
+ * 500: the app is misconfigured (ConfigurationError), or a bug here.
  * 502: the tenant failed us (RFC 9110 §15.6.3 Bad Gateway): refused, broke, or could not be reached.
+ * 503 + Retry-After: the tenant rate limits us (RFC 9110 §15.6.4); the wait is passed on.
  * 504: the tenant did not answer in time (RFC 9110 §15.6.5 Gateway Timeout).
- * 500: anything else is a bug here.
  */
 export function statusFor(error: unknown): number {
   if (error instanceof CallbackError || error instanceof AuthorizationError) return 400;
-  if (error instanceof HttpError && error.code === 'TIMEOUT') return 504;
-  if (error instanceof TokenError || error instanceof ApiError || error instanceof DiscoveryError || error instanceof HttpError) {
-    return 502;
-  }
+  if (error instanceof ConfigurationError) return 500;
+  if ((error instanceof HttpError && error.code === 'TIMEOUT') || (error instanceof LifecycleError && error.code === 'DEADLINE_EXCEEDED')) return 504;
+  if (retryAfterOf(error) !== undefined) return 503;
+  if (error instanceof LifecycleError && error.signInAgain) return 401;
+  if (error instanceof QlikOAuthError) return 502;
   return 500;
+}
+
+/** Seconds the tenant asked us to wait (a 429), when it did. */
+export function retryAfterOf(error: unknown): number | undefined {
+  if (error instanceof TokenError || error instanceof ApiError) return error.status === 429 ? (error.retryAfter ?? 1) : undefined;
+  if (error instanceof LifecycleError) return error.retryAfter;
+  return undefined;
+}
+
+/** Qlik's traceId, when the tenant sent one: what Qlik support asks for. */
+export function traceIdOf(error: unknown): string | undefined {
+  return error instanceof TokenError || error instanceof ApiError || error instanceof LifecycleError ? error.traceId : undefined;
 }
 
 function titleFor(error: QlikOAuthError): string {
   if (error instanceof AuthorizationError) {
     return error.error === 'access_denied' ? 'The sign-in was declined' : 'The tenant refused the sign-in';
   }
+  if (error instanceof ConfigurationError) return 'This app is misconfigured';
   if (error instanceof CallbackError) return 'This sign-in link failed a check';
+  if (retryAfterOf(error) !== undefined) return 'Qlik asks us to wait';
   if (error instanceof TokenError) return 'The tenant did not give this app a token';
   if (error instanceof ApiError) return 'The tenant did not say who you are';
+  if (error instanceof LifecycleError) return error.signInAgain ? 'Please sign in again' : 'The tenant call was stopped';
   if (error instanceof HttpError) {
     if (error.code === 'TIMEOUT') return 'The tenant did not answer in time';
     if (error.code === 'NETWORK_ERROR') return 'The tenant could not be reached';
@@ -46,32 +83,56 @@ function titleFor(error: QlikOAuthError): string {
   return 'The tenant is not set up as this app needs';
 }
 
+/** One log line: control characters escaped, so nothing a browser or tenant sent can forge a line. */
+function logLine(log: (line: string) => void, status: number, error: QlikOAuthError): void {
+  const traceId = traceIdOf(error);
+  log(escapeControl(`${status} ${error.name} ${error.code}: ${error.message}${traceId && !error.message.includes(traceId) ? ` (traceId ${traceId})` : ''}`));
+}
+
 /** The HTML page for a failure, logged without any token (messages never hold one; see errors.ts). */
 export function errorReply(error: unknown, log: (line: string) => void): Reply {
   const status = statusFor(error);
   if (error instanceof QlikOAuthError) {
-    log(`${status} ${error.name} ${error.code}: ${error.message}`);
+    logLine(log, status, error);
+    const retryAfter = retryAfterOf(error);
+    const hint = [error.hint, settingsHint(error)].filter(Boolean).join(' ');
     return pageReply(
       status,
       errorPage({
         title: titleFor(error),
         message: error.message,
-        hint: error.hint,
+        hint: error instanceof ConfigurationError ? `${hint} (The fault is in the app's settings, not in anything you did.)` : hint,
         code: error.code,
         rule: error.rule,
+        traceId: traceIdOf(error),
         startAgain: '/login',
       }),
+      retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
     );
   }
   logUnexpected(error, log);
   return pageReply(500, simplePage('Something went wrong', 'This app hit an unexpected problem. It has been logged; please try again.'));
 }
 
-/** The same failure for the JSON route /api/me. */
+/**
+ * The same failure for the JSON route /api/me. A 429 from the tenant is passed on as a 429 with
+ * Retry-After (RFC 6585 §4), at once: no request sleeps for the tenant's rate limit.
+ */
 export function errorJson(error: unknown, log: (line: string) => void): Reply {
   if (error instanceof QlikOAuthError) {
-    log(`${statusFor(error)} ${error.name} ${error.code}: ${error.message}`);
-    return jsonReply(statusFor(error), { error: error.code, message: error.message, hint: error.hint, rule: error.rule });
+    const retryAfter = retryAfterOf(error);
+    const status = retryAfter !== undefined ? 429 : statusFor(error);
+    logLine(log, status, error);
+    const reply = jsonReply(status, {
+      error: error.code,
+      message: error.message,
+      hint: error.hint,
+      rule: error.rule,
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+      ...(traceIdOf(error) === undefined ? {} : { traceId: traceIdOf(error) }),
+    });
+    if (retryAfter !== undefined) reply.headers['retry-after'] = String(retryAfter);
+    return reply;
   }
   logUnexpected(error, log);
   return jsonReply(500, { error: 'internal_error', message: 'This app hit an unexpected problem.' });
@@ -80,5 +141,5 @@ export function errorJson(error: unknown, log: (line: string) => void): Reply {
 /** Name and message only: a stack trace is for the developer's terminal, never for the browser. */
 export function logUnexpected(error: unknown, log: (line: string) => void): void {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : `thrown value of type ${typeof error}`;
-  log(`500 unexpected ${text}`);
+  log(escapeControl(`500 unexpected ${text}`));
 }

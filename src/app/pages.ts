@@ -76,6 +76,8 @@ export interface ErrorPageInput {
   hint: string;
   code: string | undefined;
   rule: string | undefined;
+  /** Qlik's traceId of the failed call, when the tenant sent one. */
+  traceId?: string | undefined;
   /** Where "Start again" leads: /login for a failed sign-in, / otherwise. */
   startAgain: string;
 }
@@ -87,7 +89,7 @@ export function errorPage(input: ErrorPageInput): SafeHtml {
 <p>${input.message}</p>
 <h2>What to do next</h2>
 <p>${input.hint}</p>
-${input.code ? html`<dl><dt>Code</dt><dd><code>${input.code}</code></dd><dt>Rule</dt><dd>${input.rule}</dd></dl>` : ''}
+${input.code ? html`<dl><dt>Code</dt><dd><code>${input.code}</code></dd><dt>Rule</dt><dd>${input.rule}</dd>${input.traceId ? html`<dt>Qlik traceId (give it to Qlik support)</dt><dd><code>${input.traceId}</code></dd>` : ''}</dl>` : ''}
 <p><a class="button" href="${input.startAgain}">Start again</a></p>`,
   );
 }

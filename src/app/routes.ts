@@ -2,16 +2,17 @@
 // request as data and returns a Reply (reply.ts); server.ts does the HTTP plumbing around them.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { ApiError, QlikOAuthError, TokenError } from '../errors.ts';
+import { ApiError, LifecycleError, QlikOAuthError } from '../errors.ts';
 import type { HttpOptions } from '../http.ts';
+import type { ClientConfig } from '../client.ts';
 import type { TenantMetadata } from '../1-discovery.ts';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, type ClientConfig } from '../2-authorize.ts';
-import { exchangeCode, validateCallback, type TokenSet } from '../3-token.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../2-authorize.ts';
+import { exchangeCode, validateCallback } from '../3-token.ts';
 import { getCurrentUser } from '../4-api.ts';
-import { paginate, qlikFetch, type QlikSession } from '../5-lifecycle.ts';
+import { closeSession, paginate, qlikFetch, type QlikSession } from '../5-lifecycle.ts';
 import { Trace, formatTranscript } from '../trace.ts';
 import { sessionCookie } from './cookies.ts';
-import { errorJson } from './error-page.ts';
+import { errorJson, retryAfterOf } from './error-page.ts';
 import { alreadyUsedPage, homePage, simplePage, tracePage, type HomePageInput } from './pages.ts';
 import { jsonReply, pageReply, redirectReply, type Reply } from './reply.ts';
 import { checkSameOrigin } from './same-origin.ts';
@@ -27,7 +28,6 @@ import {
   type SessionStore,
   type SignedIn,
 } from './sessions.ts';
-import { revokeTokens } from './tokens.ts';
 
 /** Everything the handlers share, fixed at start. */
 export interface AppContext {
@@ -56,6 +56,9 @@ export interface AppRequest {
 
 type Handler = (ctx: AppContext, request: AppRequest) => Promise<Reply>;
 
+/** The longest a request of this app waits for the tenant's rate limit before telling the user to wait. */
+export const RATE_LIMIT_BUDGET_SECONDS = 2;
+
 /** GET / — who is signed in, a few of their spaces from the tenant, and the way in or out. */
 async function home(ctx: AppContext, { session, method }: AppRequest): Promise<Reply> {
   let flash = session?.flash;
@@ -68,6 +71,7 @@ async function home(ctx: AppContext, { session, method }: AppRequest): Promise<R
     } catch (error) {
       const ended = endIfTokensDead(ctx, session, signedIn, error);
       if (ended) flash = { kind: 'warning', text: `You are signed out: ${ended} Log in again to continue.` };
+      else if (retryAfterOf(error) !== undefined) spaces = { error: `Qlik asks us to wait ${retryAfterOf(error)} s before asking again.` };
       else spaces = { error: error instanceof QlikOAuthError ? `${error.message} (${error.code})` : 'The tenant could not be asked.' };
     }
   }
@@ -121,19 +125,20 @@ async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
     section = '3.4';
     const user = await getCurrentUser(metadata, tokens.accessToken, { ...ctx.http, ...session.trace.hooks('3.4') }).catch(
       (error: unknown) => {
-        revokeInBackground(ctx, tokens); // tokens nobody will use: do not leave them valid at the tenant
+        closeInBackground(ctx, { metadata, client, tokens, options: ctx.http }); // tokens nobody will use: do not leave them valid at the tenant
         throw error;
       },
     );
 
-    const replaced = session.signedIn?.qlik.tokens;
-    if (replaced) revokeInBackground(ctx, replaced); // signed in again, maybe as someone else
+    const replaced = session.signedIn?.qlik;
+    if (replaced) closeInBackground(ctx, replaced); // signed in again, maybe as someone else
     // Session fixation (RFC 6265bis §8.6): the signed-in session gets an id the browser never had
     // before, and a place among the signed-in sessions, which no flood of anonymous ones can take.
     signInSession(ctx.sessions, session, {
       user,
       // What src/5-lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
-      qlik: { metadata, client, tokens, options: { ...ctx.http, ...session.trace.hooks('lifecycle') } },
+      // A page never sleeps long for a 429: past RATE_LIMIT_BUDGET_SECONDS the wait is passed on to the user.
+      qlik: { metadata, client, tokens, options: { ...ctx.http, ...session.trace.hooks('lifecycle') }, rateLimitBudgetSeconds: RATE_LIMIT_BUDGET_SECONDS },
       signedInAt: Date.now(),
     });
     session.trace.note('3.4', `Signed in as ${user.name}; the session id was renewed.`);
@@ -168,11 +173,10 @@ async function apiMe(ctx: AppContext, { session }: AppRequest): Promise<Reply> {
  */
 function endIfTokensDead(ctx: AppContext, session: Session, signedIn: SignedIn, error: unknown): string | undefined {
   session.trace.failure('lifecycle', error);
-  // Only a refusal of the grant itself (400 invalid_grant, 401) ends it; a 429 from the token
-  // endpoint (Qlik: 100 requests a minute) is a reason to wait, not to throw away a valid grant.
+  // Only a refusal of the grant itself ends it (5-lifecycle.ts decides: signInAgain); a 429 from
+  // the token endpoint (Qlik: 100 requests a minute) is a reason to wait, not to drop a valid grant.
   const tokensDead =
-    (error instanceof ApiError && error.code === 'API_UNAUTHORIZED') ||
-    (error instanceof TokenError && (error.status === 400 || error.status === 401));
+    (error instanceof ApiError && error.code === 'API_UNAUTHORIZED') || (error instanceof LifecycleError && error.signInAgain);
   if (!tokensDead) return undefined;
   if (session.signedIn === signedIn) signOutSession(ctx.sessions, session);
   return `The tenant no longer accepts this sign-in (${error.code}: ${error.message}).`;
@@ -207,9 +211,8 @@ async function logout(ctx: AppContext, { headers, session }: AppRequest): Promis
   const signedIn = session?.signedIn;
   if (session) endSession(ctx.sessions, session); // from here on, no request can use the tokens
   if (signedIn) {
-    signedIn.qlik.closed = true; // no new refresh from a request still in flight (5-lifecycle.ts)
-    await signedIn.qlik.refreshing?.catch(() => {}); // a refresh in flight: revoke what it brings
-    const failures = await revokeTokens(ctx.metadata, ctx.client, signedIn.qlik.tokens, signedIn.qlik.options ?? ctx.http);
+    // No new refresh from a request still in flight; a refresh under way is revoked too (5-lifecycle.ts).
+    const failures = await closeSession(signedIn.qlik);
     flash =
       failures.length === 0
         ? { kind: 'info', text: "You are signed out, and the tenant revoked this app's tokens." }
@@ -232,8 +235,8 @@ async function trace(_ctx: AppContext, { session, url }: AppRequest): Promise<Re
   return pageReply(200, tracePage(events));
 }
 
-function revokeInBackground(ctx: AppContext, tokens: TokenSet): void {
-  revokeTokens(ctx.metadata, ctx.client, tokens, ctx.http).then(
+function closeInBackground(ctx: AppContext, qlik: QlikSession): void {
+  closeSession(qlik).then(
     (failures) => failures.forEach((f) => ctx.log(`revoke failed ${f.code}: ${f.message}`)),
     (error: unknown) => ctx.log(`revoke failed: ${error instanceof Error ? error.message : typeof error}`),
   );

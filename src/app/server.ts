@@ -33,7 +33,7 @@ export interface App {
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const http = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS };
+  const http = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(options.fetch ? { fetch: options.fetch } : {}) };
   const metadata = await discover(options.tenantUrl, http);
 
   const host = options.host ?? 'localhost';

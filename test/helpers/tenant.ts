@@ -4,7 +4,7 @@
 import { setupServer } from 'msw/node';
 import type { HttpResult } from '../../src/http.ts';
 import type { TenantMetadata } from '../../src/1-discovery.ts';
-import type { ClientConfig } from '../../src/2-authorize.ts';
+import type { ClientConfig } from '../../src/client.ts';
 
 export const TENANT = 'http://127.0.0.1:9';
 
@@ -28,10 +28,11 @@ export const METADATA: TenantMetadata = {
   revocationEndpoint: `${TENANT}/oauth/revoke`,
   usersMeEndpoint: `${TENANT}/api/v1/users/me`,
   issParameterSupported: false,
+  tokenEndpointAuthMethods: [],
   document: qlikMetadataDocument(),
 };
 
-export const CLIENT: ClientConfig = {
+export const CLIENT: ClientConfig & { clientSecret: string } = {
   clientId: 'test-client-id',
   clientSecret: 'test-client-secret-0123456789',
   redirectUri: 'http://localhost:3000/login/callback',

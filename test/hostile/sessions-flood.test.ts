@@ -21,7 +21,7 @@ import { CLIENT, METADATA } from '../helpers/tenant.ts';
 function signedInAs(name: string): SignedIn {
   return {
     user: { id: `id-${name}`, name, subject: `sub|${name}`, tenantId: 't', email: undefined, raw: {} },
-    qlik: { metadata: METADATA, client: CLIENT, tokens: { accessToken: `at-${name}`, tokenType: 'bearer', expiresAt: undefined, refreshToken: undefined, scope: undefined } },
+    qlik: { metadata: METADATA, client: CLIENT, tokens: { accessToken: `at-${name}`, tokenType: 'bearer', expiresAt: undefined, lifetimeMs: undefined, refreshToken: undefined, scope: undefined } },
     signedInAt: 0,
   };
 }

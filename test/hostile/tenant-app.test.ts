@@ -93,7 +93,7 @@ describe('hostile token responses through the app', () => {
 
   it('shows 502 naming Qlik\'s error code (TOKEN_ERROR_RESPONSE, OAUTH-22)', async () => {
     stack.tenant.on.token = json(401, { errors: [{ code: 'OAUTH-22', title: 'Invalid client_secret', status: '401' }] });
-    assertErrorPage(await signInFails(), 502, 'TOKEN_ERROR_RESPONSE', /HTTP 401, OAUTH-22: Invalid client_secret[\s\S]*Check QLIK_CLIENT_ID and QLIK_CLIENT_SECRET/);
+    assertErrorPage(await signInFails(), 502, 'TOKEN_ERROR_RESPONSE', /HTTP 401, OAUTH-22: Invalid client_secret[\s\S]*Check the client ID and client secret[\s\S]*QLIK_CLIENT_ID, QLIK_CLIENT_SECRET/);
   });
 
   it('shows 502 naming RFC 6749\'s error (TOKEN_ERROR_RESPONSE, invalid_grant)', async () => {
@@ -151,13 +151,13 @@ describe('hostile API responses at sign-in, through the app', () => {
   it('shows 502 naming the missing scope for 403 insufficient_scope (API_FORBIDDEN)', async () => {
     stack.tenant.requests.length = 0;
     stack.tenant.on.usersMe = text(403, undefined, '', { 'www-authenticate': 'Bearer error="insufficient_scope", scope="user_default"' });
-    assertErrorPage(await signInFails(), 502, 'API_FORBIDDEN', /Add the scope &quot;user_default&quot; to the OAuth client and to QLIK_SCOPE/);
+    assertErrorPage(await signInFails(), 502, 'API_FORBIDDEN', /Add the scope &quot;user_default&quot; to the OAuth client and to the scope this app asks for[\s\S]*QLIK_SCOPE/);
     await assertRevoked();
   });
 
-  it('shows 502 with the wait for 429 retry-after (API_RATE_LIMITED)', async () => {
+  it('shows 503 with the wait for 429 retry-after (API_RATE_LIMITED)', async () => {
     stack.tenant.on.usersMe = json(429, { errors: [{ code: 'HTTP-429', title: 'Too many requests' }] }, { 'retry-after': '7' });
-    assertErrorPage(await signInFails(), 502, 'API_RATE_LIMITED', /retry after 7 s[\s\S]*Wait 7 s, then try again\./);
+    assertErrorPage(await signInFails(), 503, 'API_RATE_LIMITED', /retry after 7 s[\s\S]*Qlik asks us to wait 7 s\./);
   });
 
   it('shows 502 for a 500 HTML page (API_ERROR)', async () => {

@@ -8,11 +8,11 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse, delay } from 'msw';
-import { discover } from '../../src/1-discovery.ts';
+import { discover, processDiscoveryResponse } from '../../src/1-discovery.ts';
 import { exchangeCode } from '../../src/3-token.ts';
 import { getCurrentUser } from '../../src/4-api.ts';
 import { ApiError, DiscoveryError, HttpError, QlikOAuthError, TokenError, type CheckCode } from '../../src/errors.ts';
-import { CLIENT, METADATA, QLIK_USER, TENANT, mockTenant, qlikMetadataDocument } from '../helpers/tenant.ts';
+import { CLIENT, METADATA, QLIK_USER, TENANT, mockTenant, qlikMetadataDocument, result } from '../helpers/tenant.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());
@@ -39,9 +39,12 @@ async function failsWith<E extends QlikOAuthError>(promise: Promise<unknown>, ki
 
 // ---------------------------------------------------------------- discovery
 
+const RFC8414 = `${TENANT}/.well-known/oauth-authorization-server`;
 const OIDC = `${TENANT}/.well-known/openid-configuration`;
 const serveDocument = (changes: Record<string, unknown>, issuer = TENANT) =>
-  server.use(http.get(`${issuer}/.well-known/openid-configuration`, () => HttpResponse.json({ ...qlikMetadataDocument(issuer), ...changes })));
+  server.use(http.get(`${issuer}/.well-known/oauth-authorization-server`, () => HttpResponse.json({ ...qlikMetadataDocument(issuer), ...changes })));
+/** The same answer at both well-known paths: discovery falls back from one to the other. */
+const atBothPaths = (resolver: Parameters<typeof http.get>[1]) => server.use(http.get(RFC8414, resolver), http.get(OIDC, resolver));
 
 test('discovery: a document naming another issuer is refused (DiscoveryError ISSUER_MISMATCH)', async () => {
   serveDocument({ issuer: 'https://evil.example' });
@@ -72,25 +75,27 @@ test('discovery: an http authorization endpoint on a real host is refused (ENDPO
 });
 
 test('discovery: an HTML page instead of the document is refused (HttpError NOT_JSON)', async () => {
-  server.use(http.get(OIDC, () => HttpResponse.html('<!doctype html><title>Sign in</title>')));
-  await failsWith(discover(TENANT), HttpError, 'NOT_JSON');
+  atBothPaths(() => HttpResponse.html('<!doctype html><title>Sign in</title>'));
+  const error = await failsWith(discover(TENANT), DiscoveryError, 'DISCOVERY_FAILED');
+  assert.match(error.message, /text\/html.*not JSON/);
 });
 
 test('discovery: a JSON array is refused (HttpError JSON_NOT_OBJECT)', async () => {
-  server.use(http.get(OIDC, () => HttpResponse.json([qlikMetadataDocument()])));
-  const error = await failsWith(discover(TENANT), HttpError, 'JSON_NOT_OBJECT');
-  assert.match(error.message, /an array/);
+  atBothPaths(() => HttpResponse.json([qlikMetadataDocument()]));
+  const error = await failsWith(discover(TENANT), DiscoveryError, 'DISCOVERY_FAILED');
+  assert.match(error.message, /JSON that has no issuer/);
 });
 
 test('discovery: truncated JSON is refused (HttpError JSON_INVALID)', async () => {
-  server.use(http.get(OIDC, () => new HttpResponse('{"issuer":"http://127.0.0.1:9","authorization_', { headers: { 'content-type': 'application/json' } })));
-  await failsWith(discover(TENANT), HttpError, 'JSON_INVALID');
+  atBothPaths(() => new HttpResponse('{"issuer":"http://127.0.0.1:9","authorization_', { headers: { 'content-type': 'application/json' } }));
+  const error = await failsWith(discover(TENANT), DiscoveryError, 'DISCOVERY_FAILED');
+  assert.match(error.message, /not valid JSON/);
 });
 
 test('discovery: a document over the 1 MiB cap is not read (HttpError BODY_TOO_LARGE)', async () => {
   let chunks = 0;
-  server.use(
-    http.get(OIDC, () => {
+  atBothPaths(
+    () => {
       const stream = new ReadableStream({
         pull(controller) {
           chunks += 1;
@@ -99,10 +104,11 @@ test('discovery: a document over the 1 MiB cap is not read (HttpError BODY_TOO_L
         },
       });
       return new HttpResponse(stream, { headers: { 'content-type': 'application/json' } });
-    }),
+    },
   );
-  await failsWith(discover(TENANT), HttpError, 'BODY_TOO_LARGE');
-  assert.ok(chunks < 40, `stopped reading at the cap (${chunks} chunks of 64 KB were pulled)`);
+  const error = await failsWith(discover(TENANT), DiscoveryError, 'DISCOVERY_FAILED');
+  assert.match(error.message, /larger than 1048576 bytes/);
+  assert.ok(chunks < 80, `stopped reading at the cap (${chunks} chunks of 64 KB were pulled)`);
 });
 
 test('discovery: a document without token_endpoint is refused (ENDPOINT_MISSING)', async () => {
@@ -124,21 +130,26 @@ test('discovery: code_challenge_methods_supported without S256 is refused (S256_
 test('discovery: a redirect from the well-known URL is refused and not followed (HttpError REDIRECT_REFUSED)', async () => {
   let followed = false;
   server.use(
+    http.get(RFC8414, () => HttpResponse.redirect('http://127.0.0.2:9/.well-known/openid-configuration', 301)),
     http.get(OIDC, () => HttpResponse.redirect('http://127.0.0.2:9/.well-known/openid-configuration', 301)),
     http.get('http://127.0.0.2:9/.well-known/openid-configuration', () => {
       followed = true;
       return HttpResponse.json(qlikMetadataDocument('http://127.0.0.2:9'));
     }),
   );
-  const error = await failsWith(discover(TENANT), HttpError, 'REDIRECT_REFUSED');
+  const error = await failsWith(discover(TENANT), DiscoveryError, 'DISCOVERY_FAILED');
   assert.equal(followed, false);
   assert.match(error.message, /answered 301, a redirect to http:\/\/127\.0\.0\.2:9/);
 });
 
-test('discovery: a 500 is refused, not retried elsewhere (DISCOVERY_HTTP_STATUS)', async () => {
-  server.use(http.get(OIDC, () => new HttpResponse('<h1>oops</h1>', { status: 500, headers: { 'content-type': 'text/html' } })));
-  const error = await failsWith(discover(TENANT), DiscoveryError, 'DISCOVERY_HTTP_STATUS');
-  assert.match(error.message, /answered 500, expected 200/);
+test('discovery: a 500 at both paths is refused, each answer named (DISCOVERY_FAILED)', async () => {
+  atBothPaths(() => new HttpResponse('<h1>oops</h1>', { status: 500, headers: { 'content-type': 'text/html' } }));
+  const error = await failsWith(discover(TENANT), DiscoveryError, 'DISCOVERY_FAILED');
+  assert.match(error.message, /oauth-authorization-server → HTTP 500; .*openid-configuration → HTTP 500/);
+});
+
+test('DISCOVERY_HTTP_STATUS: processDiscoveryResponse takes only a 200 for metadata', () => {
+  assert.throws(() => processDiscoveryResponse(result(500, '<h1>oops</h1>'), TENANT), (e: DiscoveryError) => e.code === 'DISCOVERY_HTTP_STATUS' && /answered 500, expected 200/.test(e.message));
 });
 
 // ---------------------------------------------------------------- the token response
@@ -223,7 +234,7 @@ test('token: Qlik\'s error body is read (TokenError TOKEN_ERROR_RESPONSE, OAUTH-
   );
   const error = await failsWith(exchange(), TokenError, 'TOKEN_ERROR_RESPONSE');
   assert.deepEqual(error.tenantError, { code: 'OAUTH-22', message: 'Invalid client_secret: The secret does not match.', traceId: undefined });
-  assert.match(error.hint, /QLIK_CLIENT_SECRET/);
+  assert.match(error.hint, /client ID and client secret/);
 });
 
 test('token: RFC 6749\'s error body is read (TokenError TOKEN_ERROR_RESPONSE, invalid_grant)', async () => {
@@ -239,7 +250,8 @@ test('token: an empty 401 with WWW-Authenticate points at the client credentials
   const error = await failsWith(exchange(), TokenError, 'TOKEN_ERROR_RESPONSE');
   assert.equal(error.status, 401);
   assert.equal(error.tenantError, undefined);
-  assert.match(error.hint, /QLIK_CLIENT_ID and QLIK_CLIENT_SECRET/);
+  assert.match(error.hint, /\(1\) the client secret and client ID/);
+  assert.deepEqual(error.settings.slice(0, 2), ['clientSecret', 'clientId']);
 });
 
 test('token: truncated JSON is refused (HttpError JSON_INVALID)', async () => {
@@ -310,14 +322,15 @@ test('API: 401 invalid_token is API_UNAUTHORIZED, with the WWW-Authenticate para
 test('API: 403 insufficient_scope is API_FORBIDDEN, and the hint names the scope (ApiError)', async () => {
   server.use(http.get(ME, () => new HttpResponse(null, { status: 403, headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="user_default"' } })));
   const error = await failsWith(me(), ApiError, 'API_FORBIDDEN');
-  assert.match(error.hint, /Add the scope "user_default" to the OAuth client and to QLIK_SCOPE/);
+  assert.match(error.hint, /Add the scope "user_default" to the OAuth client and to the scope this app asks for/);
+  assert.deepEqual(error.settings, ['scope']);
 });
 
 test('API: 429 with retry-after is API_RATE_LIMITED with the wait in seconds (ApiError)', async () => {
   server.use(http.get(ME, () => HttpResponse.json({ errors: [{ code: 'HTTP-429', title: 'Too many requests' }] }, { status: 429, headers: { 'retry-after': '7' } })));
   const error = await failsWith(me(), ApiError, 'API_RATE_LIMITED');
   assert.equal(error.retryAfter, 7);
-  assert.match(error.hint, /Wait 7 s/);
+  assert.match(error.hint, /wait 7 s/);
 });
 
 test('API: 429 with an HTTP-date retry-after is read as seconds from now (ApiError API_RATE_LIMITED)', async () => {
