@@ -6,7 +6,7 @@ import { http, HttpResponse } from 'msw';
 import { validateCallback, exchangeCode, processTokenResponse, CALLBACK_CHECKS } from '../src/3-token.ts';
 import { AuthorizationError, CallbackError, TokenError, type CheckCode } from '../src/errors.ts';
 import { createState } from '../src/2-authorize.ts';
-import { CLIENT, METADATA, TENANT, mockTenant, result } from './helpers/tenant.ts';
+import { CLIENT, METADATA, TENANT, mockTenant, qlikTokens, result } from './helpers/tenant.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());
@@ -124,14 +124,6 @@ test('onCheck hears every callback check once the callback passes', () => {
 // ---------------------------------------------------------------- exchangeCode
 
 const TOKEN_URL = `${TENANT}/oauth/token`;
-const qlikTokens = (extra: Record<string, unknown> = {}) => ({
-  access_token: 'at-0123456789',
-  token_type: 'bearer',
-  expires_at: new Date(Date.now() + 6 * 3600_000).toISOString(),
-  refresh_token: 'rt-0123456789',
-  scope: 'user_default offline_access',
-  ...extra,
-});
 
 test('exchangeCode posts exactly the client_secret_post form, and nothing secret in the URL', async () => {
   let received: { url: string; contentType: string | null; authorization: string | null; form: URLSearchParams } | undefined;

@@ -6,21 +6,13 @@ import { http, HttpResponse } from 'msw';
 import { refreshTokens, revokeToken, closeSession, refreshSession, type QlikSession } from '../src/5-lifecycle.ts';
 import { LifecycleError, TokenError } from '../src/errors.ts';
 import type { TokenSet } from '../src/3-token.ts';
-import { CLIENT, METADATA, TENANT, mockTenant } from './helpers/tenant.ts';
+import { CLIENT, METADATA, TENANT, mockTenant, qlikTokens } from './helpers/tenant.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());
 after(() => server.close());
 
 const TOKEN_URL = `${TENANT}/oauth/token`;
-const qlikTokens = (extra: Record<string, unknown> = {}) => ({
-  access_token: 'at-0123456789',
-  token_type: 'bearer',
-  expires_at: new Date(Date.now() + 6 * 3600_000).toISOString(),
-  refresh_token: 'rt-0123456789',
-  scope: 'user_default offline_access',
-  ...extra,
-});
 const tokens = (refreshToken: string | undefined = 'rt-old'): TokenSet => ({ // tokens(undefined) gives the default
   accessToken: 'at-old', tokenType: 'bearer', expiresAt: Date.now() + 3600_000, lifetimeMs: 3600_000, refreshToken, scope: 'user_default offline_access',
 });

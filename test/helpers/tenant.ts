@@ -38,6 +38,16 @@ export const CLIENT: ClientConfig & { clientSecret: string } = {
   redirectUri: 'http://localhost:3000/login/callback',
 };
 
+/** A token response as Qlik's reference documents it: expires_at, lower-case bearer, no expires_in. */
+export const qlikTokens = (extra: Record<string, unknown> = {}) => ({
+  access_token: 'at-0123456789',
+  token_type: 'bearer',
+  expires_at: new Date(Date.now() + 6 * 3600_000).toISOString(),
+  refresh_token: 'rt-0123456789',
+  scope: 'user_default offline_access',
+  ...extra,
+});
+
 export const QLIK_USER = {
   id: '65f0c0ffee0123456789abcd',
   tenantId: 'Xq1TenantIdAbCdEfGhIjKlMnOpQrStU',
