@@ -1,169 +1,16 @@
 // Tests for src/sandbox: a real server on 127.0.0.1, driven with fetch (redirect: 'manual').
+// The sandbox's own detailed codes (SANDBOX-OAUTH-*) are checked with `errors: 'detailed'`; the terse
+// default, as a real tenant answers, is in test/sandbox-terse.test.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, startSandbox, type Sandbox } from '../src/sandbox/index.ts';
 import {
-  SANDBOX_CLIENT_ID,
-  SANDBOX_CLIENT_SECRET,
-  startSandbox,
-  type Sandbox,
-  type SandboxOptions,
-} from '../src/sandbox/index.ts';
+  FORM, REDIRECT_URI, assertErrorRedirect, assertQlikError, authorizeUrl, decide, exchange, get, getCode, manualClock, me,
+  pkcePair, post, refresh, signIn, startConsent, withSandbox, type Tokens,
+} from './helpers/sandbox.ts';
 
-const REDIRECT_URI = 'http://localhost:3000/login/callback';
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-/** A manual clock, so code and token lifetimes can be crossed without waiting. */
-function manualClock(): { now: () => number; advance: (ms: number) => void } {
-  let time = Date.UTC(2025, 0, 1);
-  return { now: () => time, advance: (ms) => (time += ms) };
-}
-
-/** Runs `fn` against a fresh sandbox (client already has REDIRECT_URI), then closes it. */
-async function withSandbox(options: SandboxOptions, fn: (sb: Sandbox) => Promise<void>): Promise<void> {
-  const sb = await startSandbox(options);
-  sb.addRedirectUri(SANDBOX_CLIENT_ID, REDIRECT_URI);
-  try {
-    await fn(sb);
-  } finally {
-    await sb.close();
-  }
-}
-
-function pkcePair(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url'); // 43 characters
-  const challenge = createHash('sha256').update(verifier).digest('base64url');
-  return { verifier, challenge };
-}
-
-/** An authorization URL; an override of `undefined` removes that parameter. */
-function authorizeUrl(sb: Sandbox, challenge: string, overrides: Record<string, string | undefined> = {}): string {
-  const params: Record<string, string | undefined> = {
-    client_id: SANDBOX_CLIENT_ID,
-    redirect_uri: REDIRECT_URI,
-    response_type: 'code',
-    scope: 'user_default offline_access',
-    state: 'state-123',
-    code_challenge: challenge,
-    code_challenge_method: 'S256',
-    ...overrides,
-  };
-  const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== undefined) query.append(name, value);
-  return `${sb.url}/oauth/authorize?${query}`;
-}
-
-const get = (url: string, headers: Record<string, string> = {}) => fetch(url, { redirect: 'manual', headers });
-const post = (url: string, body: Record<string, string> | string, headers: Record<string, string> = FORM) =>
-  fetch(url, { method: 'POST', redirect: 'manual', headers, body: typeof body === 'string' ? body : new URLSearchParams(body) });
-
-/** GET /oauth/authorize and return the consent page's tx. */
-async function startConsent(sb: Sandbox, url: string): Promise<string> {
-  const res = await get(url);
-  const html = await res.text();
-  assert.equal(res.status, 200, html);
-  const tx = /name="tx" value="([^"]+)"/.exec(html)?.[1];
-  assert.ok(tx, 'consent page has a tx field');
-  return tx;
-}
-
-/** POST the consent decision and return the redirect Location as a URL. */
-async function decide(sb: Sandbox, tx: string, decision: 'allow' | 'deny', user = 'ada'): Promise<URL> {
-  const res = await post(`${sb.url}/oauth/authorize/decision`, { tx, decision, user });
-  assert.equal(res.status, 302, await res.text());
-  return new URL(res.headers.get('location')!);
-}
-
-/** Authorize + allow: returns the code and the verifier that goes with it. */
-async function getCode(sb: Sandbox, overrides: Record<string, string | undefined> = {}, user = 'ada') {
-  const { verifier, challenge } = pkcePair();
-  const tx = await startConsent(sb, authorizeUrl(sb, challenge, overrides));
-  const location = await decide(sb, tx, 'allow', user);
-  const code = location.searchParams.get('code');
-  assert.ok(code, `redirect has a code: ${location}`);
-  return { code, verifier, location };
-}
-
-function exchange(sb: Sandbox, code: string, verifier: string, overrides: Record<string, string | undefined> = {}) {
-  const body: Record<string, string> = {};
-  const all: Record<string, string | undefined> = {
-    grant_type: 'authorization_code',
-    code,
-    code_verifier: verifier,
-    redirect_uri: REDIRECT_URI,
-    client_id: SANDBOX_CLIENT_ID,
-    client_secret: SANDBOX_CLIENT_SECRET,
-    ...overrides,
-  };
-  for (const [name, value] of Object.entries(all)) if (value !== undefined) body[name] = value;
-  return post(`${sb.url}/oauth/token`, body);
-}
-
-interface Tokens {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  expires_at: string;
-  scope: string;
-  refresh_token?: string;
-}
-
-/** The whole sign-in: authorize, allow, exchange. */
-async function signIn(sb: Sandbox, overrides: Record<string, string | undefined> = {}): Promise<Tokens> {
-  const { code, verifier } = await getCode(sb, overrides);
-  const res = await exchange(sb, code, verifier);
-  assert.equal(res.status, 200);
-  return (await res.json()) as Tokens;
-}
-
-function refresh(sb: Sandbox, refreshToken: string, extra: Record<string, string> = {}) {
-  return post(`${sb.url}/oauth/token`, {
-    grant_type: 'refresh_token',
-    refresh_token: refreshToken,
-    client_id: SANDBOX_CLIENT_ID,
-    client_secret: SANDBOX_CLIENT_SECRET,
-    ...extra,
-  });
-}
-
-const me = (sb: Sandbox, accessToken: string) => get(`${sb.url}/api/v1/users/me`, { authorization: `Bearer ${accessToken}` });
-
-interface QlikErrors {
-  errors: { code: string; title: string; detail?: string; status: string }[];
-  traceId?: string;
-}
-
-/** Asserts a Qlik-shaped error: status, code, status string; returns the body. */
-async function assertQlikError(res: Response, status: number, code: string): Promise<QlikErrors> {
-  const text = await res.text();
-  assert.equal(res.status, status, text);
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-  const body = JSON.parse(text) as QlikErrors;
-  assert.equal(body.errors.length, 1);
-  assert.equal(body.errors[0]!.code, code, text);
-  assert.equal(body.errors[0]!.status, String(status));
-  assert.equal(typeof body.errors[0]!.title, 'string');
-  return body;
-}
-
-/** Asserts an authorization error redirect back to REDIRECT_URI and returns its parameters. */
-function assertErrorRedirect(res: Response, error: string, errorCode: string, sb: Sandbox): URLSearchParams {
-  assert.equal(res.status, 302);
-  const location = new URL(res.headers.get('location')!);
-  assert.equal(`${location.origin}${location.pathname}`, REDIRECT_URI);
-  assert.equal(location.searchParams.get('error'), error);
-  assert.equal(location.searchParams.get('error_code'), errorCode);
-  assert.ok(location.searchParams.get('error_description'));
-  assert.ok(location.searchParams.get('error_detail'));
-  assert.equal(location.searchParams.get('iss'), sb.url);
-  return location.searchParams;
-}
-
-// ---------------------------------------------------------------------------------------------
+const DETAILED = { errors: 'detailed' } as const;
 
 describe('discovery', () => {
   it('serves the same Qlik-shaped metadata at both well-known paths', () =>
@@ -226,11 +73,15 @@ describe('authorize and consent', () => {
       const res = await exchange(sb, code, verifier);
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('cache-control'), 'no-store');
+      assert.equal(res.headers.get('pragma'), 'no-cache');
       const tokens = (await res.json()) as Tokens;
+      // Qlik's reference: expires_at (ISO date), lower-case bearer, auth_time; no expires_in.
+      assert.deepEqual(Object.keys(tokens).sort(), ['access_token', 'auth_time', 'expires_at', 'refresh_token', 'scope', 'token_type']);
       assert.equal(tokens.token_type, 'bearer');
-      assert.equal(tokens.expires_in, 21600);
+      assert.match(tokens.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       const expiresAt = Date.parse(tokens.expires_at);
       assert.ok(Math.abs(expiresAt - (before + 21600_000)) < 5_000, tokens.expires_at);
+      assert.ok(Math.abs(Date.parse(tokens.auth_time!) - before) < 5_000, tokens.auth_time);
       assert.equal(tokens.scope, 'user_default offline_access');
       assert.match(tokens.access_token, /^sbx_at_[A-Za-z0-9_-]{43}$/);
       assert.match(tokens.refresh_token ?? '', /^sbx_rt_[A-Za-z0-9_-]{43}$/);
@@ -268,20 +119,20 @@ describe('authorize and consent', () => {
     }));
 
   it('answers an unknown client_id with a 400, never a redirect', () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       const res = await get(authorizeUrl(sb, pkcePair().challenge, { client_id: 'evil-client' }));
       assert.equal(res.headers.get('location'), null);
-      await assertQlikError(res, 400, 'OAUTH-2');
+      await assertQlikError(res, 400, 'SANDBOX-OAUTH-2');
       const missing = await get(authorizeUrl(sb, pkcePair().challenge, { client_id: undefined }));
-      await assertQlikError(missing, 400, 'OAUTH-2');
+      await assertQlikError(missing, 400, 'SANDBOX-OAUTH-2');
     }));
 
   it('answers an unregistered redirect_uri with a 400, never a redirect (exact match only)', () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       for (const uri of ['http://localhost:3000/login/callback/', 'http://localhost:3001/login/callback', 'https://evil.example/cb', undefined]) {
         const res = await get(authorizeUrl(sb, pkcePair().challenge, { redirect_uri: uri }));
         assert.equal(res.headers.get('location'), null, String(uri));
-        await assertQlikError(res, 400, 'OAUTH-3');
+        await assertQlikError(res, 400, 'SANDBOX-OAUTH-3');
       }
     }));
 
@@ -289,25 +140,27 @@ describe('authorize and consent', () => {
     withSandbox({}, async (sb) => {
       const { challenge } = pkcePair();
       const cases: [Record<string, string | undefined>, string, string][] = [
-        [{ code_challenge_method: undefined }, 'invalid_request', 'OAUTH-6'],
-        [{ code_challenge_method: 'plain' }, 'invalid_request', 'OAUTH-6'],
-        [{ code_challenge: undefined }, 'invalid_request', 'OAUTH-7'],
-        [{ code_challenge: challenge.slice(1) }, 'invalid_request', 'OAUTH-7'],
-        [{ scope: 'openid user_default' }, 'invalid_scope', 'OAUTH-5'],
-        [{ scope: undefined }, 'invalid_scope', 'OAUTH-5'],
-        [{ scope: 'User_Default' }, 'invalid_scope', 'OAUTH-5'],
-        [{ response_type: 'token' }, 'unsupported_response_type', 'OAUTH-4'],
-        [{ response_type: undefined }, 'invalid_request', 'OAUTH-1'],
-        [{ prompt: 'none' }, 'login_required', 'OAUTH-9'],
+        [{ code_challenge_method: undefined }, 'invalid_request', 'SANDBOX-OAUTH-6'],
+        [{ code_challenge_method: 'plain' }, 'invalid_request', 'SANDBOX-OAUTH-6'],
+        [{ code_challenge: undefined }, 'invalid_request', 'SANDBOX-OAUTH-7'],
+        [{ code_challenge: challenge.slice(1) }, 'invalid_request', 'SANDBOX-OAUTH-7'],
+        [{ scope: 'openid user_default' }, 'invalid_scope', 'SANDBOX-OAUTH-5'],
+        [{ scope: 'User_Default' }, 'invalid_scope', 'SANDBOX-OAUTH-5'],
+        [{ scope: 'user_default admin.apps:export!' }, 'invalid_scope', 'SANDBOX-OAUTH-5'],
+        [{ response_type: 'token' }, 'unsupported_response_type', 'SANDBOX-OAUTH-4'],
+        [{ response_type: undefined }, 'invalid_request', 'SANDBOX-OAUTH-1'],
+        [{ prompt: 'none' }, 'login_required', 'SANDBOX-OAUTH-9'],
+        [{ prompt: 'consent' }, 'invalid_request', 'SANDBOX-OAUTH-1'],
+        [{ max_age: '-1' }, 'invalid_request', 'SANDBOX-OAUTH-1'],
       ];
       for (const [overrides, error, code] of cases) {
         const params = assertErrorRedirect(await get(authorizeUrl(sb, challenge, overrides)), error, code, sb);
         assert.equal(params.get('state'), 'state-123', JSON.stringify(overrides));
       }
-      const noState = assertErrorRedirect(await get(authorizeUrl(sb, challenge, { state: undefined })), 'invalid_request', 'OAUTH-1', sb);
+      const noState = assertErrorRedirect(await get(authorizeUrl(sb, challenge, { state: undefined })), 'invalid_request', 'SANDBOX-OAUTH-1', sb);
       assert.equal(noState.get('state'), null);
       const twice = await get(`${authorizeUrl(sb, challenge)}&scope=admin_classic`);
-      assertErrorRedirect(twice, 'invalid_request', 'OAUTH-1', sb);
+      assertErrorRedirect(twice, 'invalid_request', 'SANDBOX-OAUTH-1', sb);
     }));
 
   it('keeps an existing query on the redirect URI', () =>
@@ -322,10 +175,10 @@ describe('authorize and consent', () => {
 
   it('redirects Deny as access_denied with state and iss', () =>
     withSandbox({}, async (sb) => {
-      const tx = await startConsent(sb, authorizeUrl(sb, pkcePair().challenge));
+      const tx = await startConsent(authorizeUrl(sb, pkcePair().challenge));
       const location = await decide(sb, tx, 'deny');
       assert.equal(location.searchParams.get('error'), 'access_denied');
-      assert.equal(location.searchParams.get('error_code'), 'OAUTH-8');
+      assert.equal(location.searchParams.get('error_code'), 'SANDBOX-OAUTH-8');
       assert.ok(location.searchParams.get('error_description'));
       assert.equal(location.searchParams.get('state'), 'state-123');
       assert.equal(location.searchParams.get('iss'), sb.url);
@@ -336,86 +189,79 @@ describe('authorize and consent', () => {
     const clock = manualClock();
     await withSandbox({ now: clock.now }, async (sb) => {
       const decision = (tx: string, user = 'ada') => post(`${sb.url}/oauth/authorize/decision`, { tx, decision: 'allow', user });
-      await assertQlikError(await decision('made-up'), 400, 'OAUTH-10');
+      await assertQlikError(await decision('made-up'), 400, 'SANDBOX-OAUTH-10');
 
-      const tx = await startConsent(sb, authorizeUrl(sb, pkcePair().challenge));
-      await assertQlikError(await decision(tx, 'Ada Lovelace'), 400, 'OAUTH-11');
-      await assertQlikError(await decision(tx, 'a'.repeat(41)), 400, 'OAUTH-11');
+      const tx = await startConsent(authorizeUrl(sb, pkcePair().challenge));
+      await assertQlikError(await decision(tx, 'Ada Lovelace'), 400, 'SANDBOX-OAUTH-11');
+      await assertQlikError(await decision(tx, 'a'.repeat(41)), 400, 'SANDBOX-OAUTH-11');
       assert.equal((await decision(tx)).status, 302); // a bad name did not spend the tx
-      await assertQlikError(await decision(tx), 400, 'OAUTH-10');
+      await assertQlikError(await decision(tx), 400, 'SANDBOX-OAUTH-10');
 
-      const old = await startConsent(sb, authorizeUrl(sb, pkcePair().challenge));
+      const old = await startConsent(authorizeUrl(sb, pkcePair().challenge));
       clock.advance(10 * 60_000 + 1);
-      await assertQlikError(await decision(old), 400, 'OAUTH-10');
+      await assertQlikError(await decision(old), 400, 'SANDBOX-OAUTH-10');
     });
   });
 });
 
 describe('token endpoint', () => {
-  it('refuses a wrong client_secret with Qlik\'s OAUTH-22 and nothing else in the body', () =>
-    withSandbox({}, async (sb) => {
+  it('explains a wrong, missing or unknown client (detailed style), never echoing the secret', () =>
+    withSandbox(DETAILED, async (sb) => {
       const { code, verifier } = await getCode(sb);
       const res = await exchange(sb, code, verifier, { client_secret: 'wrong' });
-      const body = await assertQlikError(res, 401, 'OAUTH-22');
-      assert.deepEqual(Object.keys(body), ['errors']);
+      const body = await assertQlikError(res, 401, 'SANDBOX-OAUTH-22');
+      assert.deepEqual(Object.keys(body), ['error', 'error_description', 'errors', 'traceId']);
+      assert.equal(body.error, 'invalid_client');
       assert.equal(body.errors[0]!.title, 'Invalid client_secret');
       assert.doesNotMatch(JSON.stringify(body), new RegExp(SANDBOX_CLIENT_SECRET));
-      await assertQlikError(await exchange(sb, code, verifier, { client_secret: undefined }), 401, 'OAUTH-35');
-      await assertQlikError(await exchange(sb, code, verifier, { client_id: 'nobody' }), 401, 'OAUTH-36');
+      await assertQlikError(await exchange(sb, code, verifier, { client_secret: undefined }), 401, 'SANDBOX-OAUTH-35');
+      await assertQlikError(await exchange(sb, code, verifier, { client_id: 'nobody' }), 401, 'SANDBOX-OAUTH-36');
+      await assertQlikError(await exchange(sb, code, verifier, { client_id: undefined, client_secret: undefined }), 401, 'SANDBOX-OAUTH-36');
     }));
 
-  it('refuses HTTP Basic client authentication', () =>
-    withSandbox({}, async (sb) => {
-      const { code, verifier } = await getCode(sb);
-      const basic = Buffer.from(`${SANDBOX_CLIENT_ID}:${SANDBOX_CLIENT_SECRET}`).toString('base64');
-      const body = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI };
-      const res = await post(`${sb.url}/oauth/token`, body, { ...FORM, authorization: `Basic ${basic}` });
-      const error = await assertQlikError(res, 401, 'OAUTH-23');
-      assert.match(error.errors[0]!.detail!, /client_secret_post/);
-    }));
-
-  it('checks the PKCE verifier: format (400) and match (401)', () =>
-    withSandbox({}, async (sb) => {
+  it('checks the PKCE verifier: format and match (both invalid_grant, 401)', () =>
+    withSandbox(DETAILED, async (sb) => {
       const short = await getCode(sb);
-      await assertQlikError(await exchange(sb, short.code, 'a'.repeat(42)), 400, 'OAUTH-25');
+      await assertQlikError(await exchange(sb, short.code, 'a'.repeat(42)), 401, 'SANDBOX-OAUTH-25');
       const wrong = await getCode(sb);
-      await assertQlikError(await exchange(sb, wrong.code, pkcePair().verifier), 401, 'OAUTH-31');
-      await assertQlikError(await exchange(sb, wrong.code, wrong.verifier), 401, 'OAUTH-27'); // spent by the failed try
+      await assertQlikError(await exchange(sb, wrong.code, pkcePair().verifier), 401, 'SANDBOX-OAUTH-31');
+      await assertQlikError(await exchange(sb, wrong.code, wrong.verifier), 401, 'SANDBOX-OAUTH-27'); // spent by the failed try
     }));
 
   it('allows a code once; a replay revokes the tokens issued from it', () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       const { code, verifier } = await getCode(sb);
       const first = (await (await exchange(sb, code, verifier)).json()) as Tokens;
       assert.equal((await me(sb, first.access_token)).status, 200);
-      await assertQlikError(await exchange(sb, code, verifier), 401, 'OAUTH-27');
+      await assertQlikError(await exchange(sb, code, verifier), 401, 'SANDBOX-OAUTH-27');
       assert.equal((await me(sb, first.access_token)).status, 401);
-      await assertQlikError(await refresh(sb, first.refresh_token!), 401, 'OAUTH-32');
+      await assertQlikError(await refresh(sb, first.refresh_token!), 401, 'SANDBOX-OAUTH-32');
     }));
 
   it('expires a code after 60 seconds', async () => {
     const clock = manualClock();
-    await withSandbox({ now: clock.now }, async (sb) => {
+    await withSandbox({ ...DETAILED, now: clock.now }, async (sb) => {
       const fresh = await getCode(sb);
       clock.advance(59_000);
       assert.equal((await exchange(sb, fresh.code, fresh.verifier)).status, 200);
       const stale = await getCode(sb);
       clock.advance(60_000);
-      await assertQlikError(await exchange(sb, stale.code, stale.verifier), 401, 'OAUTH-28');
+      await assertQlikError(await exchange(sb, stale.code, stale.verifier), 401, 'SANDBOX-OAUTH-28');
     });
   });
 
   it('requires the same redirect_uri as the authorization request', () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       const { code, verifier } = await getCode(sb);
-      await assertQlikError(await exchange(sb, code, verifier, { redirect_uri: `${REDIRECT_URI}/` }), 401, 'OAUTH-30');
+      await assertQlikError(await exchange(sb, code, verifier, { redirect_uri: `${REDIRECT_URI}/` }), 401, 'SANDBOX-OAUTH-30');
       const other = await getCode(sb);
-      await assertQlikError(await exchange(sb, other.code, other.verifier, { redirect_uri: undefined }), 400, 'OAUTH-21');
+      await assertQlikError(await exchange(sb, other.code, other.verifier, { redirect_uri: undefined }), 400, 'SANDBOX-OAUTH-21');
     }));
 
   it('refuses a code issued to another client', () =>
     withSandbox(
       {
+        ...DETAILED,
         clients: [
           { clientId: SANDBOX_CLIENT_ID, clientSecret: SANDBOX_CLIENT_SECRET, redirectUris: [] },
           { clientId: 'other', clientSecret: 'other-secret', redirectUris: [REDIRECT_URI] },
@@ -424,7 +270,7 @@ describe('token endpoint', () => {
       async (sb) => {
         const { code, verifier } = await getCode(sb);
         const res = await exchange(sb, code, verifier, { client_id: 'other', client_secret: 'other-secret' });
-        await assertQlikError(res, 401, 'OAUTH-29');
+        await assertQlikError(res, 401, 'SANDBOX-OAUTH-29');
       },
     ));
 
@@ -436,7 +282,7 @@ describe('token endpoint', () => {
     }));
 
   it('accepts a JSON body and refuses other media types, unknown grants and repeated parameters', () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       const { code, verifier } = await getCode(sb);
       const json = {
         grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT_URI,
@@ -446,14 +292,28 @@ describe('token endpoint', () => {
       await assertQlikError(await post(`${sb.url}/oauth/token`, JSON.stringify({ ...json, code: 1 }), { 'content-type': 'application/json' }), 400, 'HTTP-400');
       await assertQlikError(await post(`${sb.url}/oauth/token`, '{not json', { 'content-type': 'application/json' }), 400, 'HTTP-400');
       await assertQlikError(await post(`${sb.url}/oauth/token`, 'grant_type=x', { 'content-type': 'text/plain' }), 400, 'HTTP-400');
-      await assertQlikError(await post(`${sb.url}/oauth/token`, { grant_type: 'client_credentials' }), 400, 'OAUTH-24');
-      await assertQlikError(await post(`${sb.url}/oauth/token`, 'grant_type=refresh_token&refresh_token=a&refresh_token=b'), 400, 'OAUTH-21');
+      await assertQlikError(await post(`${sb.url}/oauth/token`, { grant_type: 'password' }), 400, 'SANDBOX-OAUTH-24');
+      await assertQlikError(await post(`${sb.url}/oauth/token`, { client_id: SANDBOX_CLIENT_ID }), 400, 'SANDBOX-OAUTH-21');
+      await assertQlikError(await post(`${sb.url}/oauth/token`, 'grant_type=refresh_token&refresh_token=a&refresh_token=b'), 400, 'SANDBOX-OAUTH-21');
     }));
 });
 
 describe('refresh', () => {
-  it('rotates: a new refresh_token, the old one refused; replaying it ends the whole sign-in', () =>
-    withSandbox({}, async (sb) => {
+  it('rotates by default: a new refresh_token, the old one refused, the new one unharmed', () =>
+    withSandbox(DETAILED, async (sb) => {
+      const first = await signIn(sb);
+      const res = await refresh(sb, first.refresh_token!);
+      const second = (await res.json()) as Tokens;
+      assert.ok(second.refresh_token);
+      assert.notEqual(second.refresh_token, first.refresh_token);
+      await assertQlikError(await refresh(sb, first.refresh_token!), 401, 'SANDBOX-OAUTH-32');
+      // No reuse detection by default (Qlik documents none): the newest token and its access token live on.
+      assert.equal((await me(sb, second.access_token)).status, 200);
+      assert.equal((await refresh(sb, second.refresh_token!)).status, 200);
+    }));
+
+  it('with reuse detection: replaying a rotated refresh token ends the whole sign-in', () =>
+    withSandbox({ ...DETAILED, refreshTokenReuseDetection: true }, async (sb) => {
       const first = await signIn(sb);
       const res = await refresh(sb, first.refresh_token!);
       assert.equal(res.status, 200);
@@ -465,9 +325,9 @@ describe('refresh', () => {
       assert.equal(second.scope, 'user_default offline_access');
       assert.equal((await me(sb, second.access_token)).status, 200);
 
-      const replay = await assertQlikError(await refresh(sb, first.refresh_token!), 401, 'OAUTH-32');
-      assert.deepEqual(Object.keys(replay), ['errors']);
-      await assertQlikError(await refresh(sb, second.refresh_token!), 401, 'OAUTH-32');
+      const replay = await assertQlikError(await refresh(sb, first.refresh_token!), 401, 'SANDBOX-OAUTH-32');
+      assert.match(replay.errors[0]!.detail!, /every token from this sign-in is now revoked/);
+      await assertQlikError(await refresh(sb, second.refresh_token!), 401, 'SANDBOX-OAUTH-32');
       assert.equal((await me(sb, second.access_token)).status, 401);
       assert.equal(sb.stats().refreshRequests, 3);
       assert.equal(sb.stats().tokenRequests, 4);
@@ -486,31 +346,31 @@ describe('refresh', () => {
     }));
 
   it('accepts a refresh without client_id, still checks the secret, and may narrow the scope', () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       const first = await signIn(sb);
       const send = (token: string, extra: Record<string, string>) =>
         post(`${sb.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: token, ...extra });
-      await assertQlikError(await send(first.refresh_token!, { client_secret: 'wrong' }), 401, 'OAUTH-22');
-      await assertQlikError(await send(first.refresh_token!, { client_secret: SANDBOX_CLIENT_SECRET, scope: 'admin_classic' }), 400, 'OAUTH-34');
+      await assertQlikError(await send(first.refresh_token!, { client_secret: 'wrong' }), 401, 'SANDBOX-OAUTH-22');
+      await assertQlikError(await send(first.refresh_token!, { client_secret: SANDBOX_CLIENT_SECRET, scope: 'admin_classic' }), 400, 'SANDBOX-OAUTH-34');
       const res = await send(first.refresh_token!, { client_secret: SANDBOX_CLIENT_SECRET, scope: 'offline_access' });
       assert.equal(res.status, 200);
       const narrowed = (await res.json()) as Tokens;
       assert.equal(narrowed.scope, 'offline_access');
       await assertQlikError(await me(sb, narrowed.access_token), 403, 'HTTP-403');
-      await assertQlikError(await send('sbx_rt_unknown', { client_secret: SANDBOX_CLIENT_SECRET }), 401, 'OAUTH-32');
-      await assertQlikError(await send(first.access_token, { client_secret: SANDBOX_CLIENT_SECRET }), 401, 'OAUTH-32');
+      await assertQlikError(await send('sbx_rt_unknown', { client_secret: SANDBOX_CLIENT_SECRET }), 401, 'SANDBOX-OAUTH-32');
+      await assertQlikError(await send(first.access_token, { client_secret: SANDBOX_CLIENT_SECRET }), 401, 'SANDBOX-OAUTH-32');
     }));
 
   it('expires access tokens after 6 h and refresh tokens after 30 days', async () => {
     const clock = manualClock();
-    await withSandbox({ now: clock.now }, async (sb) => {
+    await withSandbox({ ...DETAILED, now: clock.now }, async (sb) => {
       const tokens = await signIn(sb);
       clock.advance(6 * 3600_000);
       const expired = await me(sb, tokens.access_token);
       assert.equal(expired.headers.get('www-authenticate'), 'Bearer realm="qlik", error="invalid_token"');
       await assertQlikError(expired, 401, 'HTTP-401');
       clock.advance(30 * 86400_000);
-      await assertQlikError(await refresh(sb, tokens.refresh_token!), 401, 'OAUTH-32');
+      await assertQlikError(await refresh(sb, tokens.refresh_token!), 401, 'SANDBOX-OAUTH-32');
     });
   });
 });
@@ -532,20 +392,20 @@ describe('revoke', () => {
     }));
 
   it('revoking a refresh token also revokes the access tokens of its grant', () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       const tokens = await signIn(sb);
       const res = await post(`${sb.url}/oauth/revoke`, { token: tokens.refresh_token!, client_secret: SANDBOX_CLIENT_SECRET });
       assert.equal(res.status, 200);
       assert.equal((await me(sb, tokens.access_token)).status, 401);
-      await assertQlikError(await refresh(sb, tokens.refresh_token!), 401, 'OAUTH-32');
+      await assertQlikError(await refresh(sb, tokens.refresh_token!), 401, 'SANDBOX-OAUTH-32');
     }));
 
   it('answers 200 for an unknown token, but still authenticates the client', () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       const creds = { client_id: SANDBOX_CLIENT_ID, client_secret: SANDBOX_CLIENT_SECRET };
       assert.equal((await post(`${sb.url}/oauth/revoke`, { token: 'no-such-token', ...creds })).status, 200);
-      await assertQlikError(await post(`${sb.url}/oauth/revoke`, { token: 'x', client_id: SANDBOX_CLIENT_ID, client_secret: 'bad' }), 401, 'OAUTH-22');
-      await assertQlikError(await post(`${sb.url}/oauth/revoke`, creds), 400, 'OAUTH-21');
+      await assertQlikError(await post(`${sb.url}/oauth/revoke`, { token: 'x', client_id: SANDBOX_CLIENT_ID, client_secret: 'bad' }), 401, 'SANDBOX-OAUTH-22');
+      await assertQlikError(await post(`${sb.url}/oauth/revoke`, creds), 400, 'SANDBOX-OAUTH-21');
     }));
 });
 
@@ -634,7 +494,7 @@ describe('token endpoint faults', () => {
   });
 
   it("'error500' and 'html' answer like a broken tenant", () =>
-    withSandbox({}, async (sb) => {
+    withSandbox(DETAILED, async (sb) => {
       const body = { grant_type: 'authorization_code' };
       sb.faults.tokenEndpoint = 'error500';
       await assertQlikError(await post(`${sb.url}/oauth/token`, body), 500, 'HTTP-500');
@@ -643,7 +503,7 @@ describe('token endpoint faults', () => {
       assert.equal(res.status, 502);
       assert.match(res.headers.get('content-type')!, /^text\/html/);
       sb.faults.tokenEndpoint = undefined;
-      await assertQlikError(await post(`${sb.url}/oauth/token`, body), 400, 'OAUTH-21');
+      await assertQlikError(await post(`${sb.url}/oauth/token`, body), 401, 'SANDBOX-OAUTH-36');
     }));
 });
 
@@ -664,6 +524,10 @@ describe('robustness', () => {
 
   it('rejects bad configuration', async () => {
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', clientSecret: 's', redirectUris: ['/relative'] }] }));
+    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', redirectUris: [] }] }), /web client "a" needs a secret/);
+    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'spa', clientSecret: 's', redirectUris: [] }] }), /public/);
+    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'native', redirectUris: [], grantTypes: ['client_credentials'] }] }), /web clients only/);
+    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', clientSecret: 's', redirectUris: [], scopes: ['bad scope'] }] }), /invalid scope/);
     const sb = await startSandbox();
     try {
       assert.throws(() => sb.addRedirectUri('nobody', REDIRECT_URI));

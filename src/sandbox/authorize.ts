@@ -4,19 +4,19 @@
 // known good, errors are an HTTP 400 here: redirecting to an unchecked URI would make the sandbox an
 // open redirector. After that, errors go back to the client's redirect URI with `error`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { SandboxContext } from './context.ts';
-import type { SandboxClient } from './options.ts';
-import { AUTHORIZE, type ErrorCode } from './error-codes.ts';
+import { hasFault, type RegisteredClient, type SandboxContext } from './context.ts';
+import { AUTHORIZE, type OAuthErrorCode } from './error-codes.ts';
 import { param, repeatedParams } from './params.ts';
-import { QlikFailure, sendHtml, sendRedirect, withQuery } from './respond.ts';
+import { QlikFailure, rfcText, sendHtml, sendRedirect, withQuery } from './respond.ts';
 import { PENDING_LIFETIME_MS, randomToken } from './store.ts';
 import { consentPage } from './consent-page.ts';
+import { redirectUriMatches } from './redirect-uris.ts';
+import { decideScopes } from './scopes.ts';
 
 /** An error that goes back to the client as `?error=...` (RFC 6749 §4.1.2.1) plus Qlik's error_code. */
 export interface RedirectError {
-  /** The RFC 6749 error name, e.g. invalid_request. */
-  error: string;
-  code: ErrorCode;
+  /** The sandbox's code; its `rfc` is the RFC 6749 error name, e.g. invalid_request. */
+  code: OAuthErrorCode;
   detail: string;
 }
 
@@ -25,14 +25,14 @@ export function handleAuthorize(_req: IncomingMessage, res: ServerResponse, ctx:
   const redirectUri = checkRedirectUri(query, client);
   const state = param(query, 'state');
 
-  const problem = findRequestProblem(query);
+  const problem = findRequestProblem(query, client);
   if (problem) {
     sendRedirect(res, errorRedirectUrl(ctx, redirectUri, state, problem));
     return;
   }
 
   // Every check passed: remember the request under a random transaction id, then ask the user.
-  const scopes = splitScope(param(query, 'scope')!);
+  const scopes = decideScopes(client, param(query, 'scope')).scopes!;
   const tx = randomToken();
   ctx.store.pending.set(tx, {
     clientId: client.clientId,
@@ -47,14 +47,14 @@ export function handleAuthorize(_req: IncomingMessage, res: ServerResponse, ctx:
 }
 
 /** Step 1 of 2: who is asking. Failures are a 400, never a redirect. */
-function checkClient(query: URLSearchParams, ctx: SandboxContext): SandboxClient {
+function checkClient(query: URLSearchParams, ctx: SandboxContext): RegisteredClient {
   // RFC 6749 §3.1: a repeated parameter makes the request ambiguous.
   if (repeatedParams(query, ['client_id', 'redirect_uri']).length > 0) {
     throw new QlikFailure(400, AUTHORIZE.badParameter, 'client_id and redirect_uri must each appear once.');
   }
   const clientId = param(query, 'client_id');
   const client = clientId === undefined ? undefined : ctx.clients.get(clientId);
-  // RFC 6749 §4.1.2.1: unknown client → tell the user, do not redirect anywhere.
+  // RFC 6749 §4.1.2.1: unknown client → tell the user, do not redirect anywhere. Qlik: 400 OAUTH-1.
   if (client === undefined) {
     throw new QlikFailure(
       400,
@@ -68,11 +68,12 @@ function checkClient(query: URLSearchParams, ctx: SandboxContext): SandboxClient
 }
 
 /** Step 2 of 2: where to answer. Failures are a 400, never a redirect. */
-function checkRedirectUri(query: URLSearchParams, client: SandboxClient): string {
+function checkRedirectUri(query: URLSearchParams, client: RegisteredClient): string {
   const redirectUri = param(query, 'redirect_uri');
   // Qlik: redirect_uri is required. RFC 9700 §4.1.3 and Qlik: compared by exact string equality, so an
-  // attacker cannot steer the code to a look-alike URI (another path, port, or query).
-  if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
+  // attacker cannot steer the code to a look-alike URI (another path, port, or query). Native clients:
+  // any loopback port (RFC 8252 §7.3), see redirect-uris.ts. Qlik [seen]: 400 OAUTH-1, not a redirect.
+  if (redirectUri === undefined || !redirectUriMatches(client, redirectUri)) {
     const registered = client.redirectUris.length > 0 ? client.redirectUris.join(', ') : 'none yet';
     throw new QlikFailure(
       400,
@@ -84,85 +85,86 @@ function checkRedirectUri(query: URLSearchParams, client: SandboxClient): string
   return redirectUri;
 }
 
-const OTHER_PARAMETERS = ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method'] as const;
+const OTHER_PARAMETERS = ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'prompt', 'max_age', 'login_hint'] as const;
 
 /** The remaining checks; each problem goes back to the client's redirect URI. */
-export function findRequestProblem(query: URLSearchParams): RedirectError | undefined {
+export function findRequestProblem(query: URLSearchParams, client: RegisteredClient): RedirectError | undefined {
   const repeated = repeatedParams(query, OTHER_PARAMETERS);
   // RFC 6749 §3.1: parameters must not be repeated.
-  if (repeated.length > 0) {
-    return { error: 'invalid_request', code: AUTHORIZE.badParameter, detail: `Repeated parameter: ${repeated.join(', ')}.` };
-  }
+  if (repeated.length > 0) return { code: AUTHORIZE.badParameter, detail: `Repeated parameter: ${repeated.join(', ')}.` };
 
   const responseType = param(query, 'response_type');
   // RFC 6749 §4.1.1: response_type is required and is "code" for this flow (Qlik has no implicit flow).
-  if (responseType === undefined) {
-    return { error: 'invalid_request', code: AUTHORIZE.badParameter, detail: 'response_type is missing; send response_type=code.' };
-  }
-  if (responseType !== 'code') {
-    return { error: 'unsupported_response_type', code: AUTHORIZE.unsupportedResponseType, detail: 'Only response_type=code is supported.' };
+  if (responseType === undefined) return { code: AUTHORIZE.badParameter, detail: 'response_type is missing; send response_type=code.' };
+  if (responseType !== 'code') return { code: AUTHORIZE.unsupportedResponseType, detail: 'Only response_type=code is supported.' };
+  // RFC 6749 §4.1.2.1 unauthorized_client: e.g. an M2M-only client asking for a user's sign-in.
+  if (!client.grantTypes.has('authorization_code')) {
+    return { code: AUTHORIZE.grantNotAllowed, detail: `Client "${client.clientId}" may not use the authorization code flow.` };
   }
 
-  const scope = param(query, 'scope');
-  // RFC 6749 §3.3: without a default scope, a missing scope is invalid_scope. Qlik: scope is required.
-  if (scope === undefined) {
-    return { error: 'invalid_scope', code: AUTHORIZE.badScope, detail: 'scope is missing; send e.g. scope=user_default offline_access.' };
-  }
-  const scopes = splitScope(scope);
-  // Qlik scopes look like user_default, offline_access, admin.apps: lower case, _ . : only.
-  if (scopes.length === 0 || !scopes.every((s) => /^[a-z_.:]+$/.test(s))) {
-    return { error: 'invalid_scope', code: AUTHORIZE.badScope, detail: 'Each scope must be made of a-z, _, . and : separated by spaces.' };
-  }
-  // Qlik is an OAuth 2.0 server, not an OpenID provider: it issues no id_token, so it refuses openid.
-  if (scopes.includes('openid')) {
-    return { error: 'invalid_scope', code: AUTHORIZE.badScope, detail: 'Qlik is not an OpenID provider: remove openid from scope.' };
-  }
+  // Qlik: scopes from the client's allow-list; an empty or absent scope grants that list (scopes.ts).
+  const scopes = decideScopes(client, param(query, 'scope'));
+  if (scopes.problem !== undefined) return { code: AUTHORIZE.badScope, detail: scopes.problem };
 
   // RFC 6749 §10.12: state ties the answer to the browser that asked (CSRF). Qlik: required.
   if (param(query, 'state') === undefined) {
-    return { error: 'invalid_request', code: AUTHORIZE.badParameter, detail: 'state is missing; send a fresh random state per sign-in.' };
+    return { code: AUTHORIZE.badParameter, detail: 'state is missing; send a fresh random state per sign-in.' };
   }
 
   // RFC 7636 §4.3 and Qlik: PKCE with S256 is required of every client, confidential ones included.
   // "plain" would hand the verifier to anyone who sees the authorization request (RFC 7636 §7.2).
   if (param(query, 'code_challenge_method') !== 'S256') {
-    return { error: 'invalid_request', code: AUTHORIZE.pkceMethod, detail: 'PKCE is required: send code_challenge_method=S256.' };
+    return { code: AUTHORIZE.pkceMethod, detail: 'PKCE is required: send code_challenge_method=S256.' };
   }
   // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is always 43 characters of A-Z a-z 0-9 - _.
   if (!/^[A-Za-z0-9_-]{43}$/.test(param(query, 'code_challenge') ?? '')) {
-    return { error: 'invalid_request', code: AUTHORIZE.badChallenge, detail: 'code_challenge must be BASE64URL(SHA256(code_verifier)): 43 characters, no padding.' };
+    return { code: AUTHORIZE.badChallenge, detail: 'code_challenge must be BASE64URL(SHA256(code_verifier)): 43 characters, no padding.' };
   }
 
-  // OpenID-style prompt=none asks for no user interaction; the sandbox has no session, so it cannot.
-  if (param(query, 'prompt') === 'none') {
-    return { error: 'login_required', code: AUTHORIZE.loginRequired, detail: 'prompt=none was sent but nobody is signed in.' };
+  const prompt = param(query, 'prompt');
+  // Qlik documents prompt = none | login.
+  if (prompt !== undefined && prompt !== 'none' && prompt !== 'login') {
+    return { code: AUTHORIZE.badParameter, detail: 'prompt must be none or login.' };
   }
+  const maxAge = param(query, 'max_age');
+  if (maxAge !== undefined && !/^\d{1,9}$/.test(maxAge)) {
+    return { code: AUTHORIZE.badParameter, detail: 'max_age must be a whole number of seconds.' };
+  }
+  // prompt=none asks for no user interaction; the sandbox keeps no sign-in session, so it cannot.
+  if (prompt === 'none') return { code: AUTHORIZE.loginRequired, detail: 'prompt=none was sent but nobody is signed in.' };
   return undefined;
-}
-
-/** RFC 6749 §3.3: scope is a list of space-separated scope tokens. Duplicates are dropped. */
-export function splitScope(scope: string): string[] {
-  return [...new Set(scope.split(' ').filter((s) => s !== ''))];
 }
 
 /**
  * The redirect that reports an error (RFC 6749 §4.1.2.1): error, error_description, state as sent,
- * plus Qlik's error_code / error_detail and `iss` (RFC 9207 §2: on error responses too).
+ * plus Qlik's error_code / error_detail [doc] (the codes themselves are ours) and `iss` (RFC 9207 §2:
+ * on error responses too).
  */
 export function errorRedirectUrl(ctx: SandboxContext, redirectUri: string, state: string | undefined, problem: RedirectError): string {
   return withQuery(redirectUri, {
-    error: problem.error,
+    error: problem.code.rfc,
     error_description: rfcText(problem.code.title),
     error_code: problem.code.code,
     error_detail: rfcText(problem.detail),
-    state,
-    iss: ctx.url,
+    state: callbackState(ctx, state),
+    iss: callbackIss(ctx),
   });
 }
 
-/** RFC 6749 §4.1.2.1: error_description may hold only %x20-21 / %x23-5B / %x5D-7E (no " or \). */
-function rfcText(text: string): string {
-  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?');
+/** RFC 9207 §2: the issuer in the callback. Faults: another tenant's (iss-mismatch) or none (iss-missing). */
+export function callbackIss(ctx: SandboxContext): string | undefined {
+  if (hasFault(ctx, 'iss-missing')) return undefined;
+  if (hasFault(ctx, 'iss-mismatch')) return ANOTHER_ISSUER;
+  return ctx.url;
+}
+
+/** An issuer that is not this sandbox: what a mix-up attack's callback would carry. */
+export const ANOTHER_ISSUER = 'https://another-tenant.eu.qlikcloud.com';
+
+/** RFC 6749 §4.1.2: state exactly as received; the state-tampered fault changes it. */
+export function callbackState(ctx: SandboxContext, state: string | undefined): string | undefined {
+  if (state === undefined || !hasFault(ctx, 'state-tampered')) return state;
+  return `${state}-tampered`;
 }
 
 /**

@@ -5,14 +5,17 @@ import { TOKEN } from './error-codes.ts';
 import { param } from './params.ts';
 import { QlikFailure } from './respond.ts';
 import { CODE_LIFETIME_MS, revokeGrant } from './store.ts';
-import { authenticateClient } from './client-auth.ts';
+import { authenticateClient, type ClientCredentials } from './client-auth.ts';
+import { hasFault } from './context.ts';
 import { issueToken, tokenResponse, type TokenResponse } from './issue.ts';
+import { requireGrantType } from './grant-types.ts';
 
 /** RFC 7636 §4.1: code_verifier = 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 
-export function exchangeCode(body: URLSearchParams, ctx: SandboxContext): TokenResponse {
-  const client = authenticateClient(body, ctx, param(body, 'client_id'));
+export function exchangeCode(body: URLSearchParams, creds: ClientCredentials, ctx: SandboxContext): TokenResponse {
+  const client = authenticateClient(creds, ctx);
+  requireGrantType(client, 'authorization_code');
 
   const code = param(body, 'code');
   const redirectUri = param(body, 'redirect_uri');
@@ -24,12 +27,15 @@ export function exchangeCode(body: URLSearchParams, ctx: SandboxContext): TokenR
     const names = Object.entries(missing).filter(([, value]) => value === undefined).map(([name]) => name);
     throw new QlikFailure(400, TOKEN.badParameter, `Missing: ${names.join(', ')}.`);
   }
-  // RFC 7636 §4.1: a short or odd verifier is a client bug (too little entropy, or a challenge sent by mistake).
+  // RFC 7636 §4.1: a short or odd verifier is a client bug (too little entropy, or a challenge sent by
+  // mistake). RFC 7636 §4.6 calls any failed verification invalid_grant; Qlik: 401 OAUTH-5.
   if (!CODE_VERIFIER.test(verifier)) {
-    throw new QlikFailure(400, TOKEN.badVerifier, `code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (got ${verifier.length} characters).`);
+    throw new QlikFailure(401, TOKEN.badVerifier, `code_verifier must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (got ${verifier.length} characters).`);
   }
 
   const record = ctx.store.codes.get(code);
+  // SANDBOX_FAULT=code-reused: answer as a tenant does for a code it has already seen.
+  if (hasFault(ctx, 'code-reused') && record !== undefined) record.used = true;
   if (record === undefined) {
     throw new QlikFailure(401, TOKEN.unknownCode, 'The authorization code is unknown. Start the sign-in again.');
   }
@@ -60,11 +66,11 @@ export function exchangeCode(body: URLSearchParams, ctx: SandboxContext): TokenR
     throw new QlikFailure(401, TOKEN.pkceFailed, 'code_verifier does not match the code_challenge. Send the verifier saved with this sign-in\'s state.');
   }
 
-  const grant = { clientId: client.clientId, user: record.user, scopes: record.scopes, grantId: record.grantId };
+  const grant = { clientId: client.clientId, user: record.user, scopes: record.scopes, grantId: record.grantId, authTime: record.issuedAt };
   const access = issueToken(ctx, 'access', grant);
   // Qlik: a refresh token only when offline_access was requested (and so granted).
   const refresh = record.scopes.includes('offline_access') ? issueToken(ctx, 'refresh', grant) : undefined;
-  return tokenResponse(ctx, access, record.scopes, refresh?.token);
+  return tokenResponse(ctx, access, record.scopes, { refreshToken: refresh?.token, authTime: record.issuedAt });
 }
 
 /** The S256 transform of RFC 7636 §4.2. */

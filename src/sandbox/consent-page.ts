@@ -4,12 +4,15 @@ import { escapeHtml } from './respond.ts';
 /** Who may sign in to the sandbox: any name of this shape; there are no passwords. */
 export const USER_NAME_PATTERN = '[a-z0-9._-]{1,40}';
 
-/** What each well-known Qlik scope lets the app do, for the page's list. */
-const SCOPE_TEXT: Record<string, string> = {
-  user_default: 'act as you in Qlik Cloud (read your profile, spaces and apps)',
-  offline_access: 'keep access when you are away (a refresh token)',
-  admin_classic: 'use the tenant administration APIs',
-};
+/**
+ * What each well-known Qlik scope lets the app do, for the page's list. A Map, not an object: a
+ * scope named `constructor` or `__proto__` must find nothing (it did find Object's, and crashed).
+ */
+const SCOPE_TEXT = new Map<string, string>([
+  ['user_default', 'act as you in Qlik Cloud (read your profile, spaces and apps)'],
+  ['offline_access', 'keep access when you are away (a refresh token)'],
+  ['admin_classic', 'use the tenant administration APIs'],
+]);
 
 export interface ConsentPageInput {
   clientId: string;
@@ -21,7 +24,7 @@ export interface ConsentPageInput {
 export function consentPage({ clientId, scopes, tx, user }: ConsentPageInput): string {
   const items = scopes
     .map((scope) => {
-      const text = SCOPE_TEXT[scope];
+      const text = SCOPE_TEXT.get(scope);
       return `<li><code>${escapeHtml(scope)}</code>${text ? ` — ${escapeHtml(text)}` : ''}</li>`;
     })
     .join('\n        ');

@@ -1,52 +1,91 @@
 // Every error code the sandbox sends, in one list, so each failure has a stable name that tests,
 // the app's transcript and a learner can look up.
 //
-// Only OAUTH-22 ("Invalid client_secret") is taken from Qlik's documentation. Qlik does not
-// publish its other OAUTH-* numbers, so the rest are the sandbox's own: same shape, made-up numbers.
-// The HTTP-* codes follow Qlik's REST convention (HTTP-401, HTTP-429, ...).
+// Two kinds of code, and a learner must be able to tell them apart at a glance:
+// - REAL: what a Qlik Cloud tenant answers, as documented or seen in public (qlik-oauth-facts.md).
+//   OAUTH-1 (authorize: bad client or redirect URI, 400) and OAUTH-5 ("Unauthorized", 401, for every
+//   client-auth or grant failure at the token endpoint). Qlik publishes no other OAUTH-* meanings.
+// - OURS: everything starting with `SANDBOX-` is the sandbox's own invention, sent only with
+//   `errors: 'detailed'` (SANDBOX_ERRORS=detailed) or where Qlik has no documented answer (the
+//   authorization redirect's `error_code`, the sandbox's own consent page). A real tenant never sends them.
+// The HTTP-<status> codes follow Qlik's REST convention (HTTP-429 is documented); where Qlik's
+// OAuth code for a status is unpublished (a 400 or 403 at the token endpoint) we use them too: ours.
 
 export interface ErrorCode {
   code: string;
   title: string;
 }
 
-/** GET /oauth/authorize and POST /oauth/authorize/decision. */
+/** A failure at /oauth/*: the sandbox's detailed code, the RFC 6749 name, and what a real tenant says. */
+export interface OAuthErrorCode extends ErrorCode {
+  /** RFC 6749 §4.1.2.1 / §5.2 error name, sent with `errors: 'detailed'`. */
+  rfc: string;
+  /** The terse answer of a real tenant (default `errors: 'terse'`); its own status when it differs. */
+  real: ErrorCode & { status?: number };
+}
+
+/** REAL: Qlik's answer to every client-auth or grant failure at the token endpoint. [doc][seen] */
+export const UNAUTHORIZED: ErrorCode = { code: 'OAUTH-5', title: 'Unauthorized' };
+/** REAL code [seen] "redirect_uri is not registered", for a bad redirect URI at /oauth/authorize. */
+export const REDIRECT_NOT_REGISTERED: ErrorCode = { code: 'OAUTH-1', title: 'redirect_uri is not registered' };
+/** REAL code (OAUTH-1 [seen] for a wrong client id at /oauth/authorize); the title is ours. */
+export const CLIENT_NOT_REGISTERED: ErrorCode = { code: 'OAUTH-1', title: 'client_id is not registered' };
+/** OURS: Qlik's code for a malformed token request (400) is unpublished. */
+export const BAD_REQUEST: ErrorCode = { code: 'HTTP-400', title: 'Bad Request' };
+/** OURS: Qlik documents 403 for a disabled user or a reached token limit, without a code. */
+export const FORBIDDEN: ErrorCode = { code: 'HTTP-403', title: 'Forbidden' };
+
+const oauth = (code: string, title: string, rfc: string, real: OAuthErrorCode['real']): OAuthErrorCode => ({ code, title, rfc, real });
+
+/** GET /oauth/authorize (400s) and the redirect's error_code (ours: Qlik's are unpublished). */
 export const AUTHORIZE = {
-  badParameter: { code: 'OAUTH-1', title: 'Invalid authorization request' },
-  unknownClient: { code: 'OAUTH-2', title: 'Unknown client_id' },
-  badRedirectUri: { code: 'OAUTH-3', title: 'Invalid redirect_uri' },
-  unsupportedResponseType: { code: 'OAUTH-4', title: 'Unsupported response_type' },
-  badScope: { code: 'OAUTH-5', title: 'Invalid scope' },
-  pkceMethod: { code: 'OAUTH-6', title: 'code_challenge_method must be S256' },
-  badChallenge: { code: 'OAUTH-7', title: 'Invalid code_challenge' },
-  denied: { code: 'OAUTH-8', title: 'Access denied' },
-  loginRequired: { code: 'OAUTH-9', title: 'Login required' },
-  unknownTransaction: { code: 'OAUTH-10', title: 'Unknown or expired sign-in' },
-  badUser: { code: 'OAUTH-11', title: 'Invalid user name' },
-  badDecision: { code: 'OAUTH-12', title: 'Invalid decision' },
-} as const satisfies Record<string, ErrorCode>;
+  badParameter: oauth('SANDBOX-OAUTH-1', 'Invalid authorization request', 'invalid_request', CLIENT_NOT_REGISTERED),
+  unknownClient: oauth('SANDBOX-OAUTH-2', 'Unknown client_id', 'invalid_client', CLIENT_NOT_REGISTERED),
+  badRedirectUri: oauth('SANDBOX-OAUTH-3', 'Invalid redirect_uri', 'invalid_request', REDIRECT_NOT_REGISTERED),
+  unsupportedResponseType: oauth('SANDBOX-OAUTH-4', 'Unsupported response_type', 'unsupported_response_type', BAD_REQUEST),
+  badScope: oauth('SANDBOX-OAUTH-5', 'Invalid scope', 'invalid_scope', BAD_REQUEST),
+  pkceMethod: oauth('SANDBOX-OAUTH-6', 'code_challenge_method must be S256', 'invalid_request', BAD_REQUEST),
+  badChallenge: oauth('SANDBOX-OAUTH-7', 'Invalid code_challenge', 'invalid_request', BAD_REQUEST),
+  denied: oauth('SANDBOX-OAUTH-8', 'Access denied', 'access_denied', BAD_REQUEST),
+  loginRequired: oauth('SANDBOX-OAUTH-9', 'Login required', 'login_required', BAD_REQUEST),
+  grantNotAllowed: oauth('SANDBOX-OAUTH-13', 'Client may not use this flow', 'unauthorized_client', BAD_REQUEST),
+} as const satisfies Record<string, OAuthErrorCode>;
 
-/** POST /oauth/token and POST /oauth/revoke. */
+/** POST /oauth/authorize/decision: the sandbox's own consent page, so every code here is ours. */
+export const CONSENT = {
+  unknownTransaction: oauth('SANDBOX-OAUTH-10', 'Unknown or expired sign-in', 'invalid_request', { code: 'SANDBOX-OAUTH-10', title: 'Unknown or expired sign-in' }),
+  badUser: oauth('SANDBOX-OAUTH-11', 'Invalid user name', 'invalid_request', { code: 'SANDBOX-OAUTH-11', title: 'Invalid user name' }),
+  badDecision: oauth('SANDBOX-OAUTH-12', 'Invalid decision', 'invalid_request', { code: 'SANDBOX-OAUTH-12', title: 'Invalid decision' }),
+} as const satisfies Record<string, OAuthErrorCode>;
+
+/** POST /oauth/token and POST /oauth/revoke. By default each answers as a real tenant: `real`. */
 export const TOKEN = {
-  badParameter: { code: 'OAUTH-21', title: 'Missing or invalid parameter' },
-  badSecret: { code: 'OAUTH-22', title: 'Invalid client_secret' },
-  basicAuth: { code: 'OAUTH-23', title: 'Unsupported client authentication' },
-  unsupportedGrant: { code: 'OAUTH-24', title: 'Unsupported grant_type' },
-  badVerifier: { code: 'OAUTH-25', title: 'Invalid code_verifier' },
-  unknownCode: { code: 'OAUTH-26', title: 'Invalid authorization code' },
-  codeReused: { code: 'OAUTH-27', title: 'Authorization code already used' },
-  codeExpired: { code: 'OAUTH-28', title: 'Authorization code expired' },
-  codeOtherClient: { code: 'OAUTH-29', title: 'Authorization code issued to another client' },
-  redirectMismatch: { code: 'OAUTH-30', title: 'redirect_uri mismatch' },
-  pkceFailed: { code: 'OAUTH-31', title: 'PKCE verification failed' },
-  badRefreshToken: { code: 'OAUTH-32', title: 'Invalid refresh token' },
-  tokenOtherClient: { code: 'OAUTH-33', title: 'Token issued to another client' },
-  scopeTooWide: { code: 'OAUTH-34', title: 'Invalid scope' },
-  missingSecret: { code: 'OAUTH-35', title: 'Missing client_secret' },
-  unknownClient: { code: 'OAUTH-36', title: 'Unknown client_id' },
-} as const satisfies Record<string, ErrorCode>;
+  badParameter: oauth('SANDBOX-OAUTH-21', 'Missing or invalid parameter', 'invalid_request', BAD_REQUEST),
+  badSecret: oauth('SANDBOX-OAUTH-22', 'Invalid client_secret', 'invalid_client', UNAUTHORIZED),
+  twoAuthMethods: oauth('SANDBOX-OAUTH-23', 'More than one client authentication method', 'invalid_request', BAD_REQUEST),
+  unsupportedGrant: oauth('SANDBOX-OAUTH-24', 'Unsupported grant_type', 'unsupported_grant_type', BAD_REQUEST),
+  badVerifier: oauth('SANDBOX-OAUTH-25', 'Invalid code_verifier', 'invalid_grant', UNAUTHORIZED),
+  unknownCode: oauth('SANDBOX-OAUTH-26', 'Invalid authorization code', 'invalid_grant', UNAUTHORIZED),
+  codeReused: oauth('SANDBOX-OAUTH-27', 'Authorization code already used', 'invalid_grant', UNAUTHORIZED),
+  codeExpired: oauth('SANDBOX-OAUTH-28', 'Authorization code expired', 'invalid_grant', UNAUTHORIZED),
+  codeOtherClient: oauth('SANDBOX-OAUTH-29', 'Authorization code issued to another client', 'invalid_grant', UNAUTHORIZED),
+  redirectMismatch: oauth('SANDBOX-OAUTH-30', 'redirect_uri mismatch', 'invalid_grant', UNAUTHORIZED),
+  pkceFailed: oauth('SANDBOX-OAUTH-31', 'PKCE verification failed', 'invalid_grant', UNAUTHORIZED),
+  badRefreshToken: oauth('SANDBOX-OAUTH-32', 'Invalid refresh token', 'invalid_grant', UNAUTHORIZED),
+  tokenOtherClient: oauth('SANDBOX-OAUTH-33', 'Token issued to another client', 'invalid_grant', UNAUTHORIZED),
+  scopeTooWide: oauth('SANDBOX-OAUTH-34', 'Invalid scope', 'invalid_scope', BAD_REQUEST),
+  missingSecret: oauth('SANDBOX-OAUTH-35', 'Missing client_secret', 'invalid_client', UNAUTHORIZED),
+  unknownClient: oauth('SANDBOX-OAUTH-36', 'Unknown client_id', 'invalid_client', UNAUTHORIZED),
+  badClientAuth: oauth('SANDBOX-OAUTH-37', 'Malformed or unsupported client authentication', 'invalid_client', UNAUTHORIZED),
+  publicWithSecret: oauth('SANDBOX-OAUTH-38', 'Public clients have no secret', 'invalid_client', UNAUTHORIZED),
+  // RFC 6749 §5.2: unauthorized_client is a 400; a real tenant's answer is unknown [?], so terse says OAUTH-5 401.
+  grantNotAllowed: oauth('SANDBOX-OAUTH-39', 'Client may not use this grant', 'unauthorized_client', { ...UNAUTHORIZED, status: 401 }),
+  unknownUser: oauth('SANDBOX-OAUTH-40', 'No such user to impersonate', 'invalid_grant', UNAUTHORIZED),
+  forbidden: oauth('SANDBOX-OAUTH-41', 'User disabled or token limit reached', 'access_denied', FORBIDDEN),
+  fault: oauth('SANDBOX-OAUTH-42', 'Refused on purpose (SANDBOX_FAULT=token-error)', 'invalid_client', UNAUTHORIZED),
+} as const satisfies Record<string, OAuthErrorCode>;
 
-/** Generic HTTP failures, on any path. */
+/** Generic HTTP failures, on any path (Qlik's REST convention: HTTP-<status>). */
 export const HTTP = {
   badRequest: { code: 'HTTP-400', title: 'Bad Request' },
   unauthorized: { code: 'HTTP-401', title: 'Unauthorized' },
@@ -56,4 +95,12 @@ export const HTTP = {
   tooLarge: { code: 'HTTP-413', title: 'Payload Too Large' },
   tooManyRequests: { code: 'HTTP-429', title: 'Too Many Requests' },
   internal: { code: 'HTTP-500', title: 'Internal Server Error' },
+} as const satisfies Record<string, ErrorCode>;
+
+/** The spaces API's errors. Qlik's SPACES-* numbers are unpublished: these are OURS. */
+export const SPACES = {
+  badRequest: { code: 'SPACES-SANDBOX-400', title: 'Invalid space' },
+  notFound: { code: 'SPACES-SANDBOX-404', title: 'Space not found' },
+  conflict: { code: 'SPACES-SANDBOX-409', title: 'A space with this name already exists' },
+  tooMany: { code: 'SPACES-SANDBOX-403', title: 'Space limit reached' },
 } as const satisfies Record<string, ErrorCode>;

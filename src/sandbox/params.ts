@@ -34,8 +34,10 @@ export function readBody(req: IncomingMessage): Promise<string> {
 }
 
 /**
- * A POST body as parameters. RFC 6749 §4.1.3 and RFC 7009 §2.1 use
- * application/x-www-form-urlencoded; Qlik also accepts a flat JSON object of strings.
+ * A POST body as parameters. RFC 6749 §4.1.3 and RFC 7009 §2.1 use application/x-www-form-urlencoded;
+ * Qlik also accepts JSON (what @qlik/api sends), whose nested objects (impersonation's
+ * `user_lookup: { field, value }`) become `user_lookup[field]` and `user_lookup[value]`, the names a
+ * form body would use for them.
  */
 export async function readBodyParams(req: IncomingMessage): Promise<URLSearchParams> {
   const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -51,6 +53,10 @@ export async function readBodyParams(req: IncomingMessage): Promise<URLSearchPar
   return jsonToParams(text);
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 function jsonToParams(text: string): URLSearchParams {
   let parsed: unknown;
   try {
@@ -58,17 +64,27 @@ function jsonToParams(text: string): URLSearchParams {
   } catch {
     throw new QlikFailure(400, HTTP.badRequest, 'The body is not valid JSON.');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new QlikFailure(400, HTTP.badRequest, 'The JSON body must be an object of string values.');
+  if (!isObject(parsed)) {
+    throw new QlikFailure(400, HTTP.badRequest, 'The JSON body must be an object.');
   }
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(parsed)) {
-    if (typeof value !== 'string') {
-      throw new QlikFailure(400, HTTP.badRequest, `The JSON field "${name.slice(0, 60)}" must be a string.`);
+    if (typeof value === 'string') {
+      params.append(name, value);
+    } else if (isObject(value)) {
+      for (const [key, inner] of Object.entries(value)) {
+        if (typeof inner !== 'string') throw notString(`${name}.${key}`);
+        params.append(`${name}[${key}]`, inner);
+      }
+    } else {
+      throw notString(name);
     }
-    params.append(name, value);
   }
   return params;
+}
+
+function notString(name: string): QlikFailure {
+  return new QlikFailure(400, HTTP.badRequest, `The JSON field "${name.slice(0, 60)}" must be a string.`);
 }
 
 /** RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted." */

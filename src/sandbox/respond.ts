@@ -2,7 +2,7 @@
 // Every response goes through here, so headers such as Cache-Control are decided in one place.
 import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import type { ErrorCode } from './error-codes.ts';
+import type { ErrorCode, OAuthErrorCode } from './error-codes.ts';
 
 type Headers = Record<string, string>;
 
@@ -24,11 +24,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  */
 export class QlikFailure extends Error {
   readonly status: number;
-  readonly error: ErrorCode;
+  readonly error: ErrorCode | OAuthErrorCode;
   readonly detail: string;
   readonly headers: Headers;
 
-  constructor(status: number, error: ErrorCode, detail: string, headers: Headers = {}) {
+  constructor(status: number, error: ErrorCode | OAuthErrorCode, detail: string, headers: Headers = {}) {
     super(`${error.code} ${error.title}: ${detail}`);
     this.status = status;
     this.error = error;
@@ -37,22 +37,46 @@ export class QlikFailure extends Error {
   }
 }
 
+/** How /oauth/* errors read: 'terse' as a real tenant (the default), 'detailed' to learn from. */
+export type ErrorStyle = 'terse' | 'detailed';
+
+/** Qlik support asks for the traceId of a failed request, so every error body carries one. */
+export function newTraceId(): string {
+  return randomBytes(16).toString('hex');
+}
+
 /**
- * Qlik's error shape: `{"errors":[{"code","title","detail","status"}]}`, status as a string.
- * Qlik: the OAuth endpoints send only `errors`; the REST APIs (/api/v1/*) add a `traceId`.
- * There is deliberately no RFC 6749 `error` key: a client must read Qlik's shape too.
+ * Qlik's error shape: `{"errors":[{"title","code","status"}],"traceId"}`, status as a string.
+ * - /oauth/* in 'terse' style: exactly what a real tenant sends (OAUTH-5 "Unauthorized" for every
+ *   client-auth or grant failure), no detail: the client must cope with that.
+ * - /oauth/* in 'detailed' style: the sandbox's own code, title and detail, plus RFC 6749 §5.2's
+ *   `error` / `error_description`, so a learner sees which check failed.
+ * - Everything else (REST, discovery): Qlik's REST shape, with `detail`.
  */
-export function sendQlikError(
-  res: ServerResponse,
-  failure: QlikFailure,
-  options: { traceId: boolean },
-): void {
-  const { status, error, detail } = failure;
-  const body: { errors: object[]; traceId?: string } = {
-    errors: [{ code: error.code, title: error.title, detail, status: String(status) }],
-  };
-  if (options.traceId) body.traceId = randomBytes(16).toString('hex');
-  sendJson(res, status, body, failure.headers);
+export function sendQlikError(res: ServerResponse, failure: QlikFailure, options: { oauth: boolean; style: ErrorStyle }): void {
+  const { error, detail } = failure;
+  if (options.oauth && options.style === 'terse') {
+    const real: OAuthErrorCode['real'] = 'real' in error ? error.real : error;
+    const status = real.status ?? failure.status;
+    sendJson(res, status, { errors: [{ title: real.title, code: real.code, status: String(status) }], traceId: newTraceId() }, failure.headers);
+    return;
+  }
+  const body: Record<string, unknown> = {};
+  if (options.oauth) {
+    const rfc = 'rfc' in error ? error.rfc : failure.status === 400 || failure.status === 413 ? 'invalid_request' : undefined;
+    if (rfc !== undefined) {
+      body.error = rfc;
+      body.error_description = rfcText(detail);
+    }
+  }
+  body.errors = [{ title: error.title, code: error.code, detail, status: String(failure.status) }];
+  body.traceId = newTraceId();
+  sendJson(res, failure.status, body, failure.headers);
+}
+
+/** RFC 6749 §4.1.2.1, §5.2: error_description may hold only %x20-21 / %x23-5B / %x5D-7E (no " or \). */
+export function rfcText(text: string): string {
+  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?');
 }
 
 /** Security headers for every HTML page: no scripts at all, no framing (stops clickjacking of consent). */

@@ -2,30 +2,36 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Sandbox, SandboxOptions } from './options.ts';
-import { checkRedirectUri, createContext, type SandboxContext } from './context.ts';
+import { checkRedirectUri, createContext, describeClient, hasFault, type SandboxContext } from './context.ts';
 import { HTTP } from './error-codes.ts';
 import { QlikFailure, sendQlikError } from './respond.ts';
-import { handleJwks, handleMetadata } from './discovery.ts';
+import { handleJwks, handleLoginPage, handleMetadata, handleOpenIdConfiguration } from './discovery.ts';
 import { handleAuthorize } from './authorize.ts';
 import { handleDecision } from './decision.ts';
 import { handleToken } from './token.ts';
 import { handleRevoke } from './revoke.ts';
-import { handleSpaces, handleUsersMe } from './api.ts';
+import { handleUsersMe } from './api.ts';
+import { handleCreateSpace, handleSpace, handleSpaces } from './spaces-api.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, query: URLSearchParams) => void | Promise<void>;
 
 /** Every route, as "METHOD /path". Paths are Qlik's. */
 const ROUTES = new Map<string, Handler>([
-  ['GET /.well-known/openid-configuration', handleMetadata],
+  ['GET /.well-known/openid-configuration', handleOpenIdConfiguration],
   ['GET /.well-known/oauth-authorization-server', handleMetadata],
   ['GET /.well-known/jwks.json', handleJwks],
+  ['GET /login', handleLoginPage],
   ['GET /oauth/authorize', handleAuthorize],
   ['POST /oauth/authorize/decision', handleDecision],
   ['POST /oauth/token', handleToken],
   ['POST /oauth/revoke', handleRevoke],
   ['GET /api/v1/users/me', handleUsersMe],
   ['GET /api/v1/spaces', handleSpaces],
+  ['POST /api/v1/spaces', handleCreateSpace],
 ]);
+
+/** /api/v1/spaces/{id}: Qlik's ids are 24 hex digits; anything else of a sane shape is just not found. */
+const SPACE_PATH = /^\/api\/v1\/spaces\/([A-Za-z0-9_-]{1,64})$/;
 
 async function route(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, path: string, query: URLSearchParams): Promise<void> {
   if (path.startsWith('/api/v1/')) {
@@ -35,10 +41,25 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: SandboxCont
       ctx.faults.api429 = (ctx.faults.api429 ?? 1) - 1;
       throw new QlikFailure(429, HTTP.tooManyRequests, 'Rate limit reached. Wait retry-after seconds, then try again.', { 'retry-after': '1' });
     }
+    // SANDBOX_FAULT=api-429: every call, with the wait of Qlik's documented example.
+    if (hasFault(ctx, 'api-429')) {
+      throw new QlikFailure(429, HTTP.tooManyRequests, 'Rate limit reached (SANDBOX_FAULT=api-429). Wait retry-after seconds, then try again.', { 'retry-after': '13' });
+    }
+    // SANDBOX_FAULT=api-401: valid tokens refused as if revoked (RFC 6750 §3.1 invalid_token).
+    if (hasFault(ctx, 'api-401')) {
+      throw new QlikFailure(401, HTTP.unauthorized, 'The access token is not accepted (SANDBOX_FAULT=api-401).', {
+        'www-authenticate': 'Bearer realm="qlik", error="invalid_token"',
+      });
+    }
   }
 
   const handler = ROUTES.get(`${req.method} ${path}`);
   if (handler !== undefined) return handler(req, res, ctx, query);
+  const spaceId = SPACE_PATH.exec(path)?.[1];
+  if (spaceId !== undefined) {
+    if (req.method === 'GET' || req.method === 'DELETE') return handleSpace(req, res, ctx, spaceId);
+    throw new QlikFailure(405, HTTP.methodNotAllowed, `Use GET or DELETE for ${path}.`, { allow: 'GET, DELETE' });
+  }
 
   const allowed = [...ROUTES.keys()].filter((key) => key.endsWith(` ${path}`)).map((key) => key.split(' ')[0]!);
   if (allowed.length > 0) {
@@ -63,8 +84,8 @@ function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: SandboxCo
       res.destroy();
       return;
     }
-    // Qlik: OAuth endpoints answer `{errors}` only; REST and other paths add a traceId.
-    sendQlikError(res, failure, { traceId: !path.startsWith('/oauth/') });
+    // /oauth/* answers as a real tenant (terse) unless SANDBOX_ERRORS=detailed; REST has its own shape.
+    sendQlikError(res, failure, { oauth: path.startsWith('/oauth/'), style: ctx.errors });
   });
 }
 
@@ -100,6 +121,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       checkRedirectUri(uri);
       if (!client.redirectUris.includes(uri)) client.redirectUris.push(uri);
     },
+    clients: () => [...ctx.clients.values()].map(describeClient),
     stats: () => ({ ...ctx.stats }),
     close(): Promise<void> {
       closing ??= new Promise((resolve, reject) => {

@@ -94,6 +94,8 @@ export interface TokenRecord {
   user: string;
   scopes: string[];
   grantId: string;
+  /** When the user signed in (ms); undefined for machine-to-machine tokens. */
+  authTime?: number | undefined;
   expiresAt: number;
   revoked: boolean;
   /** Refresh tokens only: true once a refresh replaced it with a new one (rotation). */
