@@ -38,16 +38,17 @@ async function consentGiven(browser: Browser, stack: Stack): Promise<string> {
 describe('app: a wrong client secret', () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack({ app: { clientSecret: 'not-the-secret' } });
+    // Detailed errors, so the sandbox names the cause (a real tenant's terse 401 OAUTH-5: test/sandbox-terse.test.ts).
+    stack = await startStack({ sandbox: { errors: 'detailed' }, app: { clientSecret: 'not-the-secret' } });
   });
   after(() => stack.close());
 
-  it('shows 502 with the tenant\'s OAUTH-22 and says to check QLIK_CLIENT_SECRET', async () => {
+  it('shows 502 with the tenant\'s explanation (detailed errors) and says to check QLIK_CLIENT_SECRET', async () => {
     const browser = new Browser();
     const page = (await signIn(browser, stack.app)).final;
     assertFailurePage(page, 502, 'TOKEN_ERROR_RESPONSE');
     assert.match(page.body, /<h1>The tenant did not give this app a token<\/h1>/);
-    assert.match(page.body, /The tenant refused to exchange the code \(HTTP 401, OAUTH-22: Invalid client_secret/);
+    assert.match(page.body, /The tenant refused to exchange the code \(HTTP 401, invalid_client: The client_secret is not the one registered for client &#39;sandbox-web-client&#39;/);
     assert.match(page.body, /Check the client ID and client secret against the OAuth client at the tenant[\s\S]*In this app these are set by QLIK_CLIENT_ID, QLIK_CLIENT_SECRET/);
     assert.ok(!page.body.includes('not-the-secret'), 'not even the wrong secret is shown');
     assert.ok(stack.logs.some((line) => line.startsWith('502 TokenError TOKEN_ERROR_RESPONSE:')), stack.logs.join('\n'));
@@ -144,7 +145,7 @@ describe('app: the tenant fails at callback time', () => {
 describe('app: /api/me when the tenant fails', () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ sandbox: { errors: 'detailed' } });
   });
   after(() => stack.close());
 
@@ -172,7 +173,7 @@ describe('app: /api/me when the tenant fails', () => {
     const body = JSON.parse(rejected.body);
     assert.deepEqual(Object.keys(body), ['error', 'message']);
     assert.equal(body.error, 'not_signed_in');
-    assert.match(body.message, /^The tenant no longer accepts this sign-in \(REFRESH_FAILED: The tenant refused to refresh the token \(HTTP 401, OAUTH-32: .*\)\. Open \/login to sign in again\.$/);
+    assert.match(body.message, /^The tenant no longer accepts this sign-in \(REFRESH_FAILED: The tenant refused to refresh the token \(HTTP 401, invalid_grant: .*\)\. Open \/login to sign in again\.$/);
     assert.match((await browser.get(`${stack.app.url}/`)).body, /Not signed in/);
   });
 

@@ -74,9 +74,12 @@ export function sendQlikError(res: ServerResponse, failure: QlikFailure, options
   sendJson(res, failure.status, body, failure.headers);
 }
 
-/** RFC 6749 §4.1.2.1, §5.2: error_description may hold only %x20-21 / %x23-5B / %x5D-7E (no " or \). */
+/**
+ * RFC 6749 §4.1.2.1, §5.2: error_description may hold only %x20-21 / %x23-5B / %x5D-7E: no " or \,
+ * nothing outside printable ASCII. Quotes become ' so the text still reads well.
+ */
 export function rfcText(text: string): string {
-  return text.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?');
+  return text.replaceAll('"', "'").replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?');
 }
 
 /** Security headers for every HTML page: no scripts at all, no framing (stops clickjacking of consent). */

@@ -19,7 +19,7 @@ const newBrowser = () => {
 
 let stack: Stack;
 before(async () => {
-  stack = await startStack();
+  stack = await startStack({ sandbox: { errors: 'detailed' } }); // detailed: the sandbox names why it refused a code
 });
 after(async () => {
   watch.stop();
@@ -184,7 +184,7 @@ describe('hostile callbacks: size and encoding', () => {
     const browser = newBrowser();
     const url = await withRawQuery(browser, (state) => `code=%E0%A4%A%zz&state=${encodeURIComponent(state)}`);
     const page = await browser.get(url);
-    assertErrorPage(page, 502, 'TOKEN_ERROR_RESPONSE', /The tenant refused to exchange the code \(HTTP 401, OAUTH-26: Invalid authorization code/);
+    assertErrorPage(page, 502, 'TOKEN_ERROR_RESPONSE', /The tenant refused to exchange the code \(HTTP 401, invalid_grant: The authorization code is unknown/);
   });
 
   it('passes odd characters in code on to the tenant, escaped, and shows its refusal (TOKEN_ERROR_RESPONSE)', async () => {
@@ -192,7 +192,7 @@ describe('hostile callbacks: size and encoding', () => {
     const url = await tampered(browser, (q) => q.set('code', '<b>"\'&\u0000\u202e😀 ü\r\n'));
     const page = await browser.get(url);
     assertErrorPage(page, 502, 'TOKEN_ERROR_RESPONSE', /<h1>The tenant did not give this app a token<\/h1>/);
-    assert.match(page.body, /OAUTH-26: Invalid authorization code/);
+    assert.match(page.body, /invalid_grant: The authorization code is unknown/);
     assert.ok(!page.body.includes('<b>'));
   });
 });
