@@ -85,3 +85,20 @@ describe('errors: detailed (SANDBOX_ERRORS=detailed)', () => {
       await assertDetailed(redirect, 400, 'SANDBOX-OAUTH-3', 'invalid_request');
     }));
 });
+
+describe('the error code list (src/sandbox/README.md)', () => {
+  it('lists every code the sandbox can send, and marks ours with SANDBOX-', async () => {
+    const { readFileSync } = await import('node:fs');
+    const codes = await import('../src/sandbox/error-codes.ts');
+    const readme = readFileSync(new URL('../src/sandbox/README.md', import.meta.url), 'utf8');
+    for (const table of [codes.AUTHORIZE, codes.CONSENT, codes.TOKEN, codes.SPACES]) {
+      for (const { code, title } of Object.values(table)) {
+        assert.ok(code.startsWith('SANDBOX-') || code.startsWith('SPACES-SANDBOX-'), code);
+        assert.ok(readme.includes(`| \`${code}\` | ${title} |`), `README lists ${code} ${title}`);
+      }
+    }
+    // The only real OAuth codes the sandbox sends, as documented or seen: OAUTH-1 and OAUTH-5.
+    const real = [...Object.values(codes.AUTHORIZE), ...Object.values(codes.TOKEN)].map((e) => e.real.code).filter((c) => c.startsWith('OAUTH-'));
+    assert.deepEqual([...new Set(real)].sort(), ['OAUTH-1', 'OAUTH-5']);
+  });
+});

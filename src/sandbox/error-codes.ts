@@ -30,6 +30,8 @@ export const UNAUTHORIZED: ErrorCode = { code: 'OAUTH-5', title: 'Unauthorized' 
 export const REDIRECT_NOT_REGISTERED: ErrorCode = { code: 'OAUTH-1', title: 'redirect_uri is not registered' };
 /** REAL code (OAUTH-1 [seen] for a wrong client id at /oauth/authorize); the title is ours. */
 export const CLIENT_NOT_REGISTERED: ErrorCode = { code: 'OAUTH-1', title: 'client_id is not registered' };
+/** REAL code (OAUTH-1 is Qlik's 400 at /oauth/authorize); the title is ours. */
+export const INVALID_AUTHORIZE_REQUEST: ErrorCode = { code: 'OAUTH-1', title: 'Invalid request' };
 /** OURS: Qlik's code for a malformed token request (400) is unpublished. */
 export const BAD_REQUEST: ErrorCode = { code: 'HTTP-400', title: 'Bad Request' };
 /** OURS: Qlik documents 403 for a disabled user or a reached token limit, without a code. */
@@ -39,7 +41,7 @@ const oauth = (code: string, title: string, rfc: string, real: OAuthErrorCode['r
 
 /** GET /oauth/authorize (400s) and the redirect's error_code (ours: Qlik's are unpublished). */
 export const AUTHORIZE = {
-  badParameter: oauth('SANDBOX-OAUTH-1', 'Invalid authorization request', 'invalid_request', CLIENT_NOT_REGISTERED),
+  badParameter: oauth('SANDBOX-OAUTH-1', 'Invalid authorization request', 'invalid_request', INVALID_AUTHORIZE_REQUEST),
   unknownClient: oauth('SANDBOX-OAUTH-2', 'Unknown client_id', 'invalid_client', CLIENT_NOT_REGISTERED),
   badRedirectUri: oauth('SANDBOX-OAUTH-3', 'Invalid redirect_uri', 'invalid_request', REDIRECT_NOT_REGISTERED),
   unsupportedResponseType: oauth('SANDBOX-OAUTH-4', 'Unsupported response_type', 'unsupported_response_type', BAD_REQUEST),
