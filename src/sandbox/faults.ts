@@ -53,7 +53,7 @@ export const SANDBOX_FAULTS = [
   },
   {
     name: 'token-not-json',
-    description: 'The token endpoint answers 502 with an HTML page, as a proxy in front of a broken tenant does.',
+    description: 'The token endpoint answers 200 with an HTML page instead of JSON, as a proxy\'s sign-in page does.',
     expectedCheck: 'NOT_JSON',
   },
   {

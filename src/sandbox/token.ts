@@ -82,7 +82,10 @@ function answeredByFault(res: ServerResponse, ctx: SandboxContext): boolean {
       return true;
     default:
       if (!hasFault(ctx, 'token-not-json')) return false;
-      sendBadGateway(res);
+      // A 200 that is not JSON: what a captive portal or a proxy's sign-in page sends. RFC 6749 §5.1
+      // says a token answer is application/json, so the client's NOT_JSON check must fire. (A non-200
+      // HTML page is the 'html' fault: the client reads that as a refusal, TOKEN_ERROR_RESPONSE.)
+      sendHtml(res, 200, '<!doctype html><html><head><title>Sign in to the proxy</title></head><body><h1>Sign in to continue</h1></body></html>\n');
       return true;
   }
 }
