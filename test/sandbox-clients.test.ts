@@ -144,3 +144,43 @@ describe('grant types per client type', () => {
       assert.equal(new URL(res.headers.get('location')!).searchParams.get('error'), 'unauthorized_client');
     }));
 });
+
+describe('single-page app: CORS for its allowed origins', () => {
+  const ORIGIN = 'http://localhost:5173';
+
+  it('answers a preflight and marks answers (errors too) readable for an allowed origin only', () =>
+    withSandbox({}, async (sb) => {
+      const preflight = await fetch(`${sb.url}/oauth/token`, {
+        method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), ORIGIN);
+      assert.match(preflight.headers.get('access-control-allow-headers')!, /content-type/);
+
+      const { code, verifier } = await getCode(sb, { client_id: SANDBOX_SPA_CLIENT_ID, redirect_uri: `${ORIGIN}/callback` });
+      const body = { grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: `${ORIGIN}/callback`, client_id: SANDBOX_SPA_CLIENT_ID };
+      const res = await post(`${sb.url}/oauth/token`, body, { ...FORM, origin: ORIGIN });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN);
+      assert.equal(res.headers.get('vary'), 'Origin');
+      const tokens = (await res.json()) as Tokens;
+      const api = await get(`${sb.url}/api/v1/users/me`, { origin: ORIGIN, authorization: `Bearer ${tokens.access_token}` });
+      assert.equal(api.headers.get('access-control-allow-origin'), ORIGIN);
+      const refused = await post(`${sb.url}/oauth/token`, body, { ...FORM, origin: ORIGIN });
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get('access-control-allow-origin'), ORIGIN);
+    }));
+
+  it('gives another origin no CORS headers and refuses its preflight; authorize has no CORS at all', () =>
+    withSandbox({}, async (sb) => {
+      const evil = 'https://evil.example';
+      const preflight = await fetch(`${sb.url}/oauth/token`, { method: 'OPTIONS', headers: { origin: evil, 'access-control-request-method': 'POST' } });
+      assert.equal(preflight.status, 403);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+      const res = await post(`${sb.url}/oauth/token`, { grant_type: 'client_credentials', client_id: SANDBOX_M2M_CLIENT_ID, client_secret: SANDBOX_M2M_CLIENT_SECRET }, { ...FORM, origin: evil });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('access-control-allow-origin'), null);
+      const authorize = await get(authorizeUrl(sb, pkcePair().challenge), { origin: ORIGIN });
+      assert.equal(authorize.headers.get('access-control-allow-origin'), null);
+    }));
+});

@@ -528,6 +528,8 @@ describe('robustness', () => {
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'spa', clientSecret: 's', redirectUris: [] }] }), /public/);
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'native', redirectUris: [], grantTypes: ['client_credentials'] }] }), /web clients only/);
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', clientSecret: 's', redirectUris: [], scopes: ['bad scope'] }] }), /invalid scope/);
+    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', clientSecret: 's', redirectUris: [], allowedOrigins: ['http://x.example'] }] }), /only single-page-app clients/);
+    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'spa', redirectUris: [], allowedOrigins: ['http://x.example/'] }] }), /is not an origin/);
     const sb = await startSandbox();
     try {
       assert.throws(() => sb.addRedirectUri('nobody', REDIRECT_URI));

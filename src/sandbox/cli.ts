@@ -82,6 +82,7 @@ function describeSandbox(url: string, clients: SandboxClient[], options: Sandbox
       `    scopes allowed  ${(client.scopes ?? []).join(' ')}`,
       `    redirect URIs   ${client.redirectUris.length > 0 ? client.redirectUris.join(', ') : '(none)'}${client.type === 'native' ? '  (any port, RFC 8252 §7.3)' : ''}`,
     );
+    if (client.allowedOrigins) lines.push(`    allowed origins ${client.allowedOrigins.join(', ')}  (CORS)`);
   }
   lines.push('', 'Any user name signs in at the consent page; there are no passwords. Ctrl-C stops the sandbox.');
   return lines;

@@ -16,6 +16,8 @@ export interface RegisteredClient {
   grantTypes: ReadonlySet<SandboxGrantType>;
   /** The allow-list, in order. */
   scopes: readonly string[];
+  /** CORS origins (single-page apps only). */
+  allowedOrigins: readonly string[];
 }
 
 export interface SandboxContext {
@@ -94,6 +96,12 @@ function registerClients(clients: SandboxClient[]): Map<string, RegisteredClient
     const scopes = client.scopes ?? DEFAULT_SCOPES;
     scopes.forEach((scope) => checkScopeName(scope, clientId));
     client.redirectUris.forEach(checkRedirectUri);
+    const allowedOrigins = client.allowedOrigins ?? [];
+    if (allowedOrigins.length > 0 && type !== 'spa') throw new Error(`Sandbox: only single-page-app clients have allowed origins ("${clientId}" is ${type}).`);
+    // An origin is scheme://host[:port], exactly as a browser sends it in the Origin header.
+    for (const origin of allowedOrigins) {
+      if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new Error(`Sandbox: "${origin}" is not an origin (scheme://host[:port]).`);
+    }
     registered.set(clientId, {
       clientId,
       type,
@@ -101,6 +109,7 @@ function registerClients(clients: SandboxClient[]): Map<string, RegisteredClient
       redirectUris: [...client.redirectUris],
       grantTypes,
       scopes: [...scopes],
+      allowedOrigins: [...allowedOrigins],
     });
   }
   return registered;
@@ -129,5 +138,6 @@ export function describeClient(client: RegisteredClient): SandboxClient {
     redirectUris: [...client.redirectUris],
     grantTypes: [...client.grantTypes],
     scopes: [...client.scopes],
+    ...(client.allowedOrigins.length === 0 ? {} : { allowedOrigins: [...client.allowedOrigins] }),
   };
 }

@@ -20,6 +20,7 @@ export const SANDBOX_M2M_CLIENT_SECRET = 'sandbox-m2m-secret-not-for-production'
 /** The single-page-app client (public: no secret), e.g. a Vite dev server on its default port. */
 export const SANDBOX_SPA_CLIENT_ID = 'sandbox-spa-client';
 export const SANDBOX_SPA_REDIRECT_URIS: readonly string[] = ['http://localhost:5173/callback'];
+export const SANDBOX_SPA_ORIGINS: readonly string[] = ['http://localhost:5173'];
 
 /** The grant type Qlik documents for an M2M client acting as a user. */
 export const IMPERSONATION_GRANT = 'urn:qlik:oauth:user-impersonation';
@@ -50,6 +51,8 @@ export interface SandboxClient {
   grantTypes?: SandboxGrantType[];
   /** The client's scope allow-list: what an empty or absent `scope` grants. Default DEFAULT_SCOPES. */
   scopes?: string[];
+  /** Single-page apps only: the origins whose browser code may call the token endpoint and APIs (CORS). */
+  allowedOrigins?: string[];
 }
 
 /** Scopes a sandbox client may ask for unless configured otherwise (Qlik scope names). */
@@ -70,7 +73,7 @@ export function defaultClients(): SandboxClient[] {
       grantTypes: ['client_credentials', IMPERSONATION_GRANT],
       scopes: ['user_default', 'admin_classic', 'admin.apps', 'admin.spaces'],
     },
-    { clientId: SANDBOX_SPA_CLIENT_ID, type: 'spa', redirectUris: [...SANDBOX_SPA_REDIRECT_URIS] },
+    { clientId: SANDBOX_SPA_CLIENT_ID, type: 'spa', redirectUris: [...SANDBOX_SPA_REDIRECT_URIS], allowedOrigins: [...SANDBOX_SPA_ORIGINS] },
   ];
 }
 

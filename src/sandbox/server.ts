@@ -12,6 +12,7 @@ import { handleToken } from './token.ts';
 import { handleRevoke } from './revoke.ts';
 import { handleUsersMe } from './api.ts';
 import { handleCreateSpace, handleSpace, handleSpaces } from './spaces-api.ts';
+import { handleCors } from './cors.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, query: URLSearchParams) => void | Promise<void>;
 
@@ -34,6 +35,7 @@ const ROUTES = new Map<string, Handler>([
 const SPACE_PATH = /^\/api\/v1\/spaces\/([A-Za-z0-9_-]{1,64})$/;
 
 async function route(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, path: string, query: URLSearchParams): Promise<void> {
+  if (handleCors(req, res, ctx, path)) return;
   if (path.startsWith('/api/v1/')) {
     ctx.stats.apiRequests += 1;
     // Qlik rate limits: over the limit, 429 with retry-after in seconds. Here only when a test asks.
