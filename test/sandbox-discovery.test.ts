@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OpenIdConfigurationMode } from '../src/sandbox/index.ts';
-import { assertQlikError, get, withSandbox } from './helpers/sandbox.ts';
+import { assertQlikError, get, getCode, signIn, withSandbox } from './helpers/sandbox.ts';
 
 describe('discovery', () => {
   it('serves the documented metadata at /.well-known/oauth-authorization-server, no-store', () =>
@@ -51,4 +51,27 @@ describe('discovery', () => {
         assert.equal(doc.issuer, sb.url);
       }));
   }
+});
+
+describe('the tenant\'s clock and iss', () => {
+  it('sends its own clock in the Date header, consistent with expires_at, even when that clock is off', async () => {
+    const skew = 10 * 60_000;
+    await withSandbox({ now: () => Date.now() + skew }, async (sb) => {
+      const res = await get(`${sb.url}/.well-known/oauth-authorization-server`);
+      const tenantClock = Date.parse(res.headers.get('date')!);
+      assert.ok(Math.abs(tenantClock - (Date.now() + skew)) < 5_000, res.headers.get('date')!);
+      const tokens = await signIn(sb);
+      assert.ok(Math.abs(Date.parse(tokens.expires_at) - (Date.now() + skew + 21_600_000)) < 5_000, tokens.expires_at);
+    });
+  });
+
+  it('issInCallback: false gives callbacks without iss (Qlik documents none)', async () => {
+    await withSandbox({ issInCallback: false }, async (sb) => {
+      const { location } = await getCode(sb);
+      assert.equal(location.searchParams.has('iss'), false);
+    });
+    await withSandbox({}, async (sb) => {
+      assert.equal((await getCode(sb)).location.searchParams.get('iss'), sb.url);
+    });
+  });
 });

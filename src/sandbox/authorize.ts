@@ -155,7 +155,7 @@ export function errorRedirectUrl(ctx: SandboxContext, redirectUri: string, state
 export function callbackIss(ctx: SandboxContext): string | undefined {
   if (hasFault(ctx, 'iss-missing')) return undefined;
   if (hasFault(ctx, 'iss-mismatch')) return ANOTHER_ISSUER;
-  return ctx.url;
+  return ctx.issInCallback ? ctx.url : undefined;
 }
 
 /** An issuer that is not this sandbox: what a mix-up attack's callback would carry. */

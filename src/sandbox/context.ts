@@ -29,6 +29,7 @@ export interface SandboxContext {
   rotateRefreshTokens: boolean;
   refreshTokenReuseDetection: boolean;
   advertiseIss: boolean;
+  issInCallback: boolean;
   errors: ErrorStyle;
   openidConfiguration: OpenIdConfigurationMode;
   includeExpiresIn: boolean;
@@ -47,6 +48,8 @@ const THIRTY_DAYS = 30 * 24 * 60 * 60;
 
 export function createContext(url: string, options: SandboxOptions): SandboxContext {
   const now = options.now ?? Date.now;
+  // RFC 9207 §3: advertising iss promises it on every callback.
+  if (options.advertiseIss && options.issInCallback === false) throw new Error('Sandbox: advertiseIss needs issInCallback.');
   return {
     url,
     clients: registerClients(options.clients ?? defaultClients()),
@@ -55,6 +58,7 @@ export function createContext(url: string, options: SandboxOptions): SandboxCont
     rotateRefreshTokens: options.rotateRefreshTokens ?? true,
     refreshTokenReuseDetection: options.refreshTokenReuseDetection ?? false,
     advertiseIss: options.advertiseIss ?? false,
+    issInCallback: options.issInCallback ?? true,
     errors: options.errors ?? 'terse',
     openidConfiguration: options.openidConfiguration ?? 'metadata',
     includeExpiresIn: options.includeExpiresIn ?? false,

@@ -101,6 +101,11 @@ export interface SandboxOptions {
   refreshTokenReuseDetection?: boolean;
   /** Default false. true: metadata says authorization_response_iss_parameter_supported (RFC 9207). */
   advertiseIss?: boolean;
+  /**
+   * Default true: callbacks carry `iss` (RFC 9207 §2). Qlik documents neither way [?]; false gives a
+   * tenant that never sends it (and so must not advertise it).
+   */
+  issInCallback?: boolean;
   /** Default 'terse': /oauth/* errors as a real tenant sends them. 'detailed': explained, for learning. */
   errors?: ErrorStyle;
   /**

@@ -77,6 +77,9 @@ function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: SandboxCo
   const queryStart = target.indexOf('?');
   const path = queryStart === -1 ? target : target.slice(0, queryStart);
   const query = new URLSearchParams(queryStart === -1 ? '' : target.slice(queryStart + 1));
+  // RFC 9110 §6.6.1: the Date header is the tenant's clock, the one expires_at is reckoned by. Set from
+  // the sandbox's clock, so a test that moves `now` gets a tenant whose clock is off, consistently.
+  res.setHeader('date', new Date(ctx.now()).toUTCString());
 
   route(req, res, ctx, path, query).catch((error: unknown) => {
     const failure = error instanceof QlikFailure
