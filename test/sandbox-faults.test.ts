@@ -156,6 +156,9 @@ describe('settings from the environment', () => {
       assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_TOKEN_SECONDS: seconds }), /SANDBOX_TOKEN_SECONDS: .* is not a whole number of seconds from 1 to 2592000/, seconds);
     }
     assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_ERRORS: 'verbose' }), /SANDBOX_ERRORS: "verbose" is not valid\. Valid values: terse .* or detailed/);
+    assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_FAULTS: 'iss-missing' }), /SANDBOX_FAULTS is not a sandbox setting \(did you mean SANDBOX_FAULT\?\)/);
+    assert.throws(() => sandboxOptionsFromEnv({ SANDBOX_ERROR: 'detailed' }), /did you mean SANDBOX_ERRORS\?/);
+    assert.deepEqual(sandboxOptionsFromEnv({ SANDBOX_PORT: '3001', PATH: '/bin' }), {});
   });
 
   it('SANDBOX_TOKEN_SECONDS sets the access token lifetime', () =>

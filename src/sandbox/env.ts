@@ -11,6 +11,7 @@ const MAX_TOKEN_SECONDS = 30 * 24 * 60 * 60;
  * Throws an Error whose message names the variable, what came, and what is valid.
  */
 export function sandboxOptionsFromEnv(env: Record<string, string | undefined>): SandboxOptions {
+  rejectUnknownSettings(env);
   const options: SandboxOptions = {};
 
   const fault = env.SANDBOX_FAULT?.trim();
@@ -39,4 +40,22 @@ export function sandboxOptionsFromEnv(env: Record<string, string | undefined>): 
     options.errors = errors;
   }
   return options;
+}
+
+/** Every SANDBOX_* setting (SANDBOX_PORT is read by `npm run sandbox` only). */
+export const SANDBOX_SETTINGS: readonly string[] = ['SANDBOX_FAULT', 'SANDBOX_TOKEN_SECONDS', 'SANDBOX_ERRORS', 'SANDBOX_PORT'];
+
+/** A misspelt setting (SANDBOX_FAULTS=…) would silently do nothing; say so instead. */
+function rejectUnknownSettings(env: Record<string, string | undefined>): void {
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('SANDBOX_') || SANDBOX_SETTINGS.includes(name)) continue;
+    const guess = [...SANDBOX_SETTINGS].sort((a, b) => commonPrefix(b, name) - commonPrefix(a, name))[0]!;
+    throw new Error(`${name.slice(0, 60)} is not a sandbox setting (did you mean ${guess}?). Settings: ${SANDBOX_SETTINGS.join(', ')}.`);
+  }
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && a[i] === b[i]) i += 1;
+  return i;
 }
