@@ -540,6 +540,22 @@ describe('robustness', () => {
   });
 });
 
+describe('independence', () => {
+  it('imports nothing of the client: only node: built-ins and its own files', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../src/sandbox/', import.meta.url);
+    const files = readdirSync(dir).filter((name) => name.endsWith('.ts'));
+    assert.ok(files.length > 20);
+    for (const name of files) {
+      const source = readFileSync(new URL(name, dir), 'utf8');
+      for (const [, specifier] of source.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)) {
+        assert.match(specifier!, /^(node:[a-z/_]+|\.\/[\w-]+\.ts)$/, `${name} imports ${specifier}`);
+      }
+      assert.doesNotMatch(source, /import\(\s*['"](?!node:|\.\/)/, `${name} has a dynamic import from outside`);
+    }
+  });
+});
+
 /** POST a body with chunked transfer encoding (no Content-Length) and return the status. */
 function chunkedPost(sb: Sandbox, size: number): Promise<number> {
   return new Promise((resolve, reject) => {
