@@ -101,6 +101,7 @@ describe('named faults', () => {
     for (const fault of SANDBOX_FAULTS) {
       assert.match(fault.description, /^[A-Z].{20,}\.$/, fault.name);
       assert.match(fault.expectedCheck, /^[A-Z][A-Z_]+$/, fault.name);
+      assert.ok(['3.1', '3.3', '3.4'].includes(fault.step), fault.name);
     }
   });
 

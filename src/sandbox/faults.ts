@@ -7,6 +7,8 @@ export interface SandboxFaultInfo {
   description: string;
   /** The client's check code the learner should see. */
   expectedCheck: string;
+  /** The tutorial step whose check stops it: 3.1 discovery, 3.3 callback and token, 3.4 the API. */
+  step: '3.1' | '3.3' | '3.4';
 }
 
 /** Every named fault, in the order a sign-in meets them. docs/exercises.md and `--help` print this list. */
@@ -14,56 +16,67 @@ export const SANDBOX_FAULTS = [
   {
     name: 'discovery-http-endpoint',
     description: 'The metadata names a plain-http token endpoint on another host: codes and secrets would travel unencrypted.',
+    step: '3.1',
     expectedCheck: 'ENDPOINT_NOT_HTTPS',
   },
   {
     name: 'iss-mismatch',
     description: 'The metadata promises `iss` (RFC 9207); the callback carries the issuer of another tenant (a mix-up).',
+    step: '3.3',
     expectedCheck: 'ISS_MISMATCH',
   },
   {
     name: 'iss-missing',
     description: 'The metadata promises `iss` (RFC 9207); the callback leaves it out.',
+    step: '3.3',
     expectedCheck: 'ISS_MISSING',
   },
   {
     name: 'state-tampered',
     description: 'The callback carries a state other than the one the client sent (a forged or swapped callback).',
+    step: '3.3',
     expectedCheck: 'STATE_MISMATCH',
   },
   {
     name: 'code-reused',
     description: 'The token endpoint answers as for an authorization code that was already used (401).',
+    step: '3.3',
     expectedCheck: 'TOKEN_ERROR_RESPONSE',
   },
   {
     name: 'token-error',
     description: 'The token endpoint refuses every request with 401 OAUTH-5 "Unauthorized", as for a wrong secret.',
+    step: '3.3',
     expectedCheck: 'TOKEN_ERROR_RESPONSE',
   },
   {
     name: 'token-forbidden',
     description: 'The token endpoint answers 403, as for a disabled user or a reached token limit.',
+    step: '3.3',
     expectedCheck: 'TOKEN_ERROR_RESPONSE',
   },
   {
     name: 'token-slow',
     description: 'The token endpoint answers after 15 s, longer than the client waits (10 s).',
+    step: '3.3',
     expectedCheck: 'TIMEOUT',
   },
   {
     name: 'token-not-json',
     description: 'The token endpoint answers 200 with an HTML page instead of JSON, as a proxy\'s sign-in page does.',
+    step: '3.3',
     expectedCheck: 'NOT_JSON',
   },
   {
     name: 'api-401',
     description: 'The REST API answers 401 invalid_token to valid access tokens.',
+    step: '3.4',
     expectedCheck: 'API_UNAUTHORIZED',
   },
   {
     name: 'api-429',
     description: 'The REST API answers 429 with retry-after: 13, as Qlik does over its rate limit.',
+    step: '3.4',
     expectedCheck: 'API_RATE_LIMITED',
   },
 ] as const satisfies readonly SandboxFaultInfo[];
