@@ -55,7 +55,8 @@ ${user.email ? html`<p>Email: ${user.email}</p>` : ''}
 <p>Tenant: <code>${tenantUrl}</code></p>
 ${spacesList(spaces)}
 <p><a href="/api/me">Your user, as the tenant returns it (JSON)</a></p>
-<form method="post" action="/logout"><button type="submit">Log out</button></form>`
+<form method="post" action="/logout"><button type="submit">Log out</button></form>
+<p><a href="/login?prompt=login">Sign in as someone else</a></p>`
     : html`<h1>Not signed in</h1>
 <p>Sign in with your Qlik Cloud account at <code>${tenantUrl}</code>.</p>
 <p><a class="button" href="/login">Log in</a></p>`;

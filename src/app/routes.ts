@@ -81,6 +81,11 @@ async function home(ctx: AppContext, { session, method }: AppRequest): Promise<R
 
 /** GET /login — tutorial 3.2: new state and PKCE verifier, kept in this session, then off to the tenant. */
 async function login(ctx: AppContext, request: AppRequest): Promise<Reply> {
+  // Qlik documents prompt=none|login; only "login" (sign in as someone else) makes sense from a link.
+  const prompts = request.url.searchParams.getAll('prompt');
+  if (prompts.length > 1 || (prompts.length === 1 && prompts[0] !== 'login')) {
+    return pageReply(400, simplePage('Bad sign-in link', '/login takes no prompt, or prompt=login (sign in as someone else).'));
+  }
   const session = request.session ?? startSession(ctx.sessions);
   // GET /trace shows the last sign-in: a new one starts a new transcript (discovery ran at start).
   session.trace = new Trace();
@@ -91,6 +96,7 @@ async function login(ctx: AppContext, request: AppRequest): Promise<Reply> {
     scope: ctx.scope,
     state,
     codeChallenge: codeChallengeS256(codeVerifier),
+    prompt: prompts.length === 1 ? 'login' : undefined,
   });
   session.trace.note('3.2', `GET /login: a new state and PKCE verifier; the browser goes to ${url.href}`);
   return redirectReply(url.href, [sessionCookie(session.id, ctx.secureCookies)]);
