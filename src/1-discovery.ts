@@ -135,7 +135,7 @@ export async function discover(tenantUrl: string, options: HttpOptions = {}): Pr
 }
 
 /** Why an answer is not a metadata document (then the other path is asked), or undefined when it is one. */
-function whyNotMetadata(result: HttpResult): string | undefined {
+export function whyNotMetadata(result: HttpResult): string | undefined {
   if (result.status !== 200) return `HTTP ${result.status}`;
   const type = result.headers.get('content-type') ?? '(no content type)';
   if (!isJsonContentType(type)) return `200 with ${clip(type, 60)}, not JSON`;

@@ -1,0 +1,486 @@
+// `npm run check`: a preflight of the settings `npm start` would use, against the tenant itself,
+// before anyone signs in. One line per check: "ok", "FAIL", "warn" or "skip", then what was seen
+// and what to do. Only the client's own steps are used, so what passes here passes at sign-in.
+//
+// What it asks the tenant: both well-known paths (GET), the authorization endpoint (GET, never
+// followed), and the token and revocation endpoints (a client_credentials request; made-up tokens
+// to revoke). It never prints the client secret or a token, and revokes any token it gets.
+
+import { randomBytes } from 'node:crypto';
+import { expectedIssuer, metadataUrls, processDiscoveryResponse, whyNotMetadata, type TenantMetadata } from '../1-discovery.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../2-authorize.ts';
+import { requestTokens, type TokenSet } from '../3-token.ts';
+import { revokeToken } from '../5-lifecycle.ts';
+import { clientAuthentication, type ClientConfig, type ClientCredentials } from '../client.ts';
+import { DiscoveryError, QlikOAuthError, TokenError, clip, quote, type TenantErrorBody } from '../errors.ts';
+import { httpRequest, isLoopbackHost, parseErrorBody, tenantClockOffset, type HttpExchange, type HttpOptions, type HttpResult } from '../http.ts';
+import { escapeControl } from '../redact.ts';
+import { CALLBACK_PATH, ConfigError, readConfig } from '../app/config.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandboxOptionsFromEnv, startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { sandboxSettingsProblem } from './sandbox-settings.ts';
+
+export type CheckStatus = 'ok' | 'FAIL' | 'warn' | 'skip';
+
+export interface CheckLine {
+  status: CheckStatus;
+  /** Which check: "tenant URL", "discovery", "issuer", … */
+  name: string;
+  text: string;
+}
+
+export interface PreflightOptions {
+  /** The fetch for every call to the tenant (a test's recorder, a proxy). Default: the global one. */
+  fetch?: typeof fetch;
+  /** Timeout of each call to the tenant. Default 10 s (src/http.ts). */
+  timeoutMs?: number;
+  /** Given each line as soon as it is known, already formatted and redacted. */
+  onLine?: (line: string) => void;
+}
+
+export interface PreflightResult {
+  lines: CheckLine[];
+  /** 0: nothing failed; 1: a check failed; 2: the settings cannot be used (nothing was asked). */
+  exitCode: 0 | 1 | 2;
+}
+
+/** Clock skew beyond which the check warns, and fails. */
+export const CLOCK_WARN_MS = 30_000;
+export const CLOCK_FAIL_MS = 5 * 60_000;
+
+const WHERE_CLIENTS_ARE = 'Administration activity center → OAuth (older docs: Management Console → OAuth)';
+
+type Env = Record<string, string | undefined>;
+
+/** The lines so far, and the values no line may show. */
+class Report {
+  readonly lines: CheckLine[] = [];
+  readonly #secrets: string[] = [];
+  readonly #onLine: ((line: string) => void) | undefined;
+  constructor(onLine: ((line: string) => void) | undefined) {
+    this.#onLine = onLine;
+  }
+  /** A value that must never be printed (the secret, a token): replaced wherever a tenant's text echoes it. */
+  hide(value: string | undefined): void {
+    if (value !== undefined && value.length >= 4) this.#secrets.push(value);
+  }
+  add(status: CheckStatus, name: string, text: string): void {
+    let safe = escapeControl(text);
+    for (const secret of this.#secrets) safe = safe.replaceAll(secret, '[redacted]');
+    const line = { status, name, text: safe };
+    this.lines.push(line);
+    this.#onLine?.(formatLine(line));
+  }
+  failed(): boolean {
+    return this.lines.some((line) => line.status === 'FAIL');
+  }
+}
+
+/** "ok   name: text" — the status padded so the names line up. */
+export function formatLine(line: CheckLine): string {
+  return `${line.status.padEnd(4)} ${line.name}: ${line.text}`;
+}
+
+/**
+ * Checks the settings in `env` (QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET, QLIK_SCOPE,
+ * APP_URL, PORT) against the tenant. With no tenant configured, checks a built-in sandbox tenant
+ * started for the occasion (SANDBOX_* settings apply to it).
+ */
+export async function preflight(env: Env, options: PreflightOptions = {}): Promise<PreflightResult> {
+  const report = new Report(options.onLine);
+  const setting = (name: string) => {
+    const text = env[name]?.trim();
+    return text === undefined || text === '' ? undefined : text;
+  };
+  const unusable = (message: string): PreflightResult => {
+    report.add('FAIL', 'settings', message);
+    return { lines: report.lines, exitCode: 2 };
+  };
+
+  const sandboxProblem = sandboxSettingsProblem(env);
+  if (sandboxProblem) return unusable(`${sandboxProblem.message} Fix: ${sandboxProblem.fix}`);
+
+  let sandbox: Sandbox | undefined;
+  if (setting('QLIK_TENANT_URL') === undefined) {
+    try {
+      readConfig(env); // credentials without a tenant: the same refusal as `npm start`
+      sandbox = await startSandbox(sandboxOptionsFromEnv(env));
+    } catch (error) {
+      if (error instanceof ConfigError) return unusable(`${error.message} Fix: ${error.fix}`);
+      if (error instanceof Error && /^SANDBOX_/.test(error.message)) return unusable(error.message);
+      throw error;
+    }
+  }
+  try {
+    return await check(report, setting, sandbox, options);
+  } finally {
+    await sandbox?.close();
+  }
+}
+
+async function check(
+  report: Report,
+  setting: (name: string) => string | undefined,
+  sandbox: Sandbox | undefined,
+  options: PreflightOptions,
+): Promise<PreflightResult> {
+  const clientId = sandbox ? SANDBOX_CLIENT_ID : setting('QLIK_CLIENT_ID');
+  const clientSecret = sandbox ? SANDBOX_CLIENT_SECRET : setting('QLIK_CLIENT_SECRET');
+  report.hide(clientSecret);
+
+  // --- the settings themselves, before any network call
+  const issuer = checkTenantUrl(report, setting('QLIK_TENANT_URL') ?? sandbox!.url, sandbox !== undefined);
+  const clientOk = checkClient(report, clientId, clientSecret, sandbox !== undefined);
+  const redirectUri = checkRedirectUri(report, setting('PORT'), setting('APP_URL'), clientId ?? '(your client)', sandbox);
+  const scope = checkScope(report, setting('QLIK_SCOPE'));
+  if (report.failed() || issuer === undefined || !clientOk || scope === undefined) {
+    for (const name of ['discovery', 'issuer', 'clock', 'authorize', 'credentials']) {
+      report.add('skip', name, 'the settings above must be fixed first; nothing was sent to the tenant');
+    }
+    return { lines: report.lines, exitCode: 2 };
+  }
+  const client = { clientId: clientId!, clientSecret: clientSecret! };
+  const http: HttpOptions = {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  };
+
+  // --- the tenant
+  const answers = await askBothPaths(issuer, http);
+  const metadata = checkDiscovery(report, issuer, answers);
+  checkClock(report, answers);
+  if (metadata === undefined) {
+    for (const name of ['authorize', 'credentials']) report.add('skip', name, "needs the tenant's metadata (see above)");
+  } else {
+    if (redirectUri === undefined) report.add('skip', 'authorize', 'needs the redirect URI (see above)');
+    else await checkAuthorize(report, metadata, { ...client, redirectUri }, scope, http);
+    await checkCredentials(report, metadata, client, http);
+  }
+  return { lines: report.lines, exitCode: report.failed() ? 1 : 0 };
+}
+
+// ------------------------------------------------------------------ settings
+
+/** RFC 8414 §2 via expectedIssuer(): the configured URL must be usable as an issuer (https, no query). */
+function checkTenantUrl(report: Report, tenantUrl: string, isSandbox: boolean): string | undefined {
+  let issuer: string;
+  try {
+    issuer = expectedIssuer(tenantUrl);
+  } catch (error) {
+    if (!(error instanceof DiscoveryError)) throw error;
+    report.add('FAIL', 'tenant URL', `QLIK_TENANT_URL: ${error.message} ${error.hint} (${error.code})`);
+    return undefined;
+  }
+  const url = new URL(issuer);
+  if (isSandbox) {
+    report.add('ok', 'tenant URL', `${issuer} — the built-in sandbox tenant, started for this check (no QLIK_TENANT_URL set)`);
+  } else if (url.pathname !== '/') {
+    // Qlik: the issuer is the tenant's bare address; a path is a page's address pasted by mistake.
+    report.add('warn', 'tenant URL', `${issuer} has a path (${clip(url.pathname, 60)}); a Qlik tenant's address has none, e.g. https://acme.eu.qlikcloud.com. Discovery below says whether the tenant agrees.`);
+  } else if (!/\.qlikcloud(gov)?\.com$/i.test(url.hostname) && !isLoopbackHost(url.hostname)) {
+    report.add('warn', 'tenant URL', `${issuer} is not a *.qlikcloud.com address; fine for a custom domain, else check it. Its metadata must name exactly this issuer.`);
+  } else {
+    report.add('ok', 'tenant URL', `${issuer} — its metadata must name exactly this issuer`);
+  }
+  return issuer;
+}
+
+function checkClient(report: Report, clientId: string | undefined, clientSecret: string | undefined, isSandbox: boolean): boolean {
+  const missing = [clientId === undefined && 'QLIK_CLIENT_ID', clientSecret === undefined && 'QLIK_CLIENT_SECRET'].filter(Boolean);
+  if (missing.length > 0) {
+    report.add('FAIL', 'client', `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set. Copy them from your OAuth client (type Web) in ${WHERE_CLIENTS_ARE}, e.g. into .env.`);
+    return false;
+  }
+  report.add('ok', 'client', `client ID ${quote(clientId)}${isSandbox ? " (the sandbox's web client)" : ''}; client secret set (${clientSecret!.length} characters, never printed)`);
+  return true;
+}
+
+/** RFC 6749 §3.1.2: the redirect URI must match a registered one exactly, so the check prints it. */
+function checkRedirectUri(
+  report: Report,
+  port: string | undefined,
+  appUrl: string | undefined,
+  clientId: string,
+  sandbox: Sandbox | undefined,
+): string | undefined {
+  let config;
+  try {
+    config = readConfig({ PORT: port, APP_URL: appUrl });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    report.add('FAIL', 'redirect URI', `${error.message} Fix: ${error.fix}`);
+    return undefined;
+  }
+  if (config.appUrl === undefined && config.port === 0) {
+    report.add('warn', 'redirect URI', 'PORT=0 picks a free port at start, so the redirect URI is not known in advance. Set APP_URL (and PORT) to a fixed address for a real tenant.');
+    return undefined;
+  }
+  const redirectUri = `${config.appUrl ?? `http://localhost:${config.port}`}${CALLBACK_PATH}`;
+  if (sandbox) {
+    sandbox.addRedirectUri(SANDBOX_CLIENT_ID, redirectUri);
+    report.add('ok', 'redirect URI', `${redirectUri} (APP_URL + ${CALLBACK_PATH}), registered with the sandbox for this check`);
+  } else {
+    report.add('ok', 'redirect URI', `register exactly ${redirectUri} (APP_URL + ${CALLBACK_PATH}) for client ${quote(clientId)} in ${WHERE_CLIENTS_ARE}`);
+  }
+  return redirectUri;
+}
+
+/** Qlik scope names: letters, digits, _ . - : (e.g. admin.apps:export). */
+const QLIK_SCOPE_TOKEN = /^[A-Za-z0-9_.:-]+$/;
+
+/** RFC 6749 §3.3 syntax (step 3.2's SCOPE_PATTERN via readConfig), no openid, and Qlik's name characters. */
+function checkScope(report: Report, scopeSetting: string | undefined): string | undefined {
+  let scope: string;
+  try {
+    scope = readConfig({ QLIK_SCOPE: scopeSetting }).scope;
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    report.add('FAIL', 'scope', `${error.message} Fix: ${error.fix}`);
+    return undefined;
+  }
+  const odd = scope.split(' ').filter((token) => !QLIK_SCOPE_TOKEN.test(token));
+  if (odd.length > 0) {
+    report.add('warn', 'scope', `${quote(scope)}: ${odd.map((token) => quote(token)).join(', ')} has characters Qlik scope names do not use (they are letters, digits, _ . - :). Separate scopes with single spaces, e.g. "user_default offline_access".`);
+  } else if (!scope.split(' ').includes('offline_access')) {
+    report.add('warn', 'scope', `${quote(scope)} has no offline_access: no refresh token, so users sign in again when the access token ends (6 h at Qlik).`);
+  } else {
+    report.add('ok', 'scope', `${quote(scope)}${scopeSetting === undefined ? ' (the default)' : ''}: valid syntax, no openid, offline_access for a refresh token`);
+  }
+  return scope;
+}
+
+// ------------------------------------------------------------------ the tenant
+
+interface Answer {
+  url: string;
+  /** The response, when one came that was not a redirect. */
+  result: HttpResult | undefined;
+  /** The exchange as sent and received: status and headers, also for a redirect. */
+  exchange: HttpExchange | undefined;
+  receivedAt: number;
+  /** Why this is not metadata, or undefined when it is. */
+  notMetadata: string | undefined;
+}
+
+/** One GET, with the redirect (never followed) and failures described instead of thrown. */
+async function get(url: string, issuer: string, http: HttpOptions, headers?: Record<string, string>): Promise<Answer> {
+  let exchange: HttpExchange | undefined;
+  const options = { ...http, onExchange: (seen: HttpExchange) => (exchange = seen) };
+  try {
+    const result = await httpRequest({ method: 'GET', url, issuer, ...(headers ? { headers } : {}) }, options);
+    return { url, result, exchange, receivedAt: Date.now(), notMetadata: whyNotMetadata(result) };
+  } catch (error) {
+    if (!(error instanceof QlikOAuthError)) throw error;
+    const location = exchange?.responseHeaders.location;
+    const why =
+      error.code === 'REDIRECT_REFUSED' && exchange?.status !== undefined
+        ? `HTTP ${exchange.status} redirect to ${clip(location === undefined ? '(no location)' : new URL(location, url).href, 120)}`
+        : `${error.code}: ${error.message.replace(/\.$/, '')}`;
+    return { url, result: undefined, exchange, receivedAt: Date.now(), notMetadata: why };
+  }
+}
+
+/** RFC 8414 §3: asks BOTH well-known paths; the client asks the second only when the first is not metadata. */
+async function askBothPaths(issuer: string, http: HttpOptions): Promise<readonly [Answer, Answer]> {
+  const [documented, tutorial] = metadataUrls(issuer);
+  return [await get(documented, issuer, http), await get(tutorial, issuer, http)];
+}
+
+/** Says what each path answered, then checks the document the client would use, as the client would. */
+function checkDiscovery(report: Report, issuer: string, answers: readonly [Answer, Answer]): TenantMetadata | undefined {
+  const labels = ["RFC 8414, Qlik's documented path", "the tutorial's path"];
+  const said = (answer: Answer, index: number) =>
+    `${answer.url} (${labels[index]}) → ${answer.notMetadata === undefined ? 'metadata' : answer.notMetadata}`;
+  const chosenIndex = answers.findIndex((answer) => answer.notMetadata === undefined);
+
+  if (chosenIndex === -1) {
+    // RFC 8414 §3.2: neither place answered with metadata (the client's DISCOVERY_FAILED).
+    report.add('FAIL', 'discovery', `neither well-known path gave metadata: ${answers.map(said).join('; ')}. Check QLIK_TENANT_URL: it is the tenant's own address, e.g. https://acme.eu.qlikcloud.com (DISCOVERY_FAILED).`);
+    report.add('skip', 'issuer', 'no metadata to read it from');
+    return undefined;
+  }
+  const chosen = answers[chosenIndex]!;
+  const other = answers[1 - chosenIndex]!;
+  const otherText = other.notMetadata === undefined ? `${other.url} (${labels[1 - chosenIndex]}) → metadata too` : said(other, 1 - chosenIndex);
+  report.add(
+    'ok',
+    'discovery',
+    `metadata at ${chosen.url} (${labels[chosenIndex]}${chosenIndex === 1 ? ', which the client falls back to' : ''}); ${otherText}`,
+  );
+
+  // RFC 8414 §3.3: the issuer must equal the tenant URL, to the letter.
+  const issuerSaid = (JSON.parse(chosen.result!.body) as { issuer: string }).issuer;
+  if (issuerSaid !== issuer) {
+    report.add('FAIL', 'issuer', `the metadata names issuer ${quote(issuerSaid)}, but QLIK_TENANT_URL gives ${quote(issuer)}; they must be equal to the letter (RFC 8414 §3.3, ISSUER_MISMATCH). If ${quote(issuerSaid)} is your tenant's address, set QLIK_TENANT_URL to it; else this is not your tenant's metadata.`);
+    return undefined;
+  }
+  try {
+    const metadata = processDiscoveryResponse(chosen.result!, issuer);
+    const revoke = metadata.revocationEndpoint ?? `not listed (${issuer}/oauth/revoke is used)`;
+    report.add('ok', 'issuer', `the metadata names ${quote(issuer)}, the tenant URL exactly; endpoints: authorize ${metadata.authorizationEndpoint}, token ${metadata.tokenEndpoint}, revoke ${revoke}`);
+    return metadata;
+  } catch (error) {
+    if (!(error instanceof QlikOAuthError)) throw error;
+    report.add('FAIL', 'issuer', `the issuer matches, but the metadata fails a check: ${error.message} ${error.hint} (${error.code})`);
+    return undefined;
+  }
+}
+
+/**
+ * RFC 9110 §6.6.1: the Date header is the tenant's clock. Qlik's expires_at is read against it, so
+ * skew does not break tokens here; but a clock minutes off breaks TLS certificate checks and makes
+ * this machine's log times useless to Qlik support.
+ */
+function checkClock(report: Report, answers: readonly Answer[]): void {
+  const dated = answers.find((answer) => answer.exchange?.responseHeaders.date !== undefined);
+  if (dated === undefined) {
+    report.add('skip', 'clock', 'the tenant sent no Date header, so its clock cannot be compared');
+    return;
+  }
+  const headers = new Headers(dated.exchange!.responseHeaders);
+  const offset = tenantClockOffset({ status: dated.exchange!.status ?? 0, headers, body: '' }, dated.receivedAt);
+  const seconds = Math.round(Math.abs(offset) / 1000);
+  const size = seconds >= 120 ? `${seconds} s (${(seconds / 60).toFixed(1)} min)` : `${seconds} s`;
+  const side = offset > 0 ? 'ahead of' : 'behind';
+  // The Date header has whole seconds, and the answer took a while to come: 2 s is no skew.
+  if (Math.abs(offset) <= 2_000) {
+    report.add('ok', 'clock', `the tenant's clock (its Date header, ${headers.get('date')}) and this machine's agree to within 2 s`);
+  } else if (Math.abs(offset) <= CLOCK_WARN_MS) {
+    report.add('ok', 'clock', `the tenant's clock is ${size} ${side} this machine's (its Date header); under ${CLOCK_WARN_MS / 1000} s is fine`);
+  } else if (Math.abs(offset) <= CLOCK_FAIL_MS) {
+    report.add('warn', 'clock', `the tenant's clock is ${size} ${side} this machine's (its Date header, ${headers.get('date')}); over ${CLOCK_WARN_MS / 1000} s. Tokens still work (expiry is read against the tenant's clock), but set this machine's clock right (NTP).`);
+  } else {
+    report.add('FAIL', 'clock', `the tenant's clock is ${size} ${side} this machine's (its Date header, ${headers.get('date')}); over ${CLOCK_FAIL_MS / 60_000} min. This machine's clock is wrong: TLS certificate checks and the times you give Qlik support depend on it. Set it right (e.g. turn on NTP).`);
+  }
+}
+
+/**
+ * RFC 6749 §4.1.1, §4.1.2.1; Qlik answers a client ID or redirect URI it does not know with a 400
+ * OAUTH-1 page, not a redirect. One GET of the authorization URL the app would build, not followed.
+ */
+async function checkAuthorize(report: Report, metadata: TenantMetadata, client: ClientConfig, scope: string, http: HttpOptions): Promise<void> {
+  const url = buildAuthorizationUrl(metadata, client, { scope, state: createState(), codeChallenge: codeChallengeS256(createCodeVerifier()) });
+  const answer = await get(url.href, metadata.issuer, http, { accept: 'text/html' });
+  const status = answer.exchange?.status;
+  const location = answer.exchange?.responseHeaders.location;
+  if (status !== undefined && status >= 300 && status < 400 && location !== undefined) {
+    const target = new URL(location, url);
+    if (target.origin + target.pathname !== client.redirectUri) {
+      report.add('ok', 'authorize', `no OAUTH-1 error: the tenant sends the browser on to ${clip(target.origin + target.pathname, 100)} (its sign-in) — it did not refuse the client ID or redirect URI up front, which is all this can show before someone signs in`);
+      return;
+    }
+    // RFC 6749 §4.1.2.1: the tenant redirects back only to a registered redirect URI; an error then
+    // is about the request itself (scope, client type), not the URI.
+    const error = target.searchParams.get('error');
+    if (error === null) {
+      report.add('ok', 'authorize', 'the tenant accepted the client ID, redirect URI and scope, and sent a code back at once (not used)');
+      return;
+    }
+    const description = target.searchParams.get('error_description');
+    const what = error === 'invalid_scope' ? 'Check QLIK_SCOPE against the scopes the OAuth client allows.' : `Check the OAuth client's settings in ${WHERE_CLIENTS_ARE}.`;
+    report.add('FAIL', 'authorize', `the redirect URI is registered, but the tenant refused the request: error=${clip(error, 60)}${description ? ` (${clip(description, 200)})` : ''}. ${what}`);
+    return;
+  }
+  if (answer.result === undefined || status === undefined || status >= 500 || status === 429) {
+    report.add('warn', 'authorize', `could not tell whether the client ID and redirect URI are registered: ${answer.notMetadata ?? `HTTP ${status}`}`);
+    return;
+  }
+  if (status >= 400) {
+    const said = answerText(status, parseErrorBody(answer.result));
+    report.add('FAIL', 'authorize', `the tenant refused the authorization request: ${said}. OAUTH-1 means the client ID or the redirect URI is not registered: register exactly ${client.redirectUri} for client ${quote(client.clientId)}, and check QLIK_CLIENT_ID.`);
+    return;
+  }
+  report.add('ok', 'authorize', `no OAUTH-1 error: the tenant answered HTTP ${status} with a page (its sign-in or consent page) for this client ID and redirect URI`);
+}
+
+/** "HTTP 401 OAUTH-5 "Unauthorized", traceId …", from what the tenant said. */
+function answerText(status: number, said: TenantErrorBody | undefined): string {
+  const parts = [`HTTP ${status}`];
+  if (said?.code) parts.push(said.code);
+  if (said?.message) parts.push(quote(said.message));
+  return parts.join(' ') + (said?.traceId ? `, traceId ${said.traceId}` : '');
+}
+
+/**
+ * Are the client ID and secret right? A client_credentials request (RFC 6749 §4.4) is the one the
+ * token endpoint can answer without a user. Its answer settles it only sometimes:
+ * - 200: yes (and the client may do machine-to-machine); the token is revoked at once.
+ * - unauthorized_client / unsupported_grant_type (RFC 6749 §5.2): yes — authenticated, but no M2M.
+ * - invalid_client: no (or the client cannot authenticate this way).
+ * - Qlik's 401 OAUTH-5 "Unauthorized": either. Then the revocation endpoint is asked to revoke a
+ *   made-up token (RFC 7009 §2.2: answered 200), with the configured secret and with a deliberately
+ *   wrong one. Different answers prove the secret is accepted; identical refusals say it is not (or
+ *   that the tenant refuses credentials there); identical 200s prove nothing.
+ */
+async function checkCredentials(report: Report, metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions): Promise<void> {
+  let tokens: TokenSet;
+  try {
+    tokens = await requestTokens(metadata, client, { grant_type: 'client_credentials' }, http, 'check the client credentials');
+  } catch (error) {
+    if (!(error instanceof QlikOAuthError)) throw error;
+    await afterRefusal(report, metadata, client, http, error);
+    return;
+  }
+  report.hide(tokens.accessToken);
+  report.hide(tokens.refreshToken);
+  let revoked = 'the token it gave was revoked at once';
+  try {
+    await revokeToken(metadata, client, { token: tokens.accessToken, hint: 'access_token' }, http);
+  } catch (error) {
+    if (!(error instanceof QlikOAuthError)) throw error;
+    const minutes = tokens.lifetimeMs === undefined ? undefined : Math.ceil(tokens.lifetimeMs / 60_000);
+    revoked = `revoking the token it gave failed (${error.code}), so it lives on${minutes === undefined ? '' : ` for up to ${minutes} min`}`;
+  }
+  report.add('ok', 'credentials', `accepted: a client_credentials request got an access token, so this client may also do machine-to-machine; ${revoked}`);
+}
+
+async function afterRefusal(report: Report, metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions, error: QlikOAuthError): Promise<void> {
+  const tokenError = error instanceof TokenError ? error : undefined;
+  const said = tokenError ? answerText(tokenError.status, tokenError.tenantError) : `${error.code}: ${error.message}`;
+  const code = tokenError?.tenantError?.code;
+  if (tokenError?.status === 429) {
+    report.add('warn', 'credentials', `not checked: the token endpoint is rate limited (${said}); Qlik asks to wait ${tokenError.retryAfter} s. Run the check again after that.`);
+    return;
+  }
+  // RFC 6749 §5.2: unauthorized_client = "the authenticated client is not authorized to use this grant".
+  if (code === 'unauthorized_client' || code === 'unsupported_grant_type') {
+    report.add('ok', 'credentials', `accepted: client_credentials was refused with ${said}, which the tenant says only after the client authenticated — this client has no machine-to-machine, and sign-in does not need it`);
+    return;
+  }
+  // RFC 6749 §5.2 invalid_client: "client authentication failed".
+  if (code === 'invalid_client') {
+    report.add('FAIL', 'credentials', `refused: client_credentials answered ${said} — the client ID or secret is wrong, or this client cannot authenticate with a secret (a public client; a Web client set to private key JWT only). Check, in order: QLIK_CLIENT_SECRET, QLIK_CLIENT_ID, the client's type (Web) in ${WHERE_CLIENTS_ARE}.`);
+    return;
+  }
+  const first = `client_credentials answered ${said}, which proves nothing by itself (Qlik answers "Unauthorized" alike to a wrong ID or secret and to a client without machine-to-machine)`;
+  const ours = await revokeProbe(metadata, client, http);
+  const control = await revokeProbe(metadata, { ...client, clientSecret: `deliberately-wrong-${randomBytes(12).toString('hex')}` }, http);
+  if (ours.status === 200 && control.status !== undefined && control.status !== 200 && control.status !== 429) {
+    report.add('ok', 'credentials', `accepted: ${first}; but the revocation endpoint took the configured ID and secret and refused a deliberately wrong secret (${control.text})`);
+  } else if (ours.status !== undefined && ours.status >= 400 && ours.status < 500 && ours.status !== 429 && ours.text === control.text) {
+    report.add('FAIL', 'credentials', `refused: ${first}; and the revocation endpoint refused the configured ID and secret exactly as a deliberately wrong secret (${ours.text}). The client ID or secret is wrong — or this tenant refuses client credentials at /oauth/revoke (then sign-out's revocation fails too). Check, in order: QLIK_CLIENT_SECRET, QLIK_CLIENT_ID, the client's type (Web) in ${WHERE_CLIENTS_ARE}.`);
+  } else {
+    report.add('warn', 'credentials', `could not tell: ${first}; the revocation endpoint answered ${ours.text} to the configured secret and ${control.text} to a deliberately wrong one. Sign in with npm start to find out.`);
+  }
+}
+
+/** RFC 7009 §2.1: revokes a made-up token with these credentials. `text` leaves out the traceId, so two answers compare. */
+async function revokeProbe(metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions): Promise<{ status: number | undefined; text: string }> {
+  const auth = clientAuthentication(client, metadata.tokenEndpointAuthMethods);
+  try {
+    const result = await httpRequest(
+      {
+        method: 'POST',
+        url: metadata.revocationEndpoint ?? `${metadata.issuer}/oauth/revoke`,
+        issuer: metadata.issuer,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers },
+        body: new URLSearchParams({ token: `not-a-token-${randomBytes(16).toString('hex')}`, token_type_hint: 'access_token', ...auth.fields }).toString(),
+      },
+      http,
+    );
+    const said = parseErrorBody(result);
+    return { status: result.status, text: answerText(result.status, said && { ...said, traceId: undefined }) };
+  } catch (error) {
+    if (!(error instanceof QlikOAuthError)) throw error;
+    return { status: undefined, text: error.code };
+  }
+}
