@@ -1,0 +1,294 @@
+// `npm run check` (src/cli/preflight.ts, src/cli/check.ts): the preflight passes against the
+// sandbox, and against a misconfigured tenant each failure is named — wrong secret, discovery at
+// neither path, another issuer, a skewed clock, an unregistered redirect URI. No secret or token is
+// ever printed.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { preflight, type CheckLine } from '../src/cli/preflight.ts';
+import {
+  SANDBOX_CLIENT_ID,
+  SANDBOX_CLIENT_SECRET,
+  SANDBOX_M2M_CLIENT_ID,
+  SANDBOX_M2M_CLIENT_SECRET,
+  startSandbox,
+  type Sandbox,
+  type SandboxOptions,
+} from '../src/sandbox/index.ts';
+import { HOSTILE_CLIENT_ID, HOSTILE_CLIENT_SECRET, json, redirect, startHostileTenant, type HostileTenant, type Responder } from './helpers/hostile-tenant.ts';
+
+const CHECK = fileURLToPath(new URL('../src/cli/check.ts', import.meta.url));
+const TSX = import.meta.resolve('tsx');
+const DEFAULT_REDIRECT = 'http://localhost:3000/login/callback';
+
+interface Run {
+  exitCode: number;
+  lines: CheckLine[];
+  /** Everything printed. */
+  output: string;
+  line(name: string): CheckLine;
+}
+
+async function check(env: Record<string, string>, fetchImpl?: typeof fetch): Promise<Run> {
+  const printed: string[] = [];
+  const result = await preflight(env, { onLine: (line) => printed.push(line), ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+  const output = printed.join('\n');
+  return {
+    exitCode: result.exitCode,
+    lines: result.lines,
+    output,
+    line: (name) => {
+      const found = result.lines.find((line) => line.name === name);
+      assert.ok(found, `a "${name}" line in:\n${output}`);
+      return found;
+    },
+  };
+}
+
+function assertNoSecret(run: Run, ...secrets: string[]): void {
+  for (const secret of secrets) assert.ok(!run.output.includes(secret), `the output shows a secret:\n${run.output}`);
+}
+
+const ALL = ['tenant URL', 'client', 'redirect URI', 'scope', 'discovery', 'issuer', 'clock', 'authorize', 'credentials'];
+
+describe('npm run check against the sandbox', () => {
+  it('with no tenant configured, checks the built-in sandbox: every line ok, exit 0', async () => {
+    const run = await check({});
+    assert.equal(run.exitCode, 0, run.output);
+    assert.deepEqual(run.lines.map((line) => line.name), ALL);
+    for (const line of run.lines) assert.equal(line.status, 'ok', run.output);
+    assert.match(run.output, /^ok {3}tenant URL: http:\/\/127\.0\.0\.1:\d+ — the built-in sandbox tenant/m);
+    assert.match(run.output, /^ok {3}redirect URI: http:\/\/localhost:3000\/login\/callback \(APP_URL \+ \/login\/callback\)/m);
+    assert.match(run.line('discovery').text, /^metadata at http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-authorization-server \(RFC 8414, Qlik's documented path\); .*openid-configuration \(the tutorial's path\) → metadata too$/);
+    // Terse errors, as a real tenant: client_credentials alone proves nothing; the revocation probe does.
+    assert.match(run.line('credentials').text, /^accepted: client_credentials answered HTTP 401 OAUTH-5 "Unauthorized", traceId \w+, which proves nothing by itself .*refused a deliberately wrong secret/);
+    assertNoSecret(run, SANDBOX_CLIENT_SECRET);
+  });
+
+  it('npm run check itself: one line per check, a summary, exit 0, no secret', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'check-'));
+    try {
+      const { PATH, HOME } = process.env;
+      const child = spawn(process.execPath, ['--import', TSX, CHECK], { cwd: dir, env: { PATH, HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 0, stdout);
+      const lines = stdout.trimEnd().split('\n');
+      assert.deepEqual(lines.slice(0, -1).map((line) => /^ok {3}([a-zA-Z ]+):/.exec(line)?.[1]), ALL);
+      assert.equal(lines.at(-1), 'All checks passed.');
+      assert.ok(!stdout.includes(SANDBOX_CLIENT_SECRET));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('a real tenant (the sandbox, configured as one)', () => {
+    let sandbox: Sandbox;
+    let detailed: Sandbox;
+    const start = async (options: SandboxOptions) => {
+      const sb = await startSandbox(options);
+      sb.addRedirectUri(SANDBOX_CLIENT_ID, DEFAULT_REDIRECT);
+      return sb;
+    };
+    before(async () => {
+      sandbox = await start({});
+      detailed = await start({ errors: 'detailed' });
+    });
+    after(async () => {
+      await sandbox.close();
+      await detailed.close();
+    });
+    const tenant = (sb: Sandbox, clientId: string, clientSecret: string) => ({ QLIK_TENANT_URL: sb.url, QLIK_CLIENT_ID: clientId, QLIK_CLIENT_SECRET: clientSecret });
+
+    it('a wrong secret on a terse tenant: credentials FAIL, told apart by the revocation endpoint', async () => {
+      const run = await check(tenant(sandbox, SANDBOX_CLIENT_ID, 'not-the-right-secret-123'));
+      assert.equal(run.exitCode, 1, run.output);
+      assert.equal(run.line('credentials').status, 'FAIL');
+      assert.match(run.line('credentials').text, /^refused: .*the revocation endpoint refused the configured ID and secret exactly as a deliberately wrong secret \(HTTP 401 OAUTH-5 "Unauthorized"\)\. The client ID or secret is wrong .*Check, in order: QLIK_CLIENT_SECRET, QLIK_CLIENT_ID/);
+      for (const name of ALL.filter((name) => name !== 'credentials')) assert.equal(run.line(name).status, 'ok', run.output);
+      assertNoSecret(run, 'not-the-right-secret-123', SANDBOX_CLIENT_SECRET);
+      assert.doesNotMatch(run.output, /deliberately-wrong-[0-9a-f]/, 'the control secret is not printed either');
+    });
+
+    it('a wrong secret on a tenant that says invalid_client: FAIL from the token endpoint alone', async () => {
+      const run = await check(tenant(detailed, SANDBOX_CLIENT_ID, 'not-the-right-secret-123'));
+      assert.equal(run.exitCode, 1);
+      assert.match(run.line('credentials').text, /^refused: client_credentials answered HTTP 401 invalid_client .*the client ID or secret is wrong/);
+      assertNoSecret(run, 'not-the-right-secret-123');
+    });
+
+    it('the right secret on a tenant that says unauthorized_client: accepted, no machine-to-machine', async () => {
+      const run = await check(tenant(detailed, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET));
+      assert.equal(run.exitCode, 0, run.output);
+      assert.match(run.line('credentials').text, /^accepted: client_credentials was refused with HTTP 400 unauthorized_client .*this client has no machine-to-machine/);
+    });
+
+    it('an M2M client: accepted, and the token it got is revoked and never printed', async () => {
+      const tokens: string[] = [];
+      const recording: typeof fetch = async (input, init) => {
+        const response = await fetch(input, init);
+        if (String(input).endsWith('/oauth/token') && response.status === 200) tokens.push(((await response.clone().json()) as { access_token: string }).access_token);
+        return response;
+      };
+      const run = await check({ ...tenant(sandbox, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET), QLIK_SCOPE: 'user_default' }, recording);
+      assert.match(run.line('credentials').text, /^accepted: a client_credentials request got an access token, so this client may also do machine-to-machine; the token it gave was revoked at once$/);
+      assert.equal(tokens.length, 1);
+      const me = await fetch(`${sandbox.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${tokens[0]}` } });
+      assert.equal(me.status, 401, 'the token no longer works');
+      assertNoSecret(run, tokens[0]!, SANDBOX_M2M_CLIENT_SECRET);
+      // The M2M client has no redirect URI: the authorization endpoint refuses it, and the check says so.
+      assert.equal(run.line('authorize').status, 'FAIL');
+      assert.match(run.line('authorize').text, /^the tenant refused the authorization request: HTTP 400 OAUTH-1 "redirect_uri is not registered", traceId \w+\. OAUTH-1 means the client ID or the redirect URI is not registered: register exactly http:\/\/localhost:3000\/login\/callback for client "sandbox-m2m-client"/);
+      assert.equal(run.line('scope').status, 'warn', 'no offline_access');
+    });
+  });
+});
+
+describe('npm run check against a misconfigured tenant', () => {
+  let hostile: HostileTenant;
+  before(async () => {
+    hostile = await startHostileTenant();
+  });
+  after(() => hostile.close());
+  const run = (changes: Partial<Record<'discovery' | 'authorize' | 'token' | 'revoke', Responder>>, env: Record<string, string> = {}) => {
+    hostile.reset();
+    hostile.requests.length = 0;
+    Object.assign(hostile.on, changes);
+    return check({ QLIK_TENANT_URL: hostile.url, QLIK_CLIENT_ID: HOSTILE_CLIENT_ID, QLIK_CLIENT_SECRET: HOSTILE_CLIENT_SECRET, ...env });
+  };
+  const metadata = (issuer: string) => ({
+    issuer,
+    authorization_endpoint: `${hostile.url}/oauth/authorize`,
+    token_endpoint: `${hostile.url}/oauth/token`,
+    revocation_endpoint: `${hostile.url}/oauth/revoke`,
+    grant_types_supported: [],
+    response_types_supported: [],
+  });
+  const withDate = (offsetMs: number): Responder => (request, res, tenant) =>
+    json(200, metadata(tenant), { date: new Date(Date.now() + offsetMs).toUTCString() })(request, res, tenant);
+
+  it('the honest tenant passes, the token from client_credentials revoked', async () => {
+    const result = await run({});
+    assert.equal(result.exitCode, 0, result.output);
+    for (const line of result.lines) assert.equal(line.status, 'ok', result.output);
+    const revokes = hostile.requests.filter((request) => request.path === '/oauth/revoke');
+    assert.equal(revokes.length, 1);
+    assert.match(revokes[0]!.body, /^token=hst_at_/);
+    assertNoSecret(result, HOSTILE_CLIENT_SECRET, new URLSearchParams(revokes[0]!.body).get('token')!);
+  });
+
+  it('documented path 404 and the tutorial path redirecting to a login page: discovery FAIL naming both', async () => {
+    const result = await run({
+      discovery: (request, res, tenant) =>
+        request.path === '/.well-known/oauth-authorization-server'
+          ? json(404, { errors: [{ code: 'HTTP-404', title: 'Not found' }] })(request, res, tenant)
+          : redirect(302, '/login?returnto=%2F.well-known')(request, res, tenant),
+    });
+    assert.equal(result.exitCode, 1);
+    const line = result.line('discovery');
+    assert.equal(line.status, 'FAIL');
+    assert.equal(
+      line.text,
+      `neither well-known path gave metadata: ${hostile.url}/.well-known/oauth-authorization-server (RFC 8414, Qlik's documented path) → HTTP 404; ` +
+        `${hostile.url}/.well-known/openid-configuration (the tutorial's path) → HTTP 302 redirect to ${hostile.url}/login?returnto=%2F.well-known. ` +
+        "Check QLIK_TENANT_URL: it is the tenant's own address, e.g. https://acme.eu.qlikcloud.com (DISCOVERY_FAILED).",
+    );
+    assert.equal(result.line('authorize').status, 'skip');
+    assert.equal(result.line('credentials').status, 'skip');
+    assert.ok(!hostile.requests.some((request) => request.path === '/oauth/token'), 'nothing sent to the token endpoint');
+  });
+
+  it('metadata only at the documented path (the tutorial path redirects): ok, and says what each answered', async () => {
+    const result = await run({
+      discovery: (request, res, tenant) =>
+        request.path === '/.well-known/oauth-authorization-server' ? json(200, metadata(tenant))(request, res, tenant) : redirect(302, '/login')(request, res, tenant),
+    });
+    assert.equal(result.exitCode, 0, result.output);
+    assert.equal(
+      result.line('discovery').text,
+      `metadata at ${hostile.url}/.well-known/oauth-authorization-server (RFC 8414, Qlik's documented path); ${hostile.url}/.well-known/openid-configuration (the tutorial's path) → HTTP 302 redirect to ${hostile.url}/login`,
+    );
+  });
+
+  it('metadata of another issuer: issuer FAIL, with both issuers', async () => {
+    const result = await run({ discovery: (request, res, tenant) => json(200, metadata('https://other.eu.qlikcloud.com'))(request, res, tenant) });
+    assert.equal(result.exitCode, 1);
+    assert.equal(result.line('issuer').status, 'FAIL');
+    assert.match(result.line('issuer').text, new RegExp(`^the metadata names issuer "https://other\\.eu\\.qlikcloud\\.com", but QLIK_TENANT_URL gives "${hostile.url.replaceAll('.', '\\.')}"; they must be equal to the letter \\(RFC 8414 §3\\.3, ISSUER_MISMATCH\\)`));
+    assert.equal(result.line('credentials').status, 'skip');
+  });
+
+  it('a tenant clock 10 minutes ahead: clock FAIL with the numbers', async () => {
+    const result = await run({ discovery: withDate(10 * 60_000) });
+    assert.equal(result.exitCode, 1);
+    assert.equal(result.line('clock').status, 'FAIL');
+    assert.match(result.line('clock').text, /^the tenant's clock is (599|600) s \((9\.98|10\.0) min\) ahead of this machine's \(its Date header, .* GMT\); over 5 min\. This machine's clock is wrong/);
+  });
+
+  it('a tenant clock 90 s behind: clock warn (exit 0); 10 s: ok', async () => {
+    const behind = await run({ discovery: withDate(-90_000) });
+    assert.equal(behind.exitCode, 0, behind.output);
+    assert.equal(behind.line('clock').status, 'warn');
+    assert.match(behind.line('clock').text, /^the tenant's clock is (90|91) s behind this machine's .*over 30 s\. Tokens still work/);
+    const close = await run({ discovery: withDate(10_000) });
+    assert.equal(close.line('clock').status, 'ok');
+    assert.match(close.line('clock').text, /^the tenant's clock is (9|10) s ahead of this machine's \(its Date header\); under 30 s is fine$/);
+  });
+
+  it('an unregistered redirect URI (OAUTH-1): authorize FAIL naming the URI to register', async () => {
+    const result = await run(
+      { authorize: json(400, { errors: [{ code: 'OAUTH-1', title: 'redirect_uri is not registered', status: '400' }], traceId: 'trace-oauth-1' }) },
+      { APP_URL: 'https://app.example.com' },
+    );
+    assert.equal(result.exitCode, 1);
+    assert.equal(result.line('redirect URI').text, `register exactly https://app.example.com/login/callback (APP_URL + /login/callback) for client "${HOSTILE_CLIENT_ID}" in Administration activity center → OAuth (older docs: Management Console → OAuth)`);
+    assert.match(result.line('authorize').text, /^the tenant refused the authorization request: HTTP 400 OAUTH-1 "redirect_uri is not registered", traceId trace-oauth-1\. .*register exactly https:\/\/app\.example\.com\/login\/callback/);
+  });
+
+  it('a tenant that echoes the secret back: the line shows [redacted], never the secret', async () => {
+    const result = await run({
+      token: (request, res, tenant) => json(401, { error: 'invalid_client', error_description: `bad secret ${new URLSearchParams(request.body).get('client_secret')}` })(request, res, tenant),
+    });
+    assert.equal(result.line('credentials').status, 'FAIL');
+    assert.match(result.line('credentials').text, /"bad secret \[redacted\]"/);
+    assertNoSecret(result, HOSTILE_CLIENT_SECRET);
+  });
+});
+
+describe('npm run check: settings that cannot be used exit 2 before any request', () => {
+  it('openid in the scope and a missing secret: each named, the network checks skipped', async () => {
+    const result = await check({ QLIK_TENANT_URL: 'https://acme.eu.qlikcloud.com', QLIK_CLIENT_ID: 'abc', QLIK_SCOPE: 'openid user_default' });
+    assert.equal(result.exitCode, 2);
+    assert.equal(result.line('client').status, 'FAIL');
+    assert.match(result.line('client').text, /^QLIK_CLIENT_SECRET is not set\./);
+    assert.equal(result.line('scope').status, 'FAIL');
+    assert.match(result.line('scope').text, /asks for "openid"/);
+    for (const name of ['discovery', 'issuer', 'clock', 'authorize', 'credentials']) assert.equal(result.line(name).status, 'skip');
+  });
+
+  it('a tenant URL on plain http', async () => {
+    const result = await check({ QLIK_TENANT_URL: 'http://acme.eu.qlikcloud.com', QLIK_CLIENT_ID: 'abc', QLIK_CLIENT_SECRET: 'shh-secret-value' });
+    assert.equal(result.exitCode, 2);
+    assert.match(result.line('tenant URL').text, /^QLIK_TENANT_URL: The tenant URL "http:\/\/acme\.eu\.qlikcloud\.com" cannot be used: .*\(TENANT_URL_NOT_HTTPS\)$/);
+    assertNoSecret(result, 'shh-secret-value');
+  });
+
+  it('SANDBOX_* next to a real tenant: "these only apply to the sandbox"', async () => {
+    const result = await check({ QLIK_TENANT_URL: 'https://acme.eu.qlikcloud.com', QLIK_CLIENT_ID: 'abc', QLIK_CLIENT_SECRET: 'shh-secret-value', SANDBOX_FAULT: 'api-429' });
+    assert.equal(result.exitCode, 2);
+    assert.deepEqual(result.lines.map((line) => `${line.status} ${line.name}`), ['FAIL settings']);
+    assert.match(result.lines[0]!.text, /^SANDBOX_FAULT is set, but QLIK_TENANT_URL is too: these only apply to the sandbox\./);
+  });
+
+  it('a bad SANDBOX_FAULT with the sandbox', async () => {
+    const result = await check({ SANDBOX_FAULT: 'no-such-fault' });
+    assert.equal(result.exitCode, 2);
+    assert.match(result.lines[0]!.text, /^SANDBOX_FAULT: unknown fault "no-such-fault"/);
+  });
+});
