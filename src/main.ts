@@ -7,7 +7,9 @@
 import { createApp, readConfig, ConfigError, type App, type EnvConfig } from './app/index.ts';
 import { QlikOAuthError } from './errors.ts';
 import { isLoopbackHost } from './http.ts';
-import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox } from './sandbox/index.ts';
+import { startSandbox, sandboxOptionsFromEnv, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox, type SandboxOptions } from './sandbox/index.ts';
+import { startHelp } from './cli/help.ts';
+import { sandboxSettingsProblem } from './cli/sandbox-settings.ts';
 
 /** Prints the lines to stderr and exits: no stack trace, just what happened and what to do. */
 function exitWith(code: number, lines: string[]): never {
@@ -31,6 +33,21 @@ function readSettings(): EnvConfig {
   } catch (error) {
     if (error instanceof ConfigError) exitWith(2, [`Configuration error: ${error.message}`, `Fix: ${error.fix}`]);
     throw error;
+  }
+}
+
+/**
+ * The SANDBOX_* settings: refused next to a real tenant (they would silently do nothing), read and
+ * checked for the sandbox. Undefined with a real tenant.
+ */
+function readSandboxSettings(config: EnvConfig): SandboxOptions | undefined {
+  const problem = sandboxSettingsProblem(process.env);
+  if (problem) exitWith(2, [`Configuration error: ${problem.message}`, `Fix: ${problem.fix}`]);
+  if (config.tenantUrl !== undefined) return undefined;
+  try {
+    return sandboxOptionsFromEnv(process.env);
+  } catch (error) {
+    exitWith(2, [`Configuration error: ${(error as Error).message}`, 'Fix: correct or remove it; npm start -- --help lists the sandbox settings.']);
   }
 }
 
@@ -118,9 +135,14 @@ function stopOnSignals(app: App, sandbox: Sandbox | undefined): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(startHelp());
+    process.exit(0);
+  }
   loadDotEnv();
   const config = readSettings();
-  const sandbox = config.tenantUrl === undefined ? await startSandbox() : undefined;
+  const sandboxOptions = readSandboxSettings(config);
+  const sandbox = sandboxOptions === undefined ? undefined : await startSandbox(sandboxOptions);
   const app = await start(config, sandbox);
   sandbox?.addRedirectUri(SANDBOX_CLIENT_ID, app.redirectUri);
   printReady(app, config, sandbox);
