@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +83,25 @@ describe('npm run check against the sandbox', () => {
       assert.deepEqual(lines.slice(0, -1).map((line) => /^ok {3}([a-zA-Z ]+):/.exec(line)?.[1]), ALL);
       assert.equal(lines.at(-1), 'All checks passed.');
       assert.ok(!stdout.includes(SANDBOX_CLIENT_SECRET));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('npm run check reads .env in the working directory; unusable settings exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'check-env-'));
+    try {
+      writeFileSync(join(dir, '.env'), 'QLIK_TENANT_URL=http://example.com\nQLIK_CLIENT_ID=id\nQLIK_CLIENT_SECRET=shh-secret-value\n');
+      const { PATH, HOME } = process.env;
+      const child = spawn(process.execPath, ['--import', TSX, CHECK], { cwd: dir, env: { PATH, HOME }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 2, stdout);
+      assert.match(stdout, /^FAIL tenant URL: QLIK_TENANT_URL: The tenant URL "http:\/\/example\.com" cannot be used/m);
+      assert.match(stdout, /^skip discovery: the settings above must be fixed first; nothing was sent to the tenant$/m);
+      assert.match(stdout, /\nThe settings cannot be used; fix them and run npm run check again\.\n$/);
+      assert.ok(!stdout.includes('shh-secret-value'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -249,6 +268,26 @@ describe('npm run check against a misconfigured tenant', () => {
     assert.equal(result.exitCode, 1);
     assert.equal(result.line('redirect URI').text, `register exactly https://app.example.com/login/callback (APP_URL + /login/callback) for client "${HOSTILE_CLIENT_ID}" in Administration activity center → OAuth (older docs: Management Console → OAuth)`);
     assert.match(result.line('authorize').text, /^the tenant refused the authorization request: HTTP 400 OAUTH-1 "redirect_uri is not registered", traceId trace-oauth-1\. .*register exactly https:\/\/app\.example\.com\/login\/callback/);
+  });
+
+  it('OAUTH-5 to client_credentials and 200 to any revocation (as a real tenant may): credentials warn, proves nothing, exit 0', async () => {
+    const oauth5 = json(401, { errors: [{ title: 'Unauthorized', code: 'OAUTH-5', status: '401' }], traceId: 'trace-5' });
+    const result = await run({ token: oauth5 });
+    assert.equal(result.exitCode, 0, result.output);
+    assert.equal(result.line('credentials').status, 'warn');
+    assert.equal(
+      result.line('credentials').text,
+      'could not tell: client_credentials answered HTTP 401 OAUTH-5 "Unauthorized", traceId trace-5, which proves nothing by itself ' +
+        '(Qlik answers "Unauthorized" alike to a wrong ID or secret and to a client without machine-to-machine); the revocation endpoint ' +
+        'answered HTTP 200 to the configured secret and HTTP 200 to a deliberately wrong one. Sign in with npm start to find out.',
+    );
+  });
+
+  it('a rate-limited token endpoint: credentials warn with the wait, nothing else asked', async () => {
+    const result = await run({ token: json(429, { errors: [{ code: 'HTTP-429', title: 'Too Many Requests' }] }, { 'retry-after': '13' }) });
+    assert.equal(result.line('credentials').status, 'warn');
+    assert.match(result.line('credentials').text, /^not checked: the token endpoint is rate limited \(HTTP 429 HTTP-429 "Too Many Requests"\); Qlik asks to wait 13 s\./);
+    assert.ok(!hostile.requests.some((request) => request.path === '/oauth/revoke'));
   });
 
   it('a tenant that echoes the secret back: the line shows [redacted], never the secret', async () => {
