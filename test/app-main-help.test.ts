@@ -63,7 +63,7 @@ describe('npm start -- --help', () => {
     for (const fault of SANDBOX_FAULTS) {
       const line = help.split('\n').find((text) => text.trimStart().startsWith(`${fault.name} `));
       assert.ok(line, `${fault.name} is listed`);
-      assert.match(line, new RegExp(`^ {4}${fault.name} +${fault.expectedCheck} +`));
+      assert.match(line, new RegExp(`^ {4}${fault.name} +${fault.step.replace('.', '\\.')} +${fault.expectedCheck} +`));
       assert.ok(line.endsWith(fault.description), `${fault.name} has its description`);
     }
     assert.match(help, /SANDBOX_TOKEN_SECONDS=N +access tokens live N seconds/);
