@@ -292,11 +292,14 @@ describe('npm run check against a misconfigured tenant', () => {
 
   it('a tenant that echoes the secret back: the line shows [redacted], never the secret', async () => {
     const result = await run({
-      token: (request, res, tenant) => json(401, { error: 'invalid_client', error_description: `bad secret ${new URLSearchParams(request.body).get('client_secret')}` })(request, res, tenant),
-    });
+      token: (request, res, tenant) => {
+        const secret = new URLSearchParams(request.body).get('client_secret')!;
+        return json(401, { error: 'invalid_client', error_description: `bad secret ${secret}, encoded ${encodeURIComponent(secret)}` })(request, res, tenant);
+      },
+    }, { QLIK_CLIENT_SECRET: 'secret with spaces/and+plus' });
     assert.equal(result.line('credentials').status, 'FAIL');
-    assert.match(result.line('credentials').text, /"bad secret \[redacted\]"/);
-    assertNoSecret(result, HOSTILE_CLIENT_SECRET);
+    assert.match(result.line('credentials').text, /"bad secret \[redacted\], encoded \[redacted\]"/);
+    assertNoSecret(result, 'secret with spaces/and+plus', encodeURIComponent('secret with spaces/and+plus'));
   });
 });
 

@@ -61,7 +61,9 @@ class Report {
   }
   /** A value that must never be printed (the secret, a token): replaced wherever a tenant's text echoes it. */
   hide(value: string | undefined): void {
-    if (value !== undefined && value.length >= 4) this.#secrets.push(value);
+    if (value === undefined || value.length < 4) return;
+    // As sent, and as a URL or a form body would carry it (a tenant may echo either).
+    this.#secrets.push(value, encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2));
   }
   add(status: CheckStatus, name: string, text: string): void {
     let safe = escapeControl(text);
