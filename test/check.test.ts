@@ -328,6 +328,19 @@ describe('npm run check: settings that cannot be used exit 2 before any request'
     assert.match(result.lines[0]!.text, /^SANDBOX_FAULT is set, but QLIK_TENANT_URL is too: these only apply to the sandbox\./);
   });
 
+  it('a client ID without a tenant: refused, not silently replaced by the sandbox', async () => {
+    const result = await check({ QLIK_CLIENT_ID: 'abc' });
+    assert.equal(result.exitCode, 2);
+    assert.match(result.lines[0]!.text, /^QLIK_CLIENT_ID is set, but QLIK_TENANT_URL is not\. Fix: Set QLIK_TENANT_URL/);
+  });
+
+  it('a bad PORT with the sandbox: the redirect URI line names it', async () => {
+    const result = await check({ PORT: 'eighty' });
+    assert.equal(result.exitCode, 2);
+    assert.equal(result.line('redirect URI').status, 'FAIL');
+    assert.match(result.line('redirect URI').text, /^PORT is "eighty"; it must be a number from 0 to 65535\. Fix: /);
+  });
+
   it('a bad SANDBOX_FAULT with the sandbox', async () => {
     const result = await check({ SANDBOX_FAULT: 'no-such-fault' });
     assert.equal(result.exitCode, 2);

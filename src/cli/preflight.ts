@@ -104,7 +104,8 @@ export async function preflight(env: Env, options: PreflightOptions = {}): Promi
   let sandbox: Sandbox | undefined;
   if (setting('QLIK_TENANT_URL') === undefined) {
     try {
-      readConfig(env); // credentials without a tenant: the same refusal as `npm start`
+      // Credentials without a tenant: the same refusal as `npm start` (the other settings get their own lines).
+      readConfig({ QLIK_CLIENT_ID: env.QLIK_CLIENT_ID, QLIK_CLIENT_SECRET: env.QLIK_CLIENT_SECRET });
       sandbox = await startSandbox(sandboxOptionsFromEnv(env));
     } catch (error) {
       if (error instanceof ConfigError) return unusable(`${error.message} Fix: ${error.fix}`);
