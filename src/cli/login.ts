@@ -14,6 +14,7 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LifecycleError, TokenError } from '../errors.ts';
 import { discover, type TenantMetadata } from '../1-discovery.ts';
@@ -235,4 +236,5 @@ async function main(): Promise<unknown> {
   return signIn(args);
 }
 
-await runCommand(main);
+// Run when started as a command; importing the file (tests) only gets its argument parser.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runCommand(main);

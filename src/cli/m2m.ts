@@ -11,6 +11,7 @@
 // With no QLIK_TENANT_URL it starts the local sandbox tenant and uses its M2M client.
 // Exit codes: 0 done, 1 the call failed, 2 a setting or an argument is wrong.
 
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { discover } from '../1-discovery.ts';
 import { qlikFetch, type QlikRequest } from '../5-lifecycle.ts';
@@ -109,4 +110,5 @@ async function main(): Promise<unknown> {
   }
 }
 
-await runCommand(main);
+// Run when started as a command; importing the file (tests) only gets its argument parser.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runCommand(main);
