@@ -72,18 +72,20 @@ test('a public client never sends a secret: exchange, refresh, API read and writ
   assert.match(sent[0]!.wire, /client_id=native-client/);
 });
 
-for (const authMethod of ['client_secret_post', 'client_secret_basic'] as const) {
-  test(`a confidential client (${authMethod}) sends its secret to the token and revocation endpoints only`, async () => {
-    const sent = recordEverything();
-    const client: ClientConfig = { clientId: 'web-client', clientSecret: SECRET, authMethod, redirectUri: 'https://app.example.com/cb' };
-    await userSession(client);
-    await clientCredentialsToken(METADATA, client);
-    await impersonationToken(METADATA, client, { userLookup: { field: 'subject', value: 'auth0|a1b2c3' } });
-    await qlikFetch(machineSession(METADATA, client), '/api/v1/users/me');
-    const carriesSecret = (wire: string) => wire.includes(SECRET) || wire.includes(BASIC);
-    for (const { path, wire } of sent) {
-      assert.equal(carriesSecret(wire), TOKEN_OR_REVOKE.has(path), `${path} ${TOKEN_OR_REVOKE.has(path) ? 'authenticates the client' : 'must not see the secret'}`);
-    }
-    assert.ok(sent.some((s) => s.path.startsWith('/api/')), 'the API was called');
-  });
+async function confidentialSendsSecretToTokenAndRevocationOnly(authMethod: 'client_secret_post' | 'client_secret_basic'): Promise<void> {
+  const sent = recordEverything();
+  const client: ClientConfig = { clientId: 'web-client', clientSecret: SECRET, authMethod, redirectUri: 'https://app.example.com/cb' };
+  await userSession(client);
+  await clientCredentialsToken(METADATA, client);
+  await impersonationToken(METADATA, client, { userLookup: { field: 'subject', value: 'auth0|a1b2c3' } });
+  await qlikFetch(machineSession(METADATA, client), '/api/v1/users/me');
+  const carriesSecret = (wire: string) => wire.includes(SECRET) || wire.includes(BASIC);
+  for (const { path, wire } of sent) {
+    assert.equal(carriesSecret(wire), TOKEN_OR_REVOKE.has(path), `${path} ${TOKEN_OR_REVOKE.has(path) ? 'authenticates the client' : 'must not see the secret'}`);
+  }
+  assert.ok(sent.some((s) => s.path.startsWith('/api/')), 'the API was called');
 }
+
+test('a confidential client (client_secret_post) sends its secret to the token and revocation endpoints only', () => confidentialSendsSecretToTokenAndRevocationOnly('client_secret_post'));
+
+test('a confidential client (client_secret_basic) sends its secret to the token and revocation endpoints only', () => confidentialSendsSecretToTokenAndRevocationOnly('client_secret_basic'));
