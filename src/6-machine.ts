@@ -9,7 +9,7 @@
 //                               callers, so qlikFetch() and paginate() work unchanged;
 //   machineAccessToken()      — the session's current token, for a call qlikFetch() cannot make.
 
-import { ConfigurationError, TokenError, clip, quote, type CheckCode } from './errors.ts';
+import { ConfigurationError, TokenError, clip, quote, reportPassed, type CheckCode } from './errors.ts';
 import type { HttpOptions } from './http.ts';
 import type { TenantMetadata } from './1-discovery.ts';
 import { SCOPE_PATTERN } from './2-authorize.ts';
@@ -36,8 +36,10 @@ export interface MachineGrant {
 /** The longest subject or user id we send. Qlik's ids are 24 characters; IdP subjects are at most a few hundred. */
 export const MAX_USER_LOOKUP_LENGTH = 256;
 
-/** The checks made before a machine grant is sent, in order. */
-export const MACHINE_CHECKS: readonly CheckCode[] = ['CONFIDENTIAL_CLIENT_REQUIRED', 'SCOPE_INVALID', 'USER_LOOKUP_INVALID'];
+/** The checks made before a client credentials grant is sent, in order. */
+export const CLIENT_CREDENTIALS_CHECKS: readonly CheckCode[] = ['CONFIDENTIAL_CLIENT_REQUIRED', 'SCOPE_INVALID'];
+/** The checks made before an impersonation grant is sent, in order. */
+export const IMPERSONATION_CHECKS: readonly CheckCode[] = ['CONFIDENTIAL_CLIENT_REQUIRED', 'SCOPE_INVALID', 'USER_LOOKUP_INVALID'];
 
 /**
  * RFC 6749 §4.4.2: a token for the client itself. Qlik's body: client_id, client_secret, scope,
@@ -52,6 +54,7 @@ export async function clientCredentialsToken(
 ): Promise<TokenSet> {
   checkMachineClient(client, metadata);
   checkScope(scope);
+  reportPassed(options.onCheck, CLIENT_CREDENTIALS_CHECKS);
   const grant: Record<string, string> = { grant_type: 'client_credentials' };
   if (scope !== '') grant.scope = scope;
   try {
@@ -81,6 +84,7 @@ export async function impersonationToken(
   checkMachineClient(client, metadata);
   checkScope(scope);
   const lookup = checkUserLookup(userLookup);
+  reportPassed(options.onCheck, IMPERSONATION_CHECKS);
   const grant: Record<string, string | Record<string, string>> = { grant_type: IMPERSONATION_GRANT_TYPE };
   if (scope !== '') grant.scope = scope;
   grant.user_lookup = { field: lookup.field, value: lookup.value };
@@ -91,7 +95,7 @@ export async function impersonationToken(
     throw refusedAs('IMPERSONATION_REFUSED', error, {
       hint:
         `Check that a user with ${lookup.field} ${quote(lookup.value)} exists on the tenant and is not disabled (Administration → Users), ` +
-        'that this Web client has the user impersonation grant allowed, and that its client ID and secret match.',
+        'that this Web client has the user impersonation grant allowed, that its client ID and secret match, and that the scope asks only for scopes the client allows.',
       settings: ['clientId', 'clientSecret', 'scope'],
     });
   }

@@ -56,7 +56,10 @@ function recordTokenRequests(answer = () => tokenAnswer()): Seen[] {
 
 test('client_credentials: a form body with grant_type, scope, client_id and client_secret (RFC 6749 §4.4.2, client_secret_post)', async () => {
   const seen = recordTokenRequests();
-  const tokens = await clientCredentialsToken(METADATA, M2M, { scope: 'user_default' });
+  const checks: string[] = [];
+  const tokens = await clientCredentialsToken(METADATA, M2M, { scope: 'user_default' }, { onCheck: (code, passed) => passed && checks.push(code) });
+  assert.deepEqual(checks.slice(0, 2), ['CONFIDENTIAL_CLIENT_REQUIRED', 'SCOPE_INVALID'], 'the checks made before sending are reported, then the token checks');
+  assert.ok(checks.includes('ACCESS_TOKEN_MISSING'));
   assert.equal(seen.length, 1);
   assert.equal(seen[0]!.contentType, 'application/x-www-form-urlencoded');
   assert.equal(seen[0]!.authorization, null);
@@ -85,7 +88,9 @@ test('client_credentials: a refresh_token in the answer is not kept (RFC 6749 §
 
 test('impersonation: a JSON body with user_lookup { field, value }, as Qlik documents and @qlik/api sends', async () => {
   const seen = recordTokenRequests(() => tokenAnswer({ issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' }));
-  await impersonationToken(METADATA, M2M, { scope: 'user_default', userLookup: SUBJECT });
+  const checks: string[] = [];
+  await impersonationToken(METADATA, M2M, { scope: 'user_default', userLookup: SUBJECT }, { onCheck: (code) => checks.push(code) });
+  assert.ok(checks.includes('USER_LOOKUP_INVALID'));
   assert.equal(seen[0]!.contentType, 'application/json');
   assert.deepEqual(JSON.parse(seen[0]!.text), {
     grant_type: IMPERSONATION_GRANT_TYPE,
