@@ -163,6 +163,12 @@ describe('authorize and consent', () => {
       assertErrorRedirect(twice, 'invalid_request', 'SANDBOX-OAUTH-1', sb);
     }));
 
+  it('accepts Qlik\'s optional prompt=login, max_age and login_hint', () =>
+    withSandbox({}, async (sb) => {
+      const { location } = await getCode(sb, { prompt: 'login', max_age: '0', login_hint: 'grace.hopper' });
+      assert.ok(location.searchParams.get('code'));
+    }));
+
   it('keeps an existing query on the redirect URI', () =>
     withSandbox({}, async (sb) => {
       const uri = 'http://localhost:3000/cb?tenant=a%20b&x';

@@ -60,7 +60,7 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: SandboxCont
   const spaceId = SPACE_PATH.exec(path)?.[1];
   if (spaceId !== undefined) {
     if (req.method === 'GET' || req.method === 'DELETE') return handleSpace(req, res, ctx, spaceId);
-    throw new QlikFailure(405, HTTP.methodNotAllowed, `Use GET or DELETE for ${path}.`, { allow: 'GET, DELETE' });
+    throw new QlikFailure(405, HTTP.methodNotAllowed, `Use GET or DELETE for ${path.slice(0, 100)}.`, { allow: 'GET, DELETE' });
   }
 
   const allowed = [...ROUTES.keys()].filter((key) => key.endsWith(` ${path}`)).map((key) => key.split(' ')[0]!);
