@@ -26,6 +26,8 @@ export const STEP_FILES: Record<string, string[]> = {
   '3.4': ['src/4-api.ts', 'src/errors.ts', 'src/http.ts'],
   lifecycle: ['src/5-lifecycle.ts', 'src/3-token.ts', 'src/4-api.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
   trace: ['src/trace.ts', 'src/redact.ts', 'src/errors.ts'],
+  machine: ['src/6-machine.ts', 'src/5-lifecycle.ts', 'src/3-token.ts', 'src/4-api.ts', 'src/2-authorize.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  native: ['src/native-login.ts', 'src/2-authorize.ts', 'src/3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
 };
 
 /** The exported declaration `name` in `file`, from its doc comment to its closing line. */

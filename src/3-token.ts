@@ -190,24 +190,38 @@ export async function exchangeCode(
 
 /**
  * RFC 6749 §3.2: one request to the token endpoint, for any grant (a code here; a refresh token in
- * 5-lifecycle.ts; client credentials in 6-machine.ts), with the client's authentication added, and
- * its answer checked by processTokenResponse().
+ * 5-lifecycle.ts; client credentials and impersonation in 6-machine.ts), with the client's
+ * authentication added, and its answer checked by processTokenResponse().
+ *
+ * The body is a form (RFC 6749 §4.1.3, what the tutorial sends) unless `format` is 'json': Qlik
+ * accepts JSON too, and documents it for impersonation, whose `user_lookup` is an object that a
+ * form cannot carry. A nested object in a form body is a programming error, refused before sending.
  */
 export async function requestTokens(
   metadata: TenantMetadata,
   client: ClientCredentials,
-  grant: Record<string, string>,
+  grant: Record<string, string | Record<string, string>>,
   options: HttpOptions = {},
   action = 'exchange the code',
+  format: 'form' | 'json' = 'form',
 ): Promise<TokenSet> {
   const auth = clientAuthentication(client, metadata.tokenEndpointAuthMethods);
+  const fields = { ...grant, ...auth.fields };
+  let body: string;
+  if (format === 'json') {
+    body = JSON.stringify(fields);
+  } else {
+    const nested = Object.keys(fields).find((name) => typeof fields[name] !== 'string');
+    if (nested !== undefined) throw new TypeError(`The token request field "${nested}" is an object; send it with format 'json'.`);
+    body = new URLSearchParams(fields as Record<string, string>).toString();
+  }
   const result = await httpRequest(
     {
       method: 'POST',
       url: metadata.tokenEndpoint,
       issuer: metadata.issuer,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers },
-      body: new URLSearchParams({ ...grant, ...auth.fields }).toString(),
+      headers: { 'content-type': format === 'json' ? 'application/json' : 'application/x-www-form-urlencoded', ...auth.headers },
+      body,
     },
     options,
   );

@@ -114,8 +114,10 @@ export async function refreshSession(session: QlikSession, staleAccessToken: str
 }
 
 async function renew(session: QlikSession): Promise<TokenSet> {
+  // A session that renews itself (machine-to-machine) says what went wrong in its own words:
+  // "sign in again" means nothing to a program with no user.
+  if (session.tokens.refreshToken === undefined && session.renew) return session.renew();
   try {
-    if (session.tokens.refreshToken === undefined && session.renew) return await session.renew();
     return await refreshTokens(session.metadata, session.client, session.tokens, session.options);
   } catch (error) {
     if (!(error instanceof TokenError)) throw error;

@@ -93,6 +93,16 @@ export const CHECKS = {
   FOREIGN_URL: { step: 'lifecycle', rule: rfc(6750, '5.3'), title: 'the bearer token goes to the tenant origin only' },
   URL_TOO_LONG: { step: 'lifecycle', rule: BOUNDED, title: 'a link from the tenant is of a sane length' },
   TOO_MANY_PAGES: { step: 'lifecycle', rule: BOUNDED, title: 'a paged list ends within the page limit' },
+
+  // --- beyond the tutorial: the command-line sign-in of a native app (src/native-login.ts)
+  REDIRECT_NOT_LOOPBACK: { step: '3.2', rule: rfc(8252, '7.3'), title: 'a native app redirects to http on the loopback interface' },
+  LOOPBACK_TIMEOUT: { step: '3.3', rule: BOUNDED, title: 'the browser comes back to the loopback listener within the time limit' },
+
+  // --- beyond the tutorial: machine-to-machine and impersonation (src/6-machine.ts)
+  CONFIDENTIAL_CLIENT_REQUIRED: { step: 'machine', rule: rfc(6749, '4.4'), title: 'a machine grant is asked for by a confidential client, with its secret' },
+  USER_LOOKUP_INVALID: { step: 'machine', rule: 'Qlik: user impersonation user_lookup', title: 'the user lookup is subject or userId with a non-empty value of sane length and no control characters' },
+  MACHINE_TOKEN_REFUSED: { step: 'machine', rule: rfc(6749, '5.2'), title: 'the tenant grants the client its own token' },
+  IMPERSONATION_REFUSED: { step: 'machine', rule: 'Qlik: user impersonation', title: 'the tenant finds the user and lets the client act as them' },
 } as const satisfies Record<string, CheckInfo>;
 
 export type CheckCode = keyof typeof CHECKS;

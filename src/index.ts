@@ -9,3 +9,5 @@ export * from './3-token.ts';
 export * from './4-api.ts';
 export * from './trace.ts';
 export * from './5-lifecycle.ts';
+export * from './6-machine.ts';
+export * from './native-login.ts';

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { DISCOVERY_CHECKS } from '../src/1-discovery.ts';
 import { CALLBACK_CHECKS, TOKEN_CHECKS } from '../src/3-token.ts';
 import { USER_CHECKS } from '../src/4-api.ts';
+import { CLIENT_CREDENTIALS_CHECKS, IMPERSONATION_CHECKS } from '../src/6-machine.ts';
 import { CHECKS, type CheckCode } from '../src/errors.ts';
 
 /** The check codes a source file throws: `new SomeError('CODE', …` and `new SomeError(\n 'CODE'`. */
@@ -28,6 +29,8 @@ for (const [file, lists, notInLists] of [
   ['src/3-token.ts', [CALLBACK_CHECKS, TOKEN_CHECKS], []],
   // apiErrorFrom() serves every REST call; /users/me reports the codes a user answer can fail with.
   ['src/4-api.ts', [USER_CHECKS], []],
+  // The checks made before a machine grant is sent; the tenant's refusals are reported as they come.
+  ['src/6-machine.ts', [CLIENT_CREDENTIALS_CHECKS, IMPERSONATION_CHECKS], []],
 ] as const) {
   test(`${file}: its check lists name exactly the checks it makes`, () => {
     const thrown = thrownIn(file);

@@ -10,7 +10,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STEP_FILES as DOCS_STEP_FILES } from '../scripts/docs.ts';
-import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox } from '../src/sandbox/index.ts';
+import {
+  startSandbox,
+  SANDBOX_CLIENT_ID,
+  SANDBOX_CLIENT_SECRET,
+  SANDBOX_M2M_CLIENT_ID,
+  SANDBOX_M2M_CLIENT_SECRET,
+  SANDBOX_NATIVE_CLIENT_ID,
+  type Sandbox,
+} from '../src/sandbox/index.ts';
 
 /** What each step needs, as its docs page says (scripts/docs.ts), as built .js files. */
 const STEP_FILES = Object.fromEntries(
@@ -113,4 +121,36 @@ try {
   } finally {
     listener.close();
   }
+});
+
+/** An empty folder with the built files of `steps` and one example script, nothing else. */
+function folderWith(steps: string[], example: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'qlik-copy-'));
+  work.push(dir);
+  const files = new Set(steps.flatMap((step) => STEP_FILES[step]!));
+  for (const file of files) copyFileSync(join(buildDir, file), join(dir, file));
+  copyFileSync(`examples/${example}`, join(dir, example));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  assert.deepEqual(readdirSync(dir).sort(), [...files, 'package.json', example].sort(), 'nothing else: no node_modules');
+  return dir;
+}
+
+function runExample(dir: string, example: string, args: string[]) {
+  return promisify(execFile)(process.execPath, [example, ...args], { cwd: dir, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8', timeout: 30_000 });
+}
+
+test('machine-to-machine runs with plain node from the machine files (plus discovery): client credentials, then impersonation', async () => {
+  const dir = folderWith(['machine', '3.1'], 'm2m.mjs');
+  const bot = await runExample(dir, 'm2m.mjs', [sandbox.url, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET]);
+  assert.deepEqual(JSON.parse(bot.stdout), { name: `${SANDBOX_M2M_CLIENT_ID} (bot)`, sameUser: true });
+  const ada = await runExample(dir, 'm2m.mjs', [sandbox.url, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, 'sandbox|ada']);
+  assert.deepEqual(JSON.parse(ada.stdout), { name: 'Ada', sameUser: true });
+});
+
+test('the loopback sign-in runs with plain node from the native files (plus discovery and 3.4), as a public client', async () => {
+  const dir = folderWith(['native', '3.1', '3.4'], 'native-login.mjs');
+  const run = await runExample(dir, 'native-login.mjs', [sandbox.url, SANDBOX_NATIVE_CLIENT_ID]);
+  const out = JSON.parse(run.stdout);
+  assert.equal(out.name, 'Grace');
+  assert.match(out.redirectUri, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
 });

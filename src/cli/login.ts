@@ -1,0 +1,240 @@
+// `npm run login`: sign a user in from the command line over a loopback redirect (RFC 8252 §7.3,
+// src/native-login.ts), then print their /api/v1/users/me JSON as the last line of stdout.
+//
+//   npm run login [-- --no-open] [--port N] [--timeout SECONDS] [--save FILE]
+//
+// Prints `Open this URL to sign in: <url>` and opens the system browser (unless --no-open, or no
+// browser can be started). With --save FILE the tokens are written to FILE (mode 0600, never
+// printed), and a later run refreshes from it instead of opening the browser while the refresh
+// token works. Settings (environment or .env): QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET
+// (only for a confidential Web client; a native client has none), QLIK_SCOPE (default
+// user_default offline_access), QLIK_REDIRECT_URI (a fixed loopback redirect registered for the
+// client). With no QLIK_TENANT_URL it starts the local sandbox tenant and its native client.
+// Exit codes: 0 signed in, 1 the sign-in failed or timed out, 2 a setting or an argument is wrong.
+
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { LifecycleError, TokenError } from '../errors.ts';
+import { discover, type TenantMetadata } from '../1-discovery.ts';
+import type { TokenSet } from '../3-token.ts';
+import { getCurrentUser } from '../4-api.ts';
+import { refreshTokens } from '../5-lifecycle.ts';
+import type { ClientCredentials } from '../client.ts';
+import { DEFAULT_LOGIN_TIMEOUT_MS, loopbackRedirectUri, startLoopbackSignIn } from '../native-login.ts';
+import { SANDBOX_NATIVE_CLIENT_ID, type Sandbox } from '../sandbox/index.ts';
+import { SettingError, loadDotEnv, readCliSettings, runCommand, startLocalTenant } from './shared.ts';
+
+const USAGE = `Usage: npm run login [-- --no-open] [--port N] [--timeout SECONDS] [--save FILE]
+  --no-open          print the sign-in URL only; do not start a browser
+  --port N           listen for the callback on 127.0.0.1:N (default: a free port)
+  --timeout SECONDS  give up when the browser has not come back after this long (default ${DEFAULT_LOGIN_TIMEOUT_MS / 1000})
+  --save FILE        keep the tokens in FILE (mode 0600) and, next time, refresh from it without a browser
+Settings: QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET (confidential clients only), QLIK_SCOPE, QLIK_REDIRECT_URI.
+With no QLIK_TENANT_URL it runs against a local sandbox tenant.`;
+const HELP = 'See npm run login -- --help for the usage.';
+
+export interface LoginArguments {
+  open: boolean;
+  port: number | undefined;
+  timeoutMs: number;
+  saveFile: string | undefined;
+}
+
+export function parseLoginArguments(argv: string[]): LoginArguments | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        'no-open': { type: 'boolean' },
+        port: { type: 'string' },
+        timeout: { type: 'string' },
+        save: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new SettingError((error as Error).message, HELP);
+  }
+  if (parsed.values.help) return 'help';
+  const { port, timeout, save } = parsed.values;
+  if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535)) {
+    throw new SettingError(`--port "${port.slice(0, 20)}" is not a port number from 0 to 65535.`, 'Give a free port, e.g. --port 8765, or leave it out for any free port.');
+  }
+  if (timeout !== undefined && !(/^\d{1,6}$/.test(timeout) && Number(timeout) > 0)) {
+    throw new SettingError(`--timeout "${timeout.slice(0, 20)}" is not a positive number of seconds.`, 'Give the wait in seconds, e.g. --timeout 120.');
+  }
+  if (save === '') throw new SettingError('--save needs a file name.', 'Write --save tokens.json.');
+  return {
+    open: !parsed.values['no-open'],
+    port: port === undefined ? undefined : Number(port),
+    timeoutMs: timeout === undefined ? DEFAULT_LOGIN_TIMEOUT_MS : Number(timeout) * 1000,
+    saveFile: save,
+  };
+}
+
+/** What --save keeps. Tokens in a file readable by this user only; never on stdout or stderr. */
+interface SavedTokens {
+  tenantUrl: string;
+  clientId: string;
+  accessToken: string;
+  refreshToken: string | undefined;
+  expiresAt: string | undefined;
+  scope: string | undefined;
+}
+
+function saveTokens(file: string, metadata: TenantMetadata, client: ClientCredentials, tokens: TokenSet): void {
+  const saved: SavedTokens = {
+    tenantUrl: metadata.issuer,
+    clientId: client.clientId,
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken,
+    expiresAt: tokens.expiresAt === undefined ? undefined : new Date(tokens.expiresAt).toISOString(),
+    scope: tokens.scope,
+  };
+  // Written beside the file with mode 0600 from the start, then renamed over it: no moment when
+  // another user could read the tokens, and no half-written file if the program is stopped.
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, file);
+}
+
+/** The saved tokens, when the file is ours and for this tenant and client; otherwise why not. */
+function readSaved(file: string, metadata: TenantMetadata, client: ClientCredentials): TokenSet | string {
+  let saved: Partial<SavedTokens>;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<SavedTokens>;
+  } catch {
+    return `${file} is not a saved sign-in`;
+  }
+  if (saved.tenantUrl !== metadata.issuer || saved.clientId !== client.clientId) return `${file} holds a sign-in for another tenant or client`;
+  if (typeof saved.refreshToken !== 'string' || saved.refreshToken === '') return `${file} holds no refresh token`;
+  return {
+    accessToken: typeof saved.accessToken === 'string' ? saved.accessToken : '',
+    tokenType: 'bearer',
+    expiresAt: undefined,
+    lifetimeMs: undefined,
+    refreshToken: saved.refreshToken,
+    scope: typeof saved.scope === 'string' ? saved.scope : undefined,
+  };
+}
+
+/**
+ * Starts the system's browser on the URL; "no browser here" is not an error (the URL is printed).
+ * Windows: rundll32's URL handler, because `cmd /c start` would read the & in the URL as a command separator.
+ */
+function openBrowser(url: string): void {
+  const [command, args] =
+    process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['rundll32', ['url.dll,FileProtocolHandler', url]] : ['xdg-open', [url]];
+  try {
+    const child = spawn(command, args, { stdio: 'ignore', detached: true });
+    child.on('error', () => process.stderr.write('Could not start a browser: open the URL above yourself.\n'));
+    child.unref();
+  } catch {
+    process.stderr.write('Could not start a browser: open the URL above yourself.\n');
+  }
+}
+
+async function signIn(args: LoginArguments): Promise<unknown> {
+  const settings = readCliSettings(process.env);
+  // A fixed redirect URI decides the port; --port then may only agree with it.
+  if (settings.redirectUri !== undefined) {
+    const fixed = loopbackRedirectUri(settings.redirectUri);
+    if (args.port !== undefined && fixed.port !== 0 && fixed.port !== args.port) {
+      throw new SettingError(`--port ${args.port} disagrees with QLIK_REDIRECT_URI's port ${fixed.port}.`, 'Leave out --port, or change QLIK_REDIRECT_URI.');
+    }
+  }
+  let sandbox: Sandbox | undefined;
+  try {
+    if (settings.tenantUrl === undefined) sandbox = await startLocalTenant();
+    // The sandbox's native client is public: no secret. A configured client has one only when QLIK_CLIENT_SECRET is set.
+    const client: ClientCredentials =
+      sandbox === undefined ? { clientId: settings.clientId!, clientSecret: settings.clientSecret } : { clientId: SANDBOX_NATIVE_CLIENT_ID };
+    const scope = settings.scope ?? 'user_default offline_access';
+    const metadata = await discover(settings.tenantUrl ?? sandbox!.url);
+
+    let tokens: TokenSet | undefined;
+    if (args.saveFile !== undefined && existsSync(args.saveFile)) tokens = await refreshFromFile(args.saveFile, metadata, client);
+    if (tokens === undefined) tokens = await signInWithBrowser(metadata, client, scope, args, settings.redirectUri);
+
+    const user = await getCurrentUser(metadata, tokens.accessToken);
+    if (args.saveFile !== undefined) {
+      saveTokens(args.saveFile, metadata, client, tokens);
+      if (tokens.refreshToken === undefined) process.stderr.write(`Saved to ${args.saveFile}, but without a refresh token (ask for offline_access): the next run opens the browser.\n`);
+    }
+    return user.raw;
+  } finally {
+    await sandbox?.close();
+  }
+}
+
+/** RFC 6749 §6: a new access token from the saved refresh token. A refused one falls back to the browser; a tenant that is down does not. */
+async function refreshFromFile(file: string, metadata: TenantMetadata, client: ClientCredentials): Promise<TokenSet | undefined> {
+  const saved = readSaved(file, metadata, client);
+  if (typeof saved === 'string') {
+    process.stderr.write(`Not reusing the saved sign-in: ${saved}. Signing in with the browser.\n`);
+    return undefined;
+  }
+  try {
+    const tokens = await refreshTokens(metadata, client, saved);
+    process.stderr.write(`Signed in again from the refresh token saved in ${file}.\n`);
+    return tokens;
+  } catch (error) {
+    const refused = (error instanceof TokenError && [400, 401, 403].includes(error.status)) || (error instanceof LifecycleError && error.signInAgain);
+    if (!refused) throw error;
+    process.stderr.write(`The saved refresh token no longer works (${(error as TokenError).code}). Signing in with the browser.\n`);
+    return undefined;
+  }
+}
+
+async function signInWithBrowser(
+  metadata: TenantMetadata,
+  client: ClientCredentials,
+  scope: string,
+  args: LoginArguments,
+  redirectUri: string | undefined,
+): Promise<TokenSet> {
+  const login = await startLoopbackSignIn(metadata, client, {
+    scope,
+    redirectUri,
+    port: args.port,
+    timeoutMs: args.timeoutMs,
+    onIgnoredRequest: (what) => process.stderr.write(`Ignored a request: ${what}\n`),
+  }).catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new Error(
+        `Could not listen for the callback: the port is ${code === 'EADDRINUSE' ? 'already in use' : 'not allowed for this user'}. What to do: stop the other program, or choose another port (--port, or QLIK_REDIRECT_URI).`,
+      );
+    }
+    throw error;
+  });
+  // Ctrl-C: stop listening, and say so, rather than leave the port held.
+  const stop = () => login.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.write(`Open this URL to sign in: ${login.authorizationUrl.href}\n`);
+  if (args.open) openBrowser(login.authorizationUrl.href);
+  process.stderr.write(`Waiting for the browser at ${login.redirectUri} (up to ${Math.round(args.timeoutMs / 1000)} s)…\n`);
+  try {
+    return await login.tokens;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+async function main(): Promise<unknown> {
+  loadDotEnv();
+  const args = parseLoginArguments(process.argv.slice(2));
+  if (args === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return signIn(args);
+}
+
+// Run when started as a command; importing the file (tests) only gets its argument parser.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runCommand(main);
