@@ -337,6 +337,7 @@ export async function closeSession(session: QlikSession): Promise<QlikOAuthError
     }
   };
   if (session.tokens.refreshToken !== undefined) await revoke(session.tokens.refreshToken, 'refresh_token');
-  await revoke(session.tokens.accessToken, 'access_token');
+  // A machine session that never fetched a token holds an empty one: nothing to revoke.
+  if (session.tokens.accessToken !== '') await revoke(session.tokens.accessToken, 'access_token');
   return failures;
 }

@@ -106,6 +106,13 @@ test('REVOKE_FAILED: revokeToken falls back to /oauth/revoke and reports a failu
   );
 });
 
+test('closeSession sends nothing for a session that never got a token (an unused machine session)', async () => {
+  // msw fails any request it has no handler for: a revocation here would reject.
+  const session: QlikSession = { metadata: METADATA, client: CLIENT, tokens: { ...tokens(undefined), accessToken: '', refreshToken: undefined } };
+  assert.deepEqual(await closeSession(session), []);
+  assert.equal(session.closed, true);
+});
+
 test('SESSION_CLOSED: closeSession revokes refresh then access token, and no refresh starts after it', async () => {
   const revoked: string[] = [];
   let refreshes = 0;
