@@ -66,8 +66,12 @@ async function home(ctx: AppContext, { session, method }: AppRequest): Promise<R
   const signedIn = session?.signedIn;
   let spaces: HomePageInput['spaces'];
   if (session && signedIn && method === 'GET') {
+    // The first view after sign-in shows the spaces the callback fetched alongside /users/me:
+    // no second wait for the tenant. Later views ask the tenant again.
+    const prefetched = signedIn.firstSpaces;
+    signedIn.firstSpaces = undefined;
     try {
-      spaces = { names: await firstSpaces(signedIn.qlik) };
+      spaces = { names: await (prefetched ?? firstSpaces(signedIn.qlik)) };
     } catch (error) {
       const ended = endIfTokensDead(ctx, session, signedIn, error);
       if (ended) flash = { kind: 'warning', text: `You are signed out: ${ended} Log in again to continue.` };
@@ -129,25 +133,38 @@ async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
     const { code } = validateCallback(url, { ...expected, expectedState: lookup.login.state }, options);
     const tokens = await exchangeCode(metadata, client, { code, codeVerifier: lookup.login.codeVerifier }, options);
     section = '3.4';
-    const user = await getCurrentUser(metadata, tokens.accessToken, { ...ctx.http, ...session.trace.hooks('3.4') }).catch(
-      (error: unknown) => {
-        closeInBackground(ctx, { metadata, client, tokens, options: ctx.http }); // tokens nobody will use: do not leave them valid at the tenant
-        throw error;
-      },
+    // What src/5-lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
+    // A page never sleeps long for a 429: past RATE_LIMIT_BUDGET_SECONDS the wait is passed on to the user.
+    const qlik: QlikSession = {
+      metadata,
+      client,
+      tokens,
+      options: { ...ctx.http, ...session.trace.hooks('lifecycle') },
+      rateLimitBudgetSeconds: RATE_LIMIT_BUDGET_SECONDS,
+    };
+    // Fewest round trips: everything the first page needs leaves at once, /users/me and the first
+    // spaces page side by side, so the landing page waits for no tenant call of its own. A spaces
+    // failure is the home page's to show (home), not a failed sign-in.
+    const userAsked = getCurrentUser(metadata, tokens.accessToken, { ...ctx.http, ...session.trace.hooks('3.4') });
+    const spacesShown = firstSpaces(qlik);
+    const spacesSettled = spacesShown.then(
+      () => {},
+      () => {},
     );
+    const user = await userAsked.catch((error: unknown) => {
+      // Tokens nobody will use: do not leave them valid at the tenant. closeSession() also keeps the
+      // spaces call in flight from refreshing them, and revokes what a refresh under way brings.
+      closeInBackground(ctx, qlik);
+      throw error;
+    });
 
     const replaced = session.signedIn?.qlik;
     if (replaced) closeInBackground(ctx, replaced); // signed in again, maybe as someone else
     // Session fixation (RFC 6265bis §8.6): the signed-in session gets an id the browser never had
     // before, and a place among the signed-in sessions, which no flood of anonymous ones can take.
-    signInSession(ctx.sessions, session, {
-      user,
-      // What src/5-lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
-      // A page never sleeps long for a 429: past RATE_LIMIT_BUDGET_SECONDS the wait is passed on to the user.
-      qlik: { metadata, client, tokens, options: { ...ctx.http, ...session.trace.hooks('lifecycle') }, rateLimitBudgetSeconds: RATE_LIMIT_BUDGET_SECONDS },
-      signedInAt: Date.now(),
-    });
+    signInSession(ctx.sessions, session, { user, qlik, signedInAt: Date.now(), firstSpaces: spacesShown });
     session.trace.note('3.4', `Signed in as ${user.name}; the session id was renewed.`);
+    await spacesSettled; // the landing page then has all it shows
     return redirectReply('/', [sessionCookie(session.id, ctx.secureCookies)]);
   } catch (error) {
     trace?.failure(section, error);

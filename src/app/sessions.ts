@@ -26,6 +26,8 @@ export interface SignedIn {
   /** The tokens, and what src/5-lifecycle.ts needs to use and refresh them. */
   qlik: QlikSession;
   signedInAt: number;
+  /** The spaces fetched with /users/me at sign-in, settled; the first GET / shows them, then drops them. */
+  firstSpaces?: Promise<string[]> | undefined;
 }
 
 /** A one-time message for the next page, e.g. "You are signed out". */
