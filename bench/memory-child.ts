@@ -6,6 +6,9 @@
 //
 // kind:  "pending"  — a new browser's GET /login: an anonymous session holding one pending sign-in
 //        "signedIn" — GET /login, then GET /login/callback with a code: a signed-in session
+//        "hostile"  — a cookieless GET /login, then HOSTILE_CALLBACKS callbacks with that session's
+//                     cookie, a wrong state and a ~7 KB parameter name repeated (issue 12's attack):
+//                     what an anonymous session costs when it is sent the worst it can be sent
 // via:   "http"     — real requests over loopback to the app's server
 //        "handler"  — the app's own 'request' listener called with minimal request/response objects:
 //                     the same routing, handlers and session store, with no sockets, so that 100,000
@@ -16,11 +19,12 @@ import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createApp, type App } from '../src/app/index.ts';
 import type { SessionLimits } from '../src/app/sessions.ts';
+import { HOSTILE_CALLBACKS, HOSTILE_NAME_BYTES } from './lib/fixtures.ts';
 import { installStubTenant, STUB_TENANT } from './lib/stub-tenant.ts';
 import type { Fetch } from './lib/browser.ts';
 
 export interface MemoryChildSettings {
-  kind: 'pending' | 'signedIn';
+  kind: 'pending' | 'signedIn' | 'hostile';
   via: 'http' | 'handler';
   n: number;
   warmup: number;
@@ -104,6 +108,16 @@ async function signIn(get: Get, kind: MemoryChildSettings['kind']): Promise<void
   const sid = login.setCookies.map((line) => line.split(';')[0]!).find((pair) => pair.startsWith('sid='));
   const state = new URL(login.location!).searchParams.get('state');
   if (sid === undefined || state === null) throw new Error('GET /login gave no session cookie or no state');
+  if (kind === 'hostile') {
+    for (let i = 0; i < HOSTILE_CALLBACKS; i++) {
+      // A fresh name each time (random bytes, so nothing is shared between sessions), sent twice.
+      const name = randomBytes((HOSTILE_NAME_BYTES * 3) / 4).toString('base64url');
+      const wrongState = randomBytes(32).toString('base64url');
+      const callback = await get(`/login/callback?state=${wrongState}&code=x&${name}=1&${name}=2`, sid);
+      if (callback.status < 400 || callback.status >= 500) throw new Error(`a hostile callback got ${callback.status}, not a 4xx`);
+    }
+    return;
+  }
   // What the tenant would send the browser back with (RFC 6749 §4.1.2, RFC 9207 §2).
   const query = new URLSearchParams({ code: `sbx_ac_${randomBytes(32).toString('base64url')}`, state, iss: STUB_TENANT });
   const callback = expectStatus(await get(`/login/callback?${query}`, sid), 302, 'GET /login/callback');

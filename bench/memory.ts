@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { addPendingLogin, createSessionStore, DEFAULT_SESSION_LIMITS, startSession, type SessionLimits } from '../src/app/sessions.ts';
 import { createCodeVerifier, createState } from '../src/2-authorize.ts';
 import type { MemoryChildResult, MemoryChildSettings } from './memory-child.ts';
+import { HOSTILE_CALLBACKS, HOSTILE_NAME_BYTES } from './lib/fixtures.ts';
 import { round, roundSummary, summarize, type Summary } from './lib/stats.ts';
 
 export interface MemorySettings {
@@ -21,12 +22,14 @@ export interface MemorySettings {
   /** The larger count, made through the handler, with the caps in force and with them raised. */
   large: number;
   warmup: number;
+  /** Hostile anonymous sessions (memory-child.ts "hostile"), made through the handler. */
+  hostile: number;
   /** In quick mode, only the runs that give every figure once. */
   quick: boolean;
 }
 
 export interface MemoryRun {
-  kind: 'pending' | 'signedIn';
+  kind: 'pending' | 'signedIn' | 'hostile';
   via: 'http' | 'handler';
   limits: 'default' | 'raised';
   /** Sign-ins made after the baseline. */
@@ -52,6 +55,8 @@ export interface MemoryResult {
    */
   perPendingBytes: number;
   perSessionBytes: number;
+  /** Issue 12: the heap one hostile anonymous session holds, and the app's time to serve its requests. */
+  hostile: { perSessionBytes: number; msPerSession: number; callbacksPerSession: number; nameBytes: number; sessions: number };
   /** What a full store costs in time: the store's work for one GET /login below and at its cap. */
   churn: StoreChurn;
   /** The heap the store can reach with the caps in force, from the runs past the cap. */
@@ -98,6 +103,7 @@ export const MEMORY_DEFINITIONS: Record<string, string> = {
   http: 'real requests over loopback to the app (createApp)',
   handler: "the app's own request listener called directly with minimal request/response objects: same routing, handlers and store, no sockets",
   heap: 'process.memoryUsage().heapUsed after repeated gc(), after the sign-ins minus before them, on a second app whose store started empty',
+  hostile: `a cookieless GET /login, then ${HOSTILE_CALLBACKS} callbacks with its session cookie, a wrong state and a ${HOSTILE_NAME_BYTES / 1024} KB parameter name repeated (issue 12's memory attack): an anonymous session sent the worst it can be sent`,
 };
 
 function runChild(settings: MemoryChildSettings): Promise<MemoryChildResult> {
@@ -137,7 +143,7 @@ function capOf(kind: MemoryRun['kind'], limits: SessionLimits): number {
   const caps = numericLimits(limits);
   // A pending sign-in lives in its own new (anonymous) session, so both caps bound it. A signed-in
   // session counts against maxSignedInSessions where the store has that cap, else maxSessions.
-  if (kind === 'pending') return Math.min(caps.maxSessions ?? Infinity, caps.maxPendingLogins ?? Infinity);
+  if (kind === 'pending' || kind === 'hostile') return Math.min(caps.maxSessions ?? Infinity, caps.maxPendingLogins ?? Infinity);
   return caps.maxSignedInSessions ?? caps.maxSessions ?? Infinity;
 }
 
@@ -159,6 +165,7 @@ export async function runMemory(settings: MemorySettings, progress: (line: strin
     }
     plans.push({ kind, via: 'handler', limits: 'raised', n: settings.large, cost: cost * settings.large * 1.2 });
   }
+  plans.push({ kind: 'hostile', via: 'handler', limits: 'default', n: settings.hostile, cost: 60 * settings.hostile });
   // Two lanes, longest first, each plan to the lane with less work so far.
   const lanes: Plan[][] = [[], []];
   const load = [0, 0];
@@ -207,7 +214,7 @@ export async function runMemory(settings: MemorySettings, progress: (line: strin
       }
     }),
   );
-  const order = (run: MemoryRun) => [run.kind === 'pending' ? 0 : 1, run.via === 'http' ? 0 : 1, run.signIns, run.limits === 'default' ? 0 : 1];
+  const order = (run: MemoryRun) => [['pending', 'signedIn', 'hostile'].indexOf(run.kind), run.via === 'http' ? 0 : 1, run.signIns, run.limits === 'default' ? 0 : 1];
   runs.sort((a, b) => {
     const x = order(a);
     const y = order(b);
@@ -225,6 +232,13 @@ export async function runMemory(settings: MemorySettings, progress: (line: strin
     churn,
     perPendingBytes: atSmall('pending', 'http').bytesPerEntry,
     perSessionBytes: atSmall('signedIn', 'handler').bytesPerEntry,
+    hostile: {
+      perSessionBytes: find('hostile', 'handler').bytesPerEntry,
+      msPerSession: round(find('hostile', 'handler').durationMs / settings.hostile),
+      callbacksPerSession: HOSTILE_CALLBACKS,
+      nameBytes: HOSTILE_NAME_BYTES,
+      sessions: settings.hostile,
+    },
     atCap: {
       pendingBytes: pastCap('pending').heapDeltaBytes,
       signedInBytes: pastCap('signedIn').heapDeltaBytes,

@@ -4,9 +4,14 @@
 //                               bench/results/latest.json and docs/benchmarks.md
 //   npm run bench -- --quick    every part with tiny counts, in seconds; writes only JSON, to
 //                               --out <dir>/latest.json or bench/results/quick.tmp.json (git-ignored)
+//   npm run bench -- --only compare,round-trips
+//                               only the parts named (full counts, or tiny ones with --quick);
+//                               prints them and writes JSON like --quick, never docs/benchmarks.md
 //
 // Parts: 1 client CPU per step (client-cpu.ts), 2 sign-ins per second (throughput.ts),
-// 3 memory per pending sign-in and per session (memory.ts), 4 cold start (cold-start.ts).
+// 3 memory per pending sign-in, per session and per hostile anonymous session (memory.ts),
+// 4 cold start (cold-start.ts), 5 a whole client-side sign-in beside oauth4webapi and
+// openid-client (client-compare.ts), 6 round trips with latency added (round-trips.ts).
 // Nothing leaves 127.0.0.1.
 
 import { execFileSync } from 'node:child_process';
@@ -14,10 +19,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runClientCompare, type CompareSettings } from './client-compare.ts';
 import { runClientCpu, type CpuSettings } from './client-cpu.ts';
 import { runColdStart, type ColdStartSettings } from './cold-start.ts';
 import { runMemory, type MemorySettings } from './memory.ts';
 import { renderMarkdown, renderText, type BenchResult } from './report.ts';
+import { runRoundTrips, type RoundTripSettings } from './round-trips.ts';
 import { runThroughput, type ThroughputSettings } from './throughput.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -27,6 +34,8 @@ interface Settings {
   throughput: ThroughputSettings;
   memory: MemorySettings;
   coldStart: ColdStartSettings;
+  compare: CompareSettings;
+  roundTrips: RoundTripSettings;
 }
 
 const FULL: Settings = {
@@ -37,16 +46,23 @@ const FULL: Settings = {
     signInsPerRun: (c) => (c === 1 ? 60 : c * (c >= 64 ? 5 : 12)),
     warmup: (c) => Math.max(40, 2 * c),
   },
-  memory: { small: 10_000, httpSignedIn: 2_000, large: 100_000, warmup: 300, quick: false },
+  memory: { small: 10_000, httpSignedIn: 2_000, large: 100_000, warmup: 300, hostile: 2_000, quick: false },
   coldStart: { importRuns: 10, startRuns: 5, npmStart: true },
+  compare: { samples: 30, sampleMs: 20, warmup: 500 },
+  roundTrips: { latencyMs: 50, signIns: 20, warmup: 3 },
 };
 
 const QUICK: Settings = {
   cpu: { samples: 5, sampleMs: 2, warmupMs: 10 },
   throughput: { concurrency: [1, 4], runs: 2, signInsPerRun: (c) => 4 * c, warmup: (c) => c },
-  memory: { small: 100, httpSignedIn: 100, large: 200, warmup: 20, quick: true },
+  memory: { small: 100, httpSignedIn: 100, large: 200, warmup: 20, hostile: 20, quick: true },
   coldStart: { importRuns: 2, startRuns: 1, npmStart: false },
+  compare: { samples: 3, sampleMs: 2, warmup: 5 },
+  roundTrips: { latencyMs: 50, signIns: 2, warmup: 1 },
 };
+
+const PARTS = ['cpu', 'throughput', 'memory', 'cold-start', 'compare', 'round-trips'] as const;
+type Part = (typeof PARTS)[number];
 
 function commit(): string | undefined {
   try {
@@ -57,30 +73,42 @@ function commit(): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } } });
   const quick = values.quick ?? false;
+  const only = values.only === undefined ? undefined : values.only.split(',').map((name) => name.trim());
+  const unknown = only?.filter((name) => !(PARTS as readonly string[]).includes(name)) ?? [];
+  if (unknown.length > 0) throw new Error(`--only: unknown part ${unknown.join(', ')}; the parts are ${PARTS.join(', ')}`);
+  const wanted = (name: Part) => only === undefined || only.includes(name);
   const settings = quick ? QUICK : FULL;
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const started = performance.now();
   const loadStart = loadavg();
 
   const partSeconds: Record<string, number> = {};
-  const part = async <T>(name: string, title: string, run: () => T | Promise<T>): Promise<T> => {
-    log(title);
+  let number = 0;
+  const count = PARTS.filter(wanted).length;
+  const part = async <T>(name: Part, title: string, run: () => T | Promise<T>): Promise<T | undefined> => {
+    if (!wanted(name)) return undefined;
+    log(`${++number}/${count} ${title}${quick ? ' (quick)' : ''}…`);
     const t0 = performance.now();
     const value = await run();
     partSeconds[name] = Math.round((performance.now() - t0) / 100) / 10;
     return value;
   };
-  const clientCpu = await part('clientCpu', `1/4 client CPU per step${quick ? ' (quick)' : ''}…`, () => runClientCpu(settings.cpu, log));
-  const throughput = await part('throughput', '2/4 sign-ins per second…', () => runThroughput(settings.throughput, log));
-  const memory = await part('memory', '3/4 memory (child processes with --expose-gc)…', () => runMemory(settings.memory, log));
-  const coldStart = await part('coldStart', '4/4 cold start…', () => runColdStart(settings.coldStart, log));
+  const clientCpu = await part('cpu', 'client CPU per step', () => runClientCpu(settings.cpu, log));
+  const throughput = await part('throughput', 'sign-ins per second', () => runThroughput(settings.throughput, log));
+  const memory = await part('memory', 'memory (child processes with --expose-gc)', () => runMemory(settings.memory, log));
+  const coldStart = await part('cold-start', 'cold start', () => runColdStart(settings.coldStart, log));
+  const compare = await part('compare', 'a whole client-side sign-in beside oauth4webapi and openid-client', () => runClientCompare(settings.compare, log));
+  const roundTrips = await part('round-trips', `round trips, ${settings.roundTrips.latencyMs} ms added to every tenant request`, () =>
+    runRoundTrips(settings.roundTrips, log),
+  );
 
   const cpu = cpus()[0];
   const result: BenchResult = {
     meta: {
       mode: quick ? 'quick' : 'full',
+      ...(only ? { only } : {}),
       date: new Date().toISOString(),
       machine: { cpu: cpu?.model.trim() ?? 'unknown', cores: cpus().length, totalMemoryBytes: totalmem(), os: `${osType()} ${release()}` },
       node: process.version,
@@ -93,22 +121,24 @@ async function main(): Promise<void> {
     throughput,
     memory,
     coldStart,
+    compare,
+    roundTrips,
   };
 
   process.stdout.write(`${renderText(result)}\n`);
 
   const json = `${JSON.stringify(result, null, 2)}\n`;
-  if (quick) {
+  if (quick || only) {
     const dir = values.out ?? join(ROOT, 'bench/results');
     mkdirSync(dir, { recursive: true });
     const file = values.out ? join(dir, 'latest.json') : join(dir, 'quick.tmp.json');
     writeFileSync(file, json);
-    log(`wrote ${file} (quick: docs/benchmarks.md left as it is)`);
+    log(`wrote ${file} (${quick ? 'quick' : '--only'}: docs/benchmarks.md left as it is)`);
   } else {
     const dir = values.out ?? join(ROOT, 'bench/results');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'latest.json'), json);
-    writeFileSync(join(values.out ?? join(ROOT, 'docs'), 'benchmarks.md'), renderMarkdown(result));
+    writeFileSync(join(values.out ?? join(ROOT, 'docs'), 'benchmarks.md'), renderMarkdown(result as Required<BenchResult>));
     log(`wrote ${join(dir, 'latest.json')} and ${values.out ? join(values.out, 'benchmarks.md') : 'docs/benchmarks.md'}`);
   }
 }

@@ -28,7 +28,7 @@ test('npm run bench -- --quick exits 0 and writes every section with positive nu
       maxBuffer: 16 * 1024 * 1024,
     });
     assert.match(run.stdout, /Slowest step: /);
-    const result = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as BenchResult;
+    const result = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as Required<BenchResult>;
 
     assert.equal(result.meta.mode, 'quick');
     assert.ok(result.meta.machine.cores > 0 && result.meta.machine.totalMemoryBytes > 0);
@@ -50,18 +50,36 @@ test('npm run bench -- --quick exits 0 and writes every section with positive nu
       assert.ok(level.appToTenant.callsPerSignIn >= 2, `${at}: the app calls the token endpoint and /users/me`);
     }
 
-    for (const kind of ['pending', 'signedIn'] as const) {
+    for (const kind of ['pending', 'signedIn', 'hostile'] as const) {
       const runs = result.memory.runs.filter((run) => run.kind === kind);
       assert.ok(runs.length > 0, `memory runs of ${kind}`);
       for (const run of runs) assert.ok(run.held > 0 && run.heapDeltaBytes > 0 && run.bytesPerEntry > 0, `memory ${kind} via ${run.via}`);
     }
     assert.ok(result.memory.perPendingBytes > 0 && result.memory.perSessionBytes > 0);
+    assert.ok(result.memory.hostile.perSessionBytes > 0 && result.memory.hostile.msPerSession > 0);
     assert.ok(result.memory.limits.maxSessions > 0);
     assert.ok(result.memory.churn.belowCapUs.median > 0 && result.memory.churn.atCapUs.median > 0);
 
     const cold = result.coldStart;
     assert.ok(cold.buildMs > 0 && cold.bareNodeMs.median > 0 && cold.importLibraryMs.median > 0);
     assert.ok(cold.firstRequestMs.tsxSource.median > 0 && cold.firstRequestMs.builtDist.median > 0);
+
+    const { compare } = result;
+    assert.deepEqual(compare.flows.map((flow) => flow.id), ['ours', 'oauth4webapi', 'openid-client', 'canned-fetch', 'http-request']);
+    for (const flow of compare.flows) assert.ok(flow.cpuUs.median > 0 && flow.wallUs.median > 0, `compare ${flow.id}`);
+    // The three clients do the same work: the same three calls to the canned tenant.
+    const signInCalls = { 'GET /.well-known/openid-configuration': 1, 'POST /oauth/token': 1, 'GET /api/v1/users/me': 1 };
+    for (const id of ['ours', 'oauth4webapi', 'openid-client']) assert.deepEqual(compare.flows.find((flow) => flow.id === id)!.calls, signInCalls, id);
+    assert.ok(compare.ratio.oauth4webapi > 0 && compare.ratio.openidClient > 0);
+
+    const [ours, tutorial] = result.roundTrips.apps;
+    assert.deepEqual([ours!.id, tutorial!.id], ['ours', 'tutorial']);
+    for (const app of result.roundTrips.apps) assert.ok(app.totalMs.median >= 4 * result.roundTrips.settings.latencyMs, `${app.id}: at least 4 delayed round trips`);
+    assert.ok(result.roundTrips.ratio > 0);
+    // Counted, not timed: our sign-in makes no more tenant round trips in sequence than the tutorial's.
+    assert.equal(tutorial!.sequentialRoundTrips, 4, 'consent page, Allow, token, /users/me');
+    assert.equal(ours!.sequentialRoundTrips, tutorial!.sequentialRoundTrips);
+    assert.deepEqual(ours!.callsByLeg, { 'GET /login/callback': ['POST /oauth/token', 'GET /api/v1/users/me', 'GET /api/v1/spaces'] });
 
     const bad = numbers(result).filter(([, value]) => typeof value !== 'number' || !Number.isFinite(value));
     assert.deepEqual(bad, [], 'every figure is a finite number');

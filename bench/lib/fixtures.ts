@@ -88,3 +88,10 @@ export function callbackUrl(state: string, code = random('sbx_ac_')): string {
   const query = new URLSearchParams({ code, state, iss: ISSUER });
   return `${CLIENT.redirectUri}?${query}`;
 }
+
+/**
+ * Issue 12's memory attack, per anonymous session: this many callbacks, each repeating a parameter
+ * name this long (so the URL stays under node:http's 16 KB header limit).
+ */
+export const HOSTILE_CALLBACKS = 3;
+export const HOSTILE_NAME_BYTES = 7 * 1024;
