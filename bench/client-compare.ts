@@ -49,8 +49,14 @@ export interface CompareResult {
   settings: CompareSettings;
   versions: { oauth4webapi: string; 'openid-client': string };
   flows: CompareFlow[];
-  /** ours / oauth4webapi and ours / openid-client, CPU medians. */
-  ratio: { oauth4webapi: number; openidClient: number };
+  /**
+   * ours / oauth4webapi and ours / openid-client: the median, over the rounds, of the ratio of the
+   * two samples taken in the same round, side by side. A slow spell of the machine falls on both
+   * samples of a round, so it cancels out of their ratio; a ratio of medians keeps more of it.
+   */
+  ratio: { oauth4webapi: Summary; openidClient: Summary };
+  /** The same ratios from the CPU medians, for comparison. */
+  ratioOfMedians: { oauth4webapi: number; openidClient: number };
   /** httpRequest's own CPU per call: http-request − canned-fetch (medians). */
   httpRequestOverheadUs: number;
 }
@@ -187,7 +193,7 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
   const perSample: number[] = [];
   for (const run of runs) {
     let best = Infinity;
-    for (let i = 0; i < 3; i++) best = Math.min(best, (await timeBatch(run, 20)).wallUs);
+    for (let i = 0; i < 3; i++) best = Math.min(best, (await timeBatch(run, 50)).wallUs);
     perSample.push(Math.max(5, Math.round((settings.sampleMs * 1000) / best)));
   }
 
@@ -209,13 +215,16 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
     calls: Object.fromEntries(calls[i]!.tally.calls),
   }));
   const median = (id: CompareFlow['id']) => flows.find((flow) => flow.id === id)!.cpuUs.median;
+  const at = (id: CompareFlow['id']) => samples[FLOWS.findIndex((flow) => flow.id === id)]!;
+  const paired = (id: CompareFlow['id']) => roundSummary(summarize(at('ours').map((sample, s) => sample.cpuUs / at(id)[s]!.cpuUs)));
   for (const flow of flows) progress(`  ${flow.name}: ${flow.cpuUs.median} µs CPU`);
   if (sink === -1) progress('(unreachable)');
   return {
     settings,
     versions: { oauth4webapi: await version('oauth4webapi'), 'openid-client': await version('openid-client') },
     flows,
-    ratio: { oauth4webapi: round(median('ours') / median('oauth4webapi')), openidClient: round(median('ours') / median('openid-client')) },
+    ratio: { oauth4webapi: paired('oauth4webapi'), openidClient: paired('openid-client') },
+    ratioOfMedians: { oauth4webapi: round(median('ours') / median('oauth4webapi')), openidClient: round(median('ours') / median('openid-client')) },
     httpRequestOverheadUs: round(median('http-request') - median('canned-fetch')),
   };
 }

@@ -175,7 +175,7 @@ function compareRows(result: CompareResult): string[][] {
 }
 
 function compareText(result: CompareResult): string {
-  return `Ours / oauth4webapi ${fmt(result.ratio.oauth4webapi)}, ours / openid-client ${fmt(result.ratio.openidClient)} (CPU medians; oauth4webapi ${result.versions.oauth4webapi}, openid-client ${result.versions['openid-client']}). httpRequest's own CPU per call, on top of the canned fetch: ${fmt(result.httpRequestOverheadUs)} µs.`;
+  return `Ours / oauth4webapi ${fmtSummary(result.ratio.oauth4webapi)}, ours / openid-client ${fmtSummary(result.ratio.openidClient)} (CPU, median and min–max of the ratios within each round; ratios of the medians ${fmt(result.ratioOfMedians.oauth4webapi)} and ${fmt(result.ratioOfMedians.openidClient)}; oauth4webapi ${result.versions.oauth4webapi}, openid-client ${result.versions['openid-client']}). httpRequest's own CPU per call, on top of the canned fetch: ${fmt(result.httpRequestOverheadUs)} µs.`;
 }
 
 const ROUND_TRIP_HEADER = ['app', 'sign-in ms median (min–max)', 'tenant round trips in sequence', "app's calls (in sequence)", 'callback ms', 'GET / ms'];
@@ -310,7 +310,10 @@ what \`httpRequest()\` ([\`src/http.ts\`](../src/http.ts)) adds to the fetch it 
 
 ${markdownTable(COMPARE_HEADER, compareRows(compare))}
 
-- **Ours / oauth4webapi: ${fmt(compare.ratio.oauth4webapi)}**; ours / openid-client: ${fmt(compare.ratio.openidClient)} (CPU medians).
+- **Ours / oauth4webapi: ${fmt(compare.ratio.oauth4webapi.median)}** (min–max ${fmt(compare.ratio.oauth4webapi.min)}–${fmt(compare.ratio.oauth4webapi.max)}); ours / openid-client: **${fmt(compare.ratio.openidClient.median)}**
+  (${fmt(compare.ratio.openidClient.min)}–${fmt(compare.ratio.openidClient.max)}). Each is the median, over the ${compare.settings.samples} rounds, of the ratio of the two samples taken in the
+  same round: a slow spell of this shared machine falls on both and cancels out. The ratios of the
+  medians in the table are ${fmt(compare.ratioOfMedians.oauth4webapi)} and ${fmt(compare.ratioOfMedians.openidClient)}.
 - \`httpRequest()\`'s own CPU per call, on top of the canned fetch: **${fmt(compare.httpRequestOverheadUs)} µs** (difference of two medians,
   so within the noise of either). Before the hot path was reworked it was about 50 µs (issue 10, item 8):
   \`AbortSignal.timeout()\` left a 10-second timer and its signal alive after every call, which made every

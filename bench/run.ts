@@ -48,7 +48,7 @@ const FULL: Settings = {
   },
   memory: { small: 10_000, httpSignedIn: 2_000, large: 100_000, warmup: 300, hostile: 2_000, quick: false },
   coldStart: { importRuns: 10, startRuns: 5, npmStart: true },
-  compare: { samples: 30, sampleMs: 20, warmup: 500 },
+  compare: { samples: 60, sampleMs: 30, warmup: 1000 },
   roundTrips: { latencyMs: 50, signIns: 20, warmup: 3 },
 };
 
