@@ -89,7 +89,8 @@ function withOauth4webapi(fetchImpl: Fetch): () => Promise<void> {
   const auth = oauth.ClientSecretPost(CLIENT.clientSecret);
   const options = { [oauth.customFetch]: fetchImpl };
   return async () => {
-    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: 'oidc' }));
+    // RFC 8414's path, as ours asks first: Qlik documents it.
+    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: 'oauth2' }));
     const codeVerifier = oauth.generateRandomCodeVerifier();
     const codeChallenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
     const state = oauth.generateRandomState();
@@ -118,6 +119,7 @@ function withOpenidClient(fetchImpl: Fetch): () => Promise<void> {
   return async () => {
     const config = await openid.discovery(issuer, CLIENT.clientId, undefined, openid.ClientSecretPost(CLIENT.clientSecret), {
       [openid.customFetch]: fetchImpl,
+      algorithm: 'oauth2',
     });
     const codeVerifier = openid.randomPKCECodeVerifier();
     const codeChallenge = await openid.calculatePKCECodeChallenge(codeVerifier);

@@ -68,7 +68,7 @@ test('npm run bench -- --quick exits 0 and writes every section with positive nu
     assert.deepEqual(compare.flows.map((flow) => flow.id), ['ours', 'oauth4webapi', 'openid-client', 'canned-fetch', 'http-request']);
     for (const flow of compare.flows) assert.ok(flow.cpuUs.median > 0 && flow.wallUs.median > 0, `compare ${flow.id}`);
     // The three clients do the same work: the same three calls to the canned tenant.
-    const signInCalls = { 'GET /.well-known/openid-configuration': 1, 'POST /oauth/token': 1, 'GET /api/v1/users/me': 1 };
+    const signInCalls = { 'GET /.well-known/oauth-authorization-server': 1, 'POST /oauth/token': 1, 'GET /api/v1/users/me': 1 };
     for (const id of ['ours', 'oauth4webapi', 'openid-client']) assert.deepEqual(compare.flows.find((flow) => flow.id === id)!.calls, signInCalls, id);
     assert.ok(compare.ratio.oauth4webapi.median > 0 && compare.ratio.openidClient.median > 0);
 
