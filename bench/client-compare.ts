@@ -195,7 +195,7 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
   const perSample: number[] = [];
   for (const run of runs) {
     let best = Infinity;
-    for (let i = 0; i < 3; i++) best = Math.min(best, (await timeBatch(run, 50)).wallUs);
+    for (let i = 0; i < 3; i++) best = Math.min(best, (await timeBatch(run, Math.min(50, settings.warmup))).wallUs);
     perSample.push(Math.max(5, Math.round((settings.sampleMs * 1000) / best)));
   }
 

@@ -163,7 +163,8 @@ export async function runMemory(settings: MemorySettings, progress: (line: strin
       plans.push({ kind, via: 'handler', limits: 'default', n: settings.small, cost: cost * settings.small });
       plans.push({ kind, via: 'handler', limits: 'default', n: settings.large, cost: cost * settings.large });
     }
-    plans.push({ kind, via: 'handler', limits: 'raised', n: settings.large, cost: cost * settings.large * 1.2 });
+    // Quick: the HTTP runs alone give every figure once (each child costs a second or two of CPU).
+    if (!settings.quick) plans.push({ kind, via: 'handler', limits: 'raised', n: settings.large, cost: cost * settings.large * 1.2 });
   }
   plans.push({ kind: 'hostile', via: 'handler', limits: 'default', n: settings.hostile, cost: 60 * settings.hostile });
   // Two lanes, longest first, each plan to the lane with less work so far.
