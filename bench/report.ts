@@ -1,5 +1,6 @@
 // Turns a bench result into the terminal summary and into docs/benchmarks.md.
 
+import { existsSync, readFileSync } from 'node:fs';
 import type { CompareResult } from './client-compare.ts';
 import type { ClientCpuResult } from './client-cpu.ts';
 import type { ColdStartResult } from './cold-start.ts';
@@ -201,8 +202,27 @@ function hostileText(memory: MemoryResult): string {
   return `Hostile anonymous session (${h.sessions.toLocaleString('en-US')} of them: a cookieless GET /login, then ${h.callbacksPerSession} callbacks with a ${h.nameBytes / 1024} KB parameter name repeated): ${fmtBytes(h.perSessionBytes)} of heap each, ${fmt(h.msPerSession)} ms of the app's time each.`;
 }
 
+/**
+ * The "before" figures of parts 5 and 6: `npm run bench -- --only compare,round-trips --out <dir>`
+ * run on the code before issue 10's items 7 and 8, its latest.json kept as bench/results/before.json.
+ */
+function readBefore(): BenchResult | undefined {
+  const file = new URL('./results/before.json', import.meta.url);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BenchResult) : undefined;
+}
+
+function beforeLine(before: BenchResult): string {
+  const load = before.meta.loadAverage.start[0]?.toFixed(1) ?? '?';
+  return `${before.meta.date.slice(0, 16).replace('T', ' ')} UTC, load average ${load}; raw figures in [\`bench/results/before.json\`](../bench/results/before.json)`;
+}
+
+function cpuOf(compare: CompareResult, id: string): number {
+  return compare.flows.find((flow) => flow.id === id)?.cpuUs.median ?? NaN;
+}
+
 export function renderMarkdown(result: Required<BenchResult>): string {
   const { meta, clientCpu, throughput, memory, coldStart, compare, roundTrips } = result;
+  const before = readBefore();
   const capped = memory.runs.filter((run) => run.capped);
   const signInUs = clientCpu.steps.find((step) => step.id === 'sign-in')?.us.median ?? NaN;
   const slowestParts = clientCpu.slowest.explanation.split('\n').slice(1).map((line) => line.replace(/^\s+- /, '- '));
@@ -315,16 +335,20 @@ ${markdownTable(COMPARE_HEADER, compareRows(compare))}
   same round: a slow spell of this shared machine falls on both and cancels out. The ratios of the
   medians in the table are ${fmt(compare.ratioOfMedians.oauth4webapi)} and ${fmt(compare.ratioOfMedians.openidClient)}.
 - \`httpRequest()\`'s own CPU per call, on top of the canned fetch: **${fmt(compare.httpRequestOverheadUs)} µs** (difference of two medians,
-  so within the noise of either). Before the hot path was reworked it was about 50 µs (issue 10, item 8):
+  so within the noise of either).${before?.compare ? ` Before the hot path was reworked it was ${fmt(before.compare.httpRequestOverheadUs)} µs (below).` : ''} What the rework (issue 10, item 8) removed:
   \`AbortSignal.timeout()\` left a 10-second timer and its signal alive after every call, which made every
   call, and the garbage collector, slower; the body was read with a \`Promise.race\` per chunk against
   a promise and two listeners made for the purpose; and the response headers were copied for a
   transcript even when none listened. Every check stayed: the timeout (now one \`setTimeout\` cleared at
   the end, which also cancels a body read when it fires), the body cap, \`redirect: 'manual'\`, the
   exchange hook, the content-type check.
-- Measured the same way on this machine just before that rework, a whole sign-in cost 632 µs (ours),
-  641 µs (oauth4webapi) and 863 µs (openid-client): a ratio of 0.99 to oauth4webapi.
-- The canned \`fetch\` is most of what is left: a \`new Response()\` with a body builds a web
+${
+  before?.compare
+    ? `- **Before**, measured the same way (${beforeLine(before)}): a whole sign-in cost ${fmt(cpuOf(before.compare, 'ours'))} µs (ours),
+  ${fmt(cpuOf(before.compare, 'oauth4webapi'))} µs (oauth4webapi) and ${fmt(cpuOf(before.compare, 'openid-client'))} µs (openid-client): ours / oauth4webapi ${fmt(before.compare.ratio.oauth4webapi.median)}.
+`
+    : ''
+}- The canned \`fetch\` is most of what is left: a \`new Response()\` with a body builds a web
   \`ReadableStream\` (on Node 20, one \`makeTransferable\` each), and every client reads three of them.
 
 ## 6. Round trips: a sign-in with ${roundTrips.settings.latencyMs} ms added to every tenant request
@@ -344,9 +368,13 @@ ${markdownTable(ROUND_TRIP_HEADER, roundTripRows(roundTrips))}
 ${roundTrips.apps.map((app) => `- ${app.name}: ${Object.entries(app.callsByLeg).map(([leg, list]) => `during ${leg}, ${list.map((call) => `\`${call}\``).join(' + ')}`).join('; ')}.`).join('\n')}
 - This project's callback sends \`/users/me\` and the first page of spaces together once the token
   exchange is done, and the landing page renders from that batch: the first GET / makes no call to
-  the tenant ([\`test/app-first-page.test.ts\`](../test/app-first-page.test.ts)). Before that change the landing page
-  asked for the spaces after \`/users/me\`, one more round trip in sequence: 288 ms against the
-  tutorial's 237 ms on this machine, a ratio of 1.22.
+  the tenant ([\`test/app-first-page.test.ts\`](../test/app-first-page.test.ts)).${
+    before?.roundTrips
+      ? ` **Before** that change (${beforeLine(before)}) the landing page
+  asked for the spaces after \`/users/me\`, one more round trip in sequence (${fmt(before.roundTrips.apps[0]!.sequentialRoundTrips)} against ${fmt(before.roundTrips.apps[1]!.sequentialRoundTrips)}):
+  ${fmt(before.roundTrips.apps[0]!.totalMs.median)} ms against the tutorial's ${fmt(before.roundTrips.apps[1]!.totalMs.median)} ms, a ratio of ${fmt(before.roundTrips.ratio)}.`
+      : ''
+  }
 
 ## How to rerun
 
@@ -355,6 +383,9 @@ ${roundTrips.apps.map((app) => `- ${app.name}: ${Object.entries(app.callsByLeg).
   (\`bench/results/quick.tmp.json\`, or \`--out <dir>\`). \`npm test\` runs it so the bench cannot rot.
 - \`npm run bench -- --only compare,round-trips\` — only the parts named (\`cpu\`, \`throughput\`, \`memory\`,
   \`cold-start\`, \`compare\`, \`round-trips\`), full counts (or tiny ones with \`--quick\`); JSON only.
+- The "before" figures of parts 5 and 6 come from the same command run with \`src/http.ts\` and
+  \`src/app/routes.ts\` as they were before issue 10's items 7 and 8 (\`git show 9fad4cd:src/http.ts\`, and the
+  same for routes.ts), its \`latest.json\` kept as \`bench/results/before.json\`.
 - Noise: this machine has ${meta.machine.cores} cores shared with other work (load average ${meta.loadAverage.start.map((x) => x.toFixed(1)).join(' ')} at the start of this run).
   A median moves by 10–30 % from run to run; ratios between flows measured in the same process,
   alternated, move much less. Read part 5 and part 6 as ratios.
