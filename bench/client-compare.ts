@@ -57,8 +57,14 @@ export interface CompareResult {
   ratio: { oauth4webapi: Summary; openidClient: Summary };
   /** The same ratios from the CPU medians, for comparison. */
   ratioOfMedians: { oauth4webapi: number; openidClient: number };
-  /** httpRequest's own CPU per call: http-request − canned-fetch (medians). */
+  /** httpRequest's own CPU per call: the median over the rounds of http-request − canned-fetch. */
   httpRequestOverheadUs: number;
+  /**
+   * Each client's own work per sign-in, roughly: its sample minus three canned-fetch calls of the
+   * same round (median over the rounds), and ours / oauth4webapi of that. The canned Response costs
+   * every client the same, and pulls the whole ratio towards 1.
+   */
+  ownUs: { ours: number; oauth4webapi: number; openidClient: number; ratioToOauth4webapi: number };
 }
 
 const CALLBACK_PREFIX = `${CLIENT.redirectUri}?code=sbx_ac_${'C'.repeat(43)}&state=`;
@@ -218,6 +224,7 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
   }));
   const median = (id: CompareFlow['id']) => flows.find((flow) => flow.id === id)!.cpuUs.median;
   const at = (id: CompareFlow['id']) => samples[FLOWS.findIndex((flow) => flow.id === id)]!;
+  const own = (id: CompareFlow['id']) => summarize(at(id).map((sample, s) => sample.cpuUs - 3 * at('canned-fetch')[s]!.cpuUs)).median;
   const paired = (id: CompareFlow['id']) => roundSummary(summarize(at('ours').map((sample, s) => sample.cpuUs / at(id)[s]!.cpuUs)));
   for (const flow of flows) progress(`  ${flow.name}: ${flow.cpuUs.median} µs CPU`);
   if (sink === -1) progress('(unreachable)');
@@ -227,7 +234,13 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
     flows,
     ratio: { oauth4webapi: paired('oauth4webapi'), openidClient: paired('openid-client') },
     ratioOfMedians: { oauth4webapi: round(median('ours') / median('oauth4webapi')), openidClient: round(median('ours') / median('openid-client')) },
-    httpRequestOverheadUs: round(median('http-request') - median('canned-fetch')),
+    httpRequestOverheadUs: round(summarize(at('http-request').map((sample, s) => sample.cpuUs - at('canned-fetch')[s]!.cpuUs)).median),
+    ownUs: {
+      ours: round(own('ours')),
+      oauth4webapi: round(own('oauth4webapi')),
+      openidClient: round(own('openid-client')),
+      ratioToOauth4webapi: round(own('ours') / own('oauth4webapi')),
+    },
   };
 }
 

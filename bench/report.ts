@@ -176,7 +176,7 @@ function compareRows(result: CompareResult): string[][] {
 }
 
 function compareText(result: CompareResult): string {
-  return `Ours / oauth4webapi ${fmtSummary(result.ratio.oauth4webapi)}, ours / openid-client ${fmtSummary(result.ratio.openidClient)} (CPU, median and min–max of the ratios within each round; ratios of the medians ${fmt(result.ratioOfMedians.oauth4webapi)} and ${fmt(result.ratioOfMedians.openidClient)}; oauth4webapi ${result.versions.oauth4webapi}, openid-client ${result.versions['openid-client']}). httpRequest's own CPU per call, on top of the canned fetch: ${fmt(result.httpRequestOverheadUs)} µs.`;
+  return `Ours / oauth4webapi ${fmtSummary(result.ratio.oauth4webapi)}, ours / openid-client ${fmtSummary(result.ratio.openidClient)} (CPU, median and min–max of the ratios within each round; ratios of the medians ${fmt(result.ratioOfMedians.oauth4webapi)} and ${fmt(result.ratioOfMedians.openidClient)}; oauth4webapi ${result.versions.oauth4webapi}, openid-client ${result.versions['openid-client']}). httpRequest's own CPU per call, on top of the canned fetch: ${fmt(result.httpRequestOverheadUs)} µs. Own work without the canned fetch's three Responses: ours ${fmt(result.ownUs.ours)} µs, oauth4webapi ${fmt(result.ownUs.oauth4webapi)} µs, openid-client ${fmt(result.ownUs.openidClient)} µs (ours / oauth4webapi ${fmt(result.ownUs.ratioToOauth4webapi)}).`;
 }
 
 const ROUND_TRIP_HEADER = ['app', 'sign-in ms median (min–max)', 'tenant round trips in sequence', "app's calls (in sequence)", 'callback ms', 'GET / ms'];
@@ -334,8 +334,11 @@ ${markdownTable(COMPARE_HEADER, compareRows(compare))}
   (${fmt(compare.ratio.openidClient.min)}–${fmt(compare.ratio.openidClient.max)}). Each is the median, over the ${compare.settings.samples} rounds, of the ratio of the two samples taken in the
   same round: a slow spell of this shared machine falls on both and cancels out. The ratios of the
   medians in the table are ${fmt(compare.ratioOfMedians.oauth4webapi)} and ${fmt(compare.ratioOfMedians.openidClient)}.
-- \`httpRequest()\`'s own CPU per call, on top of the canned fetch: **${fmt(compare.httpRequestOverheadUs)} µs** (difference of two medians,
-  so within the noise of either).${before?.compare ? ` Before the hot path was reworked it was ${fmt(before.compare.httpRequestOverheadUs)} µs (below).` : ''} What the rework (issue 10, item 8) removed:
+- Without the three canned \`Response\`s every client pays alike (roughly: each round's sample minus three
+  canned-fetch calls of that round), a sign-in's own work is ${fmt(compare.ownUs.ours)} µs for ours, ${fmt(compare.ownUs.oauth4webapi)} µs for oauth4webapi and
+  ${fmt(compare.ownUs.openidClient)} µs for openid-client: **ours / oauth4webapi ${fmt(compare.ownUs.ratioToOauth4webapi)}** on the clients' own work.
+- \`httpRequest()\`'s own CPU per call, on top of the canned fetch: **${fmt(compare.httpRequestOverheadUs)} µs** (median over the rounds of
+  the difference between the two one-call rows).${before?.compare ? ` Before the hot path was reworked it was ${fmt(before.compare.httpRequestOverheadUs)} µs (below).` : ''} What the rework (issue 10, item 8) removed:
   \`AbortSignal.timeout()\` left a 10-second timer and its signal alive after every call, which made every
   call, and the garbage collector, slower; the body was read with a \`Promise.race\` per chunk against
   a promise and two listeners made for the purpose; and the response headers were copied for a
