@@ -133,7 +133,11 @@ export function validateCallback(
     );
   }
 
-  reportPassed(options.onCheck, CALLBACK_CHECKS);
+  // For the transcript: the iss checks had nothing to look at when no iss came / none was promised.
+  reportPassed(options.onCheck, CALLBACK_CHECKS, {
+    ...(iss === null ? { ISS_MISMATCH: 'no iss came with this callback, so there was no issuer to compare' } : {}),
+    ...(!expected.issRequired ? { ISS_MISSING: "the tenant's metadata does not promise iss (authorization_response_iss_parameter_supported)" } : {}),
+  });
   return { code };
 }
 

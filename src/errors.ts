@@ -301,10 +301,27 @@ export function clip(text: string, max = 100): string {
   return text.length > max ? `${text.slice(0, max)}…(${text.length} chars)` : text;
 }
 
-/** Reports each check as it passes or fails, for the transcript (src/trace.ts). */
-export type CheckObserver = (code: CheckCode, passed: boolean) => void;
+/**
+ * For the transcript: a check that had nothing to look at (ISS_MISSING when the tenant never
+ * promised iss) did not hold, it did not apply. `why` says so in a reader's words.
+ */
+export interface NotApplicable {
+  applicable: false;
+  why: string;
+}
 
-/** Tells the observer that each of `codes` held (the RFC of each is in CHECKS). A step calls it once its checks are all done. */
-export function reportPassed(observer: CheckObserver | undefined, codes: readonly CheckCode[]): void {
-  if (observer) for (const code of codes) observer(code, true);
+/** Reports each check as it passes or fails, for the transcript (src/trace.ts). */
+export type CheckObserver = (code: CheckCode, passed: boolean, notApplicable?: NotApplicable) => void;
+
+/**
+ * Tells the observer that each of `codes` held (the RFC of each is in CHECKS). A step calls it once
+ * its checks are all done; `notApplicable` names the ones that had nothing to check, and why.
+ */
+export function reportPassed(observer: CheckObserver | undefined, codes: readonly CheckCode[], notApplicable: Partial<Record<CheckCode, string>> = {}): void {
+  if (!observer) return;
+  for (const code of codes) {
+    const why = notApplicable[code];
+    if (why === undefined) observer(code, true);
+    else observer(code, true, { applicable: false, why });
+  }
 }

@@ -72,6 +72,7 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<A
       port: config.port,
       host: listenHost(config.appUrl),
       ...(config.appUrl === undefined ? {} : { appUrl: config.appUrl }),
+      sandbox: sandbox !== undefined, // attacks on your own sign-in at /trace: sandbox only
       // Each sign-in's transcript, redacted by src/trace.ts, on the console. TRACE=0 turns it off.
       ...(process.env.TRACE === '0' ? {} : { onTranscript: (text: string) => process.stdout.write(`${text}\n`) }),
     });

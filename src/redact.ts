@@ -86,6 +86,25 @@ function decodeParam(text: string): string {
   return new URLSearchParams(`v=${text}`).get('v') ?? '';
 }
 
+/** How many parameters of one query or form are listed one by one; the rest are counted, not shown. */
+export const MAX_LISTED_PARAMS = 40;
+
+/**
+ * A query or form body as decoded name/value pairs, each secret replaced by its mark (RFC 9700
+ * §4.3), for a reader's table: no percent-encoding, no mark inside an escape. Other values are cut
+ * to MAX_BODY_CHARS; past MAX_LISTED_PARAMS pairs, one last pair says how many were left out.
+ */
+export function redactForm(query: string, redact: Redactor = redactByName): [string, string][] {
+  const pairs: [string, string][] = [];
+  let count = 0;
+  for (const [name, value] of new URLSearchParams(query)) {
+    if (++count > MAX_LISTED_PARAMS) continue;
+    pairs.push([clip(name, 100), SECRET_NAMES.has(name) ? redact(value, name) : clip(value, MAX_BODY_CHARS)]);
+  }
+  if (count > MAX_LISTED_PARAMS) pairs.push(['…', `${count - MAX_LISTED_PARAMS} more parameters, not shown`]);
+  return pairs;
+}
+
 /** Every http(s) URL inside free text, redacted (notes that mention a callback URL, say). */
 export function redactUrlsIn(text: string, redact: Redactor = redactByName): string {
   return text.replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url, redact));
@@ -114,9 +133,7 @@ export function redactBody(body: string | undefined, contentType: string | undef
   if (body === undefined || body === '') return body;
   const type = (contentType ?? '').toLowerCase();
   if (type.includes('application/x-www-form-urlencoded')) {
-    const shown: string[] = [];
-    for (const [name, value] of new URLSearchParams(body)) shown.push(`${name}=${SECRET_NAMES.has(name) ? redact(value, name) : value}`);
-    return clip(shown.join('&'), MAX_BODY_CHARS);
+    return clip(redactForm(body, redact).map(([name, value]) => `${name}=${value}`).join('&'), MAX_BODY_CHARS);
   }
   // Whatever the content type says: a token response sent as text/plain still holds tokens.
   try {

@@ -5,9 +5,9 @@
 // Steps do not know about the transcript. They accept `onExchange` and `onCheck` hooks (src/http.ts);
 // trace.hooks('3.3') returns hooks that file what they hear under section 3.3.
 
-import { CHECKS, QlikOAuthError, clip, type CheckCode, type Step } from './errors.ts';
+import { CHECKS, QlikOAuthError, clip, type CheckCode, type NotApplicable, type Step } from './errors.ts';
 import type { HttpExchange, HttpOptions } from './http.ts';
-import { redactBody, redactHeaders, redactUrl, redactUrlsIn, redactValue, showsPrefix, type Redactor } from './redact.ts';
+import { MAX_URL_CHARS, redactBody, redactForm, redactHeaders, redactUrl, redactUrlsIn, redactValue, showsPrefix, type Redactor } from './redact.ts';
 
 /** The headers worth showing a reader; the rest is noise. */
 const SHOWN_HEADERS: ReadonlySet<string> = new Set([
@@ -39,6 +39,8 @@ export interface ExchangeEvent extends HttpExchange {
   type: 'exchange';
   section: Step;
   at: string;
+  /** A form request body (the token request), decoded, as name/value pairs, secrets redacted. */
+  requestForm?: [string, string][] | undefined;
 }
 
 export interface CheckEvent {
@@ -49,6 +51,10 @@ export interface CheckEvent {
   rule: string;
   title: string;
   passed: boolean;
+  /** False when the check had nothing to look at (ISS_MISSING when no iss was promised): not held, not failed. */
+  applicable: boolean;
+  /** Why a check did not apply. */
+  why: string | undefined;
   /** For a failed check: the error's message (secrets scrubbed). */
   message: string | undefined;
 }
@@ -58,6 +64,15 @@ export interface NoteEvent {
   section: Step;
   at: string;
   text: string;
+  /** Each URL with a query that the note mentions (the authorization request, a callback), decoded and redacted. */
+  links?: TraceLink[] | undefined;
+}
+
+/** A URL, split for a reader: where it goes, and its query parameters decoded, secrets redacted. */
+export interface TraceLink {
+  /** Origin and path, without the query. */
+  base: string;
+  params: [string, string][];
 }
 
 export type TraceEvent = ExchangeEvent | CheckEvent | NoteEvent;
@@ -83,12 +98,12 @@ export class Trace {
   hooks(section: Step): Required<Pick<HttpOptions, 'onExchange' | 'onCheck'>> {
     return {
       onExchange: (exchange) => this.push(this.exchangeEvent(section, exchange)),
-      onCheck: (code, passed) => this.check(section, code, passed),
+      onCheck: (code, passed, notApplicable) => this.check(section, code, passed, undefined, notApplicable),
     };
   }
 
   /** Records a named check. The steps report passes; a failure comes from its thrown error. */
-  check(section: Step, code: CheckCode, passed: boolean, message?: string): void {
+  check(section: Step, code: CheckCode, passed: boolean, message?: string, notApplicable?: NotApplicable): void {
     const { rule, title } = CHECKS[code];
     this.push({
       type: 'check',
@@ -98,6 +113,8 @@ export class Trace {
       rule,
       title,
       passed,
+      applicable: notApplicable === undefined,
+      why: notApplicable === undefined ? undefined : this.scrub(clip(notApplicable.why, MAX_MESSAGE_CHARS)),
       message: message === undefined ? undefined : this.scrub(clip(message, MAX_MESSAGE_CHARS)),
     });
   }
@@ -111,8 +128,33 @@ export class Trace {
   /** A line of explanation, e.g. "browser sent to the authorization endpoint". URLs in it are redacted. */
   note(section: Step, text: string): void {
     // Redacted before clipping: a clip could cut a secret in half and leave its first part readable.
-    const redacted = redactUrlsIn(clip(text, 16 * MAX_NOTE_CHARS), this.redactor);
-    this.push({ type: 'note', section, at: new Date().toISOString(), text: this.scrub(clip(redacted, MAX_NOTE_CHARS)) });
+    const clipped = clip(text, 16 * MAX_NOTE_CHARS);
+    const redacted = redactUrlsIn(clipped, this.redactor);
+    const links = this.linksIn(clipped);
+    this.push({
+      type: 'note',
+      section,
+      at: new Date().toISOString(),
+      text: this.scrub(clip(redacted, MAX_NOTE_CHARS)),
+      ...(links.length ? { links } : {}),
+    });
+  }
+
+  /** The URLs with a query in a note, each as its base and its decoded parameters, secrets redacted. */
+  private linksIn(text: string): TraceLink[] {
+    const links: TraceLink[] = [];
+    let chars = 0;
+    for (const [found] of text.matchAll(URL_IN_TEXT)) {
+      // Bounded like the note itself: a flood of long links must not make one event huge.
+      if (links.length === MAX_LINKS || chars > 4 * MAX_NOTE_CHARS || found.length > MAX_URL_CHARS || !URL.canParse(found)) continue;
+      const url = new URL(found);
+      if (url.search === '') continue;
+      const params = redactForm(url.search.slice(1), this.redactor).map(([name, value]): [string, string] => [this.scrub(name), clip(this.scrub(value), 300)]);
+      const link = { base: this.scrub(clip(url.origin + url.pathname, 300)), params };
+      chars += JSON.stringify(link).length;
+      links.push(link);
+    }
+    return links;
   }
 
   /** Redacts a secret and remembers it, so it is scrubbed wherever else it shows up. */
@@ -164,6 +206,8 @@ export class Trace {
     // before it is used in a header), so the scrub of everything else knows them.
     const requestBody = redactBody(exchange.requestBody, exchange.requestHeaders['content-type'], redact);
     const responseBody = redactBody(exchange.responseBody, exchange.responseHeaders['content-type'], redact);
+    const isForm = (exchange.requestHeaders['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
+    const requestForm = isForm && exchange.requestBody ? redactForm(exchange.requestBody, redact) : undefined;
     return {
       type: 'exchange',
       section,
@@ -172,6 +216,7 @@ export class Trace {
       url: this.scrub(redactUrl(exchange.url, redact)),
       requestHeaders: redactHeaders(exchange.requestHeaders, SHOWN_HEADERS, redact),
       requestBody: requestBody === undefined ? undefined : this.scrub(requestBody),
+      ...(requestForm ? { requestForm: requestForm.map(([name, value]): [string, string] => [this.scrub(name), this.scrub(value)]) } : {}),
       status: exchange.status,
       responseHeaders: redactHeaders(exchange.responseHeaders, SHOWN_HEADERS, redact),
       responseBody: responseBody === undefined ? undefined : this.scrub(responseBody),
@@ -186,6 +231,31 @@ export function ruleHref(rule: string): string | undefined {
   const match = /^RFC (\d+) §([\d.]+)$/.exec(rule);
   return match ? `https://www.rfc-editor.org/rfc/rfc${match[1]}#section-${match[2]}` : undefined;
 }
+
+/** A rule as its parts, each with its link when it has one: `RFC 8414 §2, RFC 9700 §2.1.1` is two. */
+export function ruleLinks(rule: string): { text: string; href: string | undefined }[] {
+  return rule.split(', ').map((text) => ({ text, href: ruleHref(text) }));
+}
+
+/** The docs page that explains a step's checks (docs/<page>), for links from the transcript. */
+const DOCS_PAGES: Record<Step, string | undefined> = {
+  http: 'http.md',
+  '3.1': '3.1-discovery.md',
+  '3.2': '3.2-authorize.md',
+  '3.3': '3.3-token.md',
+  '3.4': '3.4-api.md',
+  lifecycle: 'lifecycle.md',
+  machine: undefined,
+};
+
+/** `STATE_MISMATCH` → `3.3-token.md`: the docs page whose check table has this code. */
+export function docsPageOf(code: CheckCode): string | undefined {
+  return DOCS_PAGES[CHECKS[code].step];
+}
+
+const URL_IN_TEXT = /https?:\/\/[^\s"'<>]+/g;
+/** A note mentions a URL or two; more are not listed one by one. */
+const MAX_LINKS = 4;
 
 const SECTION_TITLES: Record<Step, string> = {
   http: 'Network',
@@ -204,15 +274,19 @@ export function sectionTitle(section: Step): string {
 
 /**
  * A text transcript for the console: one line per request and per failed check, passed checks
- * gathered on one line. With `detail`, each request's headers and bodies are shown too (docs/).
+ * gathered on one line (and those that did not apply on another, with why). A URL's query is listed
+ * decoded, one parameter a line. With `detail`, each request's headers and bodies are shown too (docs/).
  */
 export function formatTranscript(events: readonly TraceEvent[], { detail = false } = {}): string {
   const lines: string[] = [];
   let section: Step | undefined;
   let held: string[] = [];
+  let notApplicable: string[] = [];
   const flushHeld = () => {
     if (held.length) lines.push(`   ✓ ${held.length} checks held: ${held.join(', ')}`);
+    if (notApplicable.length) lines.push(`   – n/a: ${notApplicable.join('; ')}`);
     held = [];
+    notApplicable = [];
   };
   for (const event of events) {
     if (event.type !== 'check' || !event.passed || event.section !== section) flushHeld();
@@ -233,10 +307,15 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
         }
       }
     } else if (event.type === 'check') {
-      if (event.passed) held.push(event.code);
+      if (event.passed && event.applicable) held.push(event.code);
+      else if (event.passed) notApplicable.push(`${event.code} (${event.why ?? 'did not apply'})`);
       else lines.push(`   ✗ ${event.code} [${event.rule}] ${event.message ?? event.title}`);
     } else {
       lines.push(`   · ${event.text}`);
+      for (const link of event.links ?? []) {
+        const width = Math.min(24, Math.max(...link.params.map(([name]) => name.length)));
+        lines.push(`     ${link.base}`, ...link.params.map(([name, value]) => `       ${name.padEnd(width)} ${oneLine(value)}`));
+      }
     }
   }
   flushHeld();

@@ -33,6 +33,11 @@ export interface AppOptions {
   log?: (line: string) => void;
   /** Given each finished sign-in's transcript (redacted text), e.g. to print it. Default: none. */
   onTranscript?: (text: string) => void;
+  /**
+   * True only when the tenant is the local sandbox that main.ts started: /trace then offers attacks
+   * on your own sign-in. Never set it for a real tenant. Default false.
+   */
+  sandbox?: boolean;
 }
 
 /** The settings `npm start` read from the environment (and .env). */

@@ -3,8 +3,6 @@
 
 import { html, SafeHtml } from './html.ts';
 import type { Flash } from './sessions.ts';
-import { ruleHref, sectionTitle, type CheckEvent, type TraceEvent } from '../trace.ts';
-import type { Step } from '../errors.ts';
 
 // The style sheet is a constant of this file, not data, so it is the one thing marked safe by hand.
 const STYLE = new SafeHtml(`
@@ -16,19 +14,22 @@ const STYLE = new SafeHtml(`
   code { background: #f3f3f3; padding: 0 0.2rem; }
   pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem; }
   footer { margin-top: 3rem; color: #666; font-size: 0.85rem; }
-  ul.trace { list-style: none; padding-left: 0; } ul.trace li { margin: 0.3rem 0; }
-  li.failed { color: #a00; }`);
+  body.wide { max-width: 64rem; }`);
 
-function layout(title: string, content: SafeHtml, flash?: Flash): SafeHtml {
+/**
+ * The frame of every page. `extraStyle` is a page's own style sheet (a constant of its module);
+ * `wide` gives a page with a diagram more room.
+ */
+export function layout(title: string, content: SafeHtml, flash?: Flash, { wide = false, extraStyle }: { wide?: boolean; extraStyle?: SafeHtml } = {}): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
-<style>${STYLE}</style>
+<style>${STYLE}${extraStyle ?? ''}</style>
 </head>
-<body>
+<body${wide ? html` class="wide"` : ''}>
 <main>
 ${flash ? html`<p class="flash ${flash.kind}" role="status">${flash.text}</p>` : ''}
 ${content}
@@ -110,44 +111,4 @@ reloaded, or the Back button), or it waited too long.</p>
 
 export function simplePage(title: string, text: string): SafeHtml {
   return layout(title, html`<h1>${title}</h1><p>${text}</p><p><a href="/">Home</a></p>`);
-}
-
-/**
- * GET /trace: the last sign-in, section by section — each request with what was sent and what came
- * back, each check with its rule linked. Everything shown was redacted by src/trace.ts already.
- */
-export function tracePage(events: readonly TraceEvent[]): SafeHtml {
-  const sections: { section: Step; events: TraceEvent[] }[] = [];
-  for (const event of events) {
-    const last = sections.at(-1);
-    if (last && last.section === event.section) last.events.push(event);
-    else sections.push({ section: event.section, events: [event] });
-  }
-  const failed = events.find((e): e is CheckEvent => e.type === 'check' && !e.passed);
-  return layout(
-    'Protocol transcript',
-    html`<h1>Protocol transcript</h1>
-<p>What this app did with the tenant for this browser's last sign-in, request by request and check
-by check. Secrets show only a prefix, their length and a mark (the same value has the same mark).
-Also as <a href="/trace?format=json">JSON</a>.</p>
-${failed ? html`<p class="flash warning">The sign-in stopped at <code>${failed.code}</code> (${failed.rule}): ${failed.message ?? failed.title}</p>` : ''}
-${events.length === 0 ? html`<p>Nothing yet: <a href="/login">log in</a> first.</p>` : ''}
-${sections.map(({ section, events: inSection }) => html`<h2>${sectionTitle(section)}</h2>
-<ul class="trace">${inSection.map(traceItem)}</ul>`)}`,
-  );
-}
-
-function traceItem(event: TraceEvent): SafeHtml {
-  if (event.type === 'note') return html`<li>${event.text}</li>`;
-  if (event.type === 'check') {
-    const href = ruleHref(event.rule);
-    const rule = href ? html`<a href="${href}">${event.rule}</a>` : event.rule;
-    return html`<li class="${event.passed ? 'passed' : 'failed'}">${event.passed ? '✓' : '✗'} ${event.title} — <code>${event.code}</code>, ${rule}${event.passed ? '' : html`<br>${event.message ?? ''}`}</li>`;
-  }
-  const outcome = event.status === undefined ? `failed: ${event.errorCode ?? ''}` : `→ ${event.status}`;
-  const block = (arrow: string, headers: Record<string, string>, body: string | undefined) =>
-    [...Object.entries(headers).map(([name, value]) => `${arrow} ${name}: ${value}`), ...(body ? [`${arrow}`, body] : [])].join('\n');
-  return html`<li><details><summary><code>${event.method} ${event.url}</code> ${outcome} (${Math.round(event.durationMs)} ms)</summary>
-<pre>${block('>', event.requestHeaders, event.requestBody)}</pre>
-<pre>${block('<', event.responseHeaders, event.responseBody)}</pre></details></li>`;
 }

@@ -10,10 +10,14 @@ import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createSta
 import { exchangeCode, validateCallback } from '../3-token.ts';
 import { getCurrentUser } from '../4-api.ts';
 import { closeSession, paginate, qlikFetch, type QlikSession } from '../5-lifecycle.ts';
-import { Trace, formatTranscript } from '../trace.ts';
+import { Trace, formatTranscript, type TraceEvent } from '../trace.ts';
+import { transcriptJson } from '../trace-format.ts';
 import { sessionCookie } from './cookies.ts';
 import { errorJson, retryAfterOf } from './error-page.ts';
-import { alreadyUsedPage, homePage, simplePage, tracePage, type HomePageInput } from './pages.ts';
+import { alreadyUsedPage, homePage, simplePage, type HomePageInput } from './pages.ts';
+import { DOCS_FILES, docsReply } from './docs-page.ts';
+import { attackOutcomes, canAttack, rememberSpentCallback, tamper } from './tamper.ts';
+import { tracePage } from './trace-page.ts';
 import { jsonReply, pageReply, redirectReply, type Reply } from './reply.ts';
 import { checkSameOrigin } from './same-origin.ts';
 import {
@@ -44,6 +48,10 @@ export interface AppContext {
   log: (line: string) => void;
   /** Told each finished sign-in's transcript (already redacted). */
   onTranscript: ((text: string) => void) | undefined;
+  /** Discovery's events at start (3.1, redacted): the start of every sign-in's transcript. */
+  startEvents: readonly TraceEvent[];
+  /** True on the local sandbox tenant: /trace then offers attacks on your own sign-in (tamper.ts). */
+  sandbox: boolean;
 }
 
 export interface AppRequest {
@@ -54,7 +62,7 @@ export interface AppRequest {
   session: Session | undefined;
 }
 
-type Handler = (ctx: AppContext, request: AppRequest) => Promise<Reply>;
+export type Handler = (ctx: AppContext, request: AppRequest) => Promise<Reply>;
 
 /** The longest a request of this app waits for the tenant's rate limit before telling the user to wait. */
 export const RATE_LIMIT_BUDGET_SECONDS = 2;
@@ -251,11 +259,25 @@ async function logout(ctx: AppContext, { headers, session }: AppRequest): Promis
   return redirectReply('/', [sessionCookie(next.id, ctx.secureCookies)]);
 }
 
-/** GET /trace — this browser's last sign-in, as a page or (?format=json) as events; redacted by src/trace.ts. */
-async function trace(_ctx: AppContext, { session, url }: AppRequest): Promise<Reply> {
+/**
+ * GET /trace — this browser's last sign-in after discovery at start, as a sequence diagram or
+ * (?format=json) as versioned events; redacted by src/trace.ts when recorded.
+ */
+async function trace(ctx: AppContext, { session, url }: AppRequest): Promise<Reply> {
   const events = session?.trace.events ?? [];
-  if (url.searchParams.get('format') === 'json') return jsonReply(200, { events });
-  return pageReply(200, tracePage(events));
+  if (url.searchParams.get('format') === 'json') return jsonReply(200, transcriptJson([...ctx.startEvents, ...events]));
+  return pageReply(
+    200,
+    tracePage({
+      startEvents: ctx.startEvents,
+      events,
+      authorizationEndpoint: ctx.metadata.authorizationEndpoint,
+      callbackUrl: ctx.client.redirectUri,
+      attacks: ctx.sandbox
+        ? { available: canAttack(ctx, session), outcomes: attackOutcomes(session), issPromised: ctx.metadata.issParameterSupported }
+        : undefined,
+    }),
+  );
 }
 
 function closeInBackground(ctx: AppContext, qlik: QlikSession): void {
@@ -269,8 +291,12 @@ function closeInBackground(ctx: AppContext, qlik: QlikSession): void {
 export const ROUTES: Record<string, Record<string, Handler>> = {
   '/': { GET: home, HEAD: home },
   '/login': { GET: login },
-  '/login/callback': { GET: callback },
+  // On the sandbox, the last good callback is kept for the attacks on /trace (tamper.ts).
+  '/login/callback': { GET: rememberSpentCallback(callback) },
   '/api/me': { GET: apiMe },
   '/logout': { POST: logout },
   '/trace': { GET: trace },
+  '/trace/tamper': { POST: (ctx, request) => tamper(ctx, request, callback) },
+  // The docs, so that each check's link in the transcript works offline.
+  ...Object.fromEntries(DOCS_FILES.map((file) => [`/docs/${file}`, { GET: () => docsReply(file) }])),
 };

@@ -14,6 +14,7 @@ import { simplePage } from './pages.ts';
 import { pageReply, redirectReply, securityHeaders, writeReply, type Reply } from './reply.ts';
 import { ROUTES, type AppContext } from './routes.ts';
 import { createSessionStore, findSession } from './sessions.ts';
+import { Trace, formatTranscript } from '../trace.ts';
 
 export interface App {
   server: Server;
@@ -34,7 +35,11 @@ export interface App {
 export async function createApp(options: AppOptions): Promise<App> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const http = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(options.fetch ? { fetch: options.fetch } : {}) };
-  const metadata = await discover(options.tenantUrl, http);
+  // Discovery's events go at the head of every sign-in's transcript, on /trace and on the console.
+  const startTrace = new Trace([options.clientSecret]);
+  const metadata = await discover(options.tenantUrl, { ...http, ...startTrace.hooks('3.1') });
+  const startEvents = [...startTrace.events];
+  const startText = formatTranscript(startEvents);
 
   const host = options.host ?? 'localhost';
   const server = createServer();
@@ -52,7 +57,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     sessions: createSessionStore(options.sessionLimits),
     http,
     log,
-    onTranscript: options.onTranscript,
+    onTranscript: options.onTranscript && ((text: string) => options.onTranscript!(`${startText}\n${text}`)),
+    startEvents,
+    sandbox: options.sandbox ?? false,
   };
   const tenantOrigin = new URL(metadata.authorizationEndpoint).origin;
   // Attached now that the origin is known. No request can have arrived yet: the 'listening' event

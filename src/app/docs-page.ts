@@ -1,0 +1,70 @@
+// GET /docs/<page>.md — the project's docs, served by the app so that the transcript's links to
+// each check work offline. The Markdown is shown as it is written (preformatted, escaped), with an
+// anchor on each heading (GitHub's slug) and on each check-table row (`#STATE_MISMATCH`).
+
+import { readFile } from 'node:fs/promises';
+import { html, SafeHtml } from './html.ts';
+import { layout, simplePage } from './pages.ts';
+import { pageReply, type Reply } from './reply.ts';
+
+/** The pages served, by file name: a fixed list, so no request can name another file. */
+export const DOCS_FILES: readonly string[] = [
+  'index.md',
+  'concepts.md',
+  '3.1-discovery.md',
+  '3.2-authorize.md',
+  '3.3-token.md',
+  '3.4-api.md',
+  'lifecycle.md',
+  'http.md',
+  'security.md',
+  'exercises.md',
+  'differences.md',
+  'real-tenant.md',
+  'benchmarks.md',
+];
+
+const DOCS_DIR = new URL('../../docs/', import.meta.url);
+
+export async function docsReply(file: string): Promise<Reply> {
+  let text: string;
+  try {
+    if (!DOCS_FILES.includes(file)) throw new Error('not a docs page');
+    text = await readFile(new URL(file, DOCS_DIR), 'utf8');
+  } catch {
+    return pageReply(404, simplePage('Page not found', `docs/${file} is not next to this app; read it in the project's repository.`));
+  }
+  return pageReply(200, docsPage(file, text));
+}
+
+/** One Markdown page, preformatted, with anchors on headings and check rows. */
+export function docsPage(file: string, markdown: string): SafeHtml {
+  const used = new Set<string>();
+  const lines = markdown.split('\n').map((line) => {
+    const id = anchorOf(line);
+    // A code may head rows on several pages, and twice on one: the first row gets the anchor.
+    if (id === undefined || used.has(id)) return html`${line}\n`;
+    used.add(id);
+    return html`<span id="${id}">${line}</span>\n`;
+  });
+  return layout(`docs/${file}`, html`<p><a href="/trace">← back to the transcript</a></p><pre class="doc">${lines}</pre>`, undefined, { wide: true, extraStyle: DOC_STYLE });
+}
+
+const DOC_STYLE = new SafeHtml(`
+  pre.doc { white-space: pre-wrap; overflow-wrap: anywhere; background: #fff; font-size: 0.85rem; }
+  pre.doc span:target { background: #fff4d6; }`);
+
+/** `## The checks` → `the-checks` (GitHub's slug); `| \`STATE_MISMATCH\` | …` → `STATE_MISMATCH`. */
+export function anchorOf(line: string): string | undefined {
+  const check = /^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/.exec(line);
+  if (check) return check[1];
+  const heading = /^#{1,6}\s+(.+)$/.exec(line);
+  if (heading) {
+    return heading[1]!
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .trim()
+      .replace(/\s/g, '-');
+  }
+  return undefined;
+}
