@@ -172,6 +172,10 @@ describe('main.ts: without a tenant it runs against the sandbox', () => {
       assert.match(home.body, /Not signed in/);
       const run = await signIn(browser, { url } as App, 'ada');
       assert.match(run.final.body, /Signed in as Ada/);
+      // main.ts started the sandbox, so it told the app: /trace offers the attacks (tamper.ts).
+      assert.match((await browser.get(`${url}/trace`)).body, /<form method="post" action="\/trace\/tamper\?attack=replay">/);
+      // The console transcript of the sign-in starts with discovery at start-up.
+      assert.match(output().stdout, /── 3\.1 Discover the tenant\n[\s\S]*── 3\.2 Send the user to sign in/);
 
       const stopAsked = performance.now();
       child.kill('SIGTERM');

@@ -156,14 +156,14 @@ describe('app: a whole sign-in against the sandbox tenant', () => {
     await signIn(browser, stack.app, 'ada');
     const trace = await browser.get(`${stack.app.url}/trace`);
     assert.equal(trace.status, 200);
-    // The sections of the last sign-in, in order (discovery ran once, at start).
-    const headings = [...trace.body.matchAll(/<h2>([^<]+)<\/h2>/g)].map((m) => m[1]);
-    assert.deepEqual(headings.slice(0, 2), ['3.2 Send the user to sign in', '3.3 Take the callback, exchange the code']);
+    // Discovery at start, then the sections of the last sign-in, in order.
+    const headings = [...trace.body.matchAll(/<h2>([^<]+)/g)].map((m) => m[1]!.trim());
+    assert.deepEqual(headings.slice(0, 3), ['3.1 Discover the tenant', '3.2 Send the user to sign in', '3.3 Take the callback, exchange the code']);
     // After the exchange, /users/me (3.4) and the first page's spaces (paging) go out together: either may be filed first.
-    assert.deepEqual(new Set(headings.slice(2)), new Set(['3.4 Call the Qlik API', 'Beyond the tutorial: refresh, revoke, paging']));
-    assert.match(trace.body, /<code>POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token<\/code> → 200/);
-    assert.match(trace.body, /✓ the callback state equals the one this browser was sent with — <code>STATE_MISMATCH<\/code>, <a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749#section-10\.12">RFC 6749 §10\.12<\/a>/);
-    assert.match(trace.body, /code_verifier=\S{4}…\(43 chars #[0-9a-f]{4}\)/);
+    assert.deepEqual(new Set(headings.slice(3)), new Set(['3.4 Call the Qlik API', 'Beyond the tutorial: refresh, revoke, paging']));
+    assert.match(trace.body, /<p><code>POST http:\/\/127\.0\.0\.1:\d+\/oauth\/token<\/code><\/p>/);
+    assert.match(trace.body, /<span class="mark">✓<\/span> the callback state equals the one this browser was sent with <a class="code" href="\/docs\/3\.3-token\.md#STATE_MISMATCH">STATE_MISMATCH<\/a> <span class="rule"><a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749#section-10\.12">RFC 6749 §10\.12<\/a><\/span>/);
+    assert.match(trace.body, /<tr><td><code>code_verifier<\/code><\/td><td><code>\S{4}…\(43 chars #[0-9a-f]{4}\)<\/code><\/td>/);
     assert.match(trace.body, /Signed in as Ada; the session id was renewed\./);
 
     const json = await browser.get(`${stack.app.url}/trace?format=json`);

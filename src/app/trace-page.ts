@@ -51,6 +51,7 @@ const TRACE_STYLE = new SafeHtml(`
   .arrow.left .line::before { left: 0; border-right: 9px solid #333; }
   .arrow.plain .line { background: #888; } .arrow.plain.right .line::after { border-left-color: #888; } .arrow.plain.left .line::before { border-right-color: #888; }
   .ba { grid-column: 2 / 4; } .at { grid-column: 4 / 6; } .bt { grid-column: 2 / 6; }
+  .more, .flash, .attack { overflow-wrap: anywhere; }
   .more { background: #fafafa; border: 1px solid #ddd; border-radius: 4px; padding: 0.5rem 0.8rem; margin: 0.3rem 0 0.6rem; font-size: 0.85rem; }
   .more h4 { margin: 0.5rem 0 0.2rem; }
   .more pre, .doc { white-space: pre-wrap; overflow-wrap: anywhere; overflow-x: visible; margin: 0.2rem 0; }
@@ -227,9 +228,9 @@ function checkItem(check: CheckEvent): SafeHtml {
   const mark = outcome === 'held' ? '✓' : outcome === 'n/a' ? 'n/a' : '✗';
   const detail =
     outcome === 'n/a' ? html` <span class="why">— did not apply: ${check.why ?? ''}</span>` : outcome === 'failed' ? html`<br>${check.message ?? ''}` : '';
-  return html`<li class="${outcome === 'n/a' ? 'na' : outcome}"><span class="mark">${mark}</span> ${check.title}${detail} ${codeLink(check.code)} <span class="rule">${ruleLinks(check.rule).map(
+  return html`<li class="${outcome === 'n/a' ? 'na' : outcome}"><span class="mark">${mark}</span> ${check.title} ${codeLink(check.code)} <span class="rule">${ruleLinks(check.rule).map(
     ({ text, href }, i) => html`${i ? ', ' : ''}${href ? html`<a href="${href}">${text}</a>` : text}`,
-  )}</span></li>`;
+  )}</span>${detail}</li>`;
 }
 
 /** A check's code, linked to its row in the docs page of its step (served by the app: works offline). */

@@ -1,0 +1,104 @@
+// /trace in a real browser (Chromium through playwright-core): the sequence diagram opens an arrow
+// on a click with no script at all (the CSP forbids scripts), and nothing on the page is wider than
+// the window, on a laptop and on a phone, with every arrow open. Run with `npm run test:browser`;
+// it needs Chromium at /usr/bin/chromium. SCREENSHOT=1 refreshes docs/screenshot-trace.png.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startStack, type Stack } from '../helpers/browser.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+// Refreshed only on request, like the sign-in screenshot (login.test.ts).
+const SCREENSHOT = process.env.SCREENSHOT === '1'
+  ? new URL('../../docs/screenshot-trace.png', import.meta.url)
+  : pathToFileURL(join(mkdtempSync(join(tmpdir(), 'qlik-shot-')), 'trace.png'));
+
+describe('/trace in a real browser', () => {
+  let stack: Stack;
+  let browser: Browser;
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`No Chromium at ${CHROMIUM}. Install it (Debian: apt-get install -y chromium), then run npm run test:browser again.`);
+    }
+    stack = await startStack({ app: { sandbox: true } });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+
+  /** A new browser window of this width, signed in as Ada, on /trace. */
+  async function signedInTrace(width: number, height = 800): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+    const context = await browser.newContext({ viewport: { width, height } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(message.text()); // e.g. a CSP violation
+    });
+    await page.goto(`${stack.app.url}/login`);
+    await page.waitForURL((url) => url.origin === stack.sandbox.url);
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(`${stack.app.url}/`);
+    await page.goto(`${stack.app.url}/trace`);
+    return { page, errors, close: () => context.close() };
+  }
+
+  const overflow = (page: Page) =>
+    page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+
+  it('a click opens one arrow (no script), and nothing overflows the page width', async () => {
+    const { page, errors, close } = await signedInTrace(900);
+    const token = page.locator('details.msg', { has: page.locator('summary', { hasText: 'POST /oauth/token' }) });
+    assert.equal(await token.getAttribute('open'), null, 'closed until clicked');
+    assert.equal(await token.locator('.more').isVisible(), false);
+    await token.locator('summary').click();
+    assert.equal(await token.getAttribute('open'), '', 'open after the click');
+    assert.equal(await token.locator('td', { hasText: 'code_verifier' }).isVisible(), true, 'the request form, decoded, is shown');
+    const { scrollWidth, clientWidth } = await overflow(page);
+    assert.ok(scrollWidth <= clientWidth, `the page is ${scrollWidth}px wide in a ${clientWidth}px window`);
+    assert.equal(await page.evaluate(() => document.scripts.length), 0);
+    assert.deepEqual(errors, []);
+    await close();
+  });
+
+  it('on a phone-sized window, with every arrow open, nothing overflows either', async () => {
+    const { page, errors, close } = await signedInTrace(360);
+    const summaries = page.locator('details.msg > summary');
+    const count = await summaries.count();
+    assert.ok(count >= 5, `arrows: ${count}`);
+    for (let i = 0; i < count; i++) await summaries.nth(i).click();
+    assert.equal(await page.locator('details.msg:not([open])').count(), 0);
+    const { scrollWidth, clientWidth } = await overflow(page);
+    assert.ok(scrollWidth <= clientWidth, `the page is ${scrollWidth}px wide in a ${clientWidth}px window`);
+    // The authorization request's table is there, decoded.
+    assert.equal(await page.locator('td', { hasText: /^code_challenge_method$/ }).isVisible(), true);
+    assert.deepEqual(errors, []);
+    await close();
+  });
+
+  it('the attack buttons work in a browser: replay → LOGIN_NOT_PENDING', async () => {
+    const { page, errors, close } = await signedInTrace(1000, 1300);
+    // The picture for the README: the sequence, with the authorization request open.
+    await page.locator('details.msg > summary', { hasText: 'GET /oauth/authorize' }).click();
+    await page.locator('.seq').scrollIntoViewIfNeeded();
+    await page.evaluate(() => document.querySelector('.seq')!.scrollIntoView());
+    mkdirSync(new URL('.', SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT.pathname });
+
+    await page.getByRole('button', { name: 'Replay this callback' }).click();
+    await page.waitForURL(`${stack.app.url}/trace#attacks`);
+    assert.match((await page.locator('#attacks').textContent()) ?? '', /Replay this callback: stopped by LOGIN_NOT_PENDING/);
+    assert.deepEqual(errors, []);
+    await close();
+  });
+});

@@ -1,0 +1,185 @@
+// /trace end to end: after a sign-in against the sandbox tenant, the page and the JSON start with
+// discovery at start-up (3.1), show the authorization request decoded and the checks that did not
+// apply; on the sandbox, the attack buttons work against the browser's own sign-in and name the
+// check that stops each; with a real tenant configured they do not exist. No network but 127.0.0.1.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Browser, findLeaks, signIn, startStack, watchSecrets, type Stack } from './helpers/browser.ts';
+import { HOSTILE_CLIENT_SECRET, hostileSignIn, startHostileStack, type HostileStack } from './helpers/hostile-tenant.ts';
+
+// A redaction mark, percent-encoded: "…" is %E2%80%A6, "(" %28.
+const ENCODED_MARK = /%E2%80%A6|%28\d+(?:\+|%20)chars/i;
+
+interface TranscriptJson {
+  version: number;
+  events: { type: string; section: string; code?: string; applicable?: boolean; ruleUrl?: string | null; method?: string; url?: string; responseBody?: unknown }[];
+}
+
+describe('/trace after a sign-in on the sandbox tenant', () => {
+  let stack: Stack;
+  const transcripts: string[] = [];
+  const watch = watchSecrets();
+  const browsers: Browser[] = [];
+  const newBrowser = () => {
+    const browser = new Browser();
+    browsers.push(browser);
+    return browser;
+  };
+
+  before(async () => {
+    stack = await startStack({ app: { sandbox: true, onTranscript: (text) => transcripts.push(text) } });
+  });
+  after(async () => {
+    watch.stop();
+    await stack.close();
+    // No verifier, secret or token reached a page, a header or the log, attacks included.
+    assert.deepEqual(findLeaks(watch.secrets, browsers.flatMap((b) => b.pages), [...stack.logs, ...transcripts]), []);
+  });
+
+  it('starts with 3.1 discovery, decodes the authorization request, marks n/a checks, and the console transcript starts with 3.1 too', async () => {
+    const browser = newBrowser();
+    const before = await browser.get(`${stack.app.url}/trace`);
+    assert.match(before.body, /<h2>3\.1 Discover the tenant <small>— once, when the app started/, 'discovery is shown before any sign-in');
+    assert.match(before.body, /No sign-in yet in this browser/);
+
+    const run = await signIn(browser, stack.app, 'ada');
+    assert.match(run.final.body, /Signed in as Ada/);
+    const page = await browser.get(`${stack.app.url}/trace`);
+    assert.equal(page.status, 200);
+    const headings = [...page.body.matchAll(/<h2>([^<]+)/g)].map((m) => m[1]!.trim());
+    assert.deepEqual(headings.slice(0, 4), ['Try breaking it', '3.1 Discover the tenant', '3.2 Send the user to sign in', '3.3 Take the callback, exchange the code']);
+    assert.ok(headings.includes('3.4 Call the Qlik API'));
+    assert.match(page.body, /<code>GET \/\.well-known\/oauth-authorization-server<\/code>/);
+    assert.match(page.body, /<tr><td><code>code_challenge_method<\/code><\/td><td><code>S256<\/code><\/td>/);
+    assert.match(page.body, /<tr><td><code>state<\/code><\/td><td><code>\S{4}…\(43 chars #[0-9a-f]{4}\)<\/code><\/td>/);
+    assert.match(page.body, /<tr><td><code>scope<\/code><\/td><td><code>user_default offline_access<\/code><\/td>/);
+    assert.match(page.body, /<li class="na"><span class="mark">n\/a<\/span> the callback carries iss when the tenant says it sends it/);
+    assert.match(page.body, /<li class="held"><span class="mark">✓<\/span> the callback state equals the one this browser was sent with <a class="code" href="\/docs\/3\.3-token\.md#STATE_MISMATCH">STATE_MISMATCH<\/a>/);
+    assert.doesNotMatch(page.body, ENCODED_MARK);
+
+    const docs = await browser.get(`${stack.app.url}/docs/3.3-token.md`);
+    assert.equal(docs.status, 200, 'the docs link works offline, served by the app');
+    assert.match(docs.body, /<span id="STATE_MISMATCH">/);
+
+    const json = JSON.parse((await browser.get(`${stack.app.url}/trace?format=json`)).body) as TranscriptJson;
+    assert.equal(json.version, 2);
+    assert.equal(json.events[0]!.section, '3.1');
+    const discovery = json.events.find((e) => e.type === 'exchange')!;
+    assert.match(discovery.url!, /\/\.well-known\/oauth-authorization-server$/);
+    assert.equal(typeof discovery.responseBody, 'object');
+    const issMissing = json.events.find((e) => e.code === 'ISS_MISSING')!;
+    assert.equal(issMissing.applicable, false);
+    assert.equal(issMissing.ruleUrl, 'https://www.rfc-editor.org/rfc/rfc9207#section-2.4');
+    assert.doesNotMatch(JSON.stringify(json), ENCODED_MARK);
+
+    const console = transcripts.at(-1)!;
+    assert.match(console, /^── 3\.1 Discover the tenant\n {3}✓ 2 checks held: TENANT_URL_INVALID, TENANT_URL_NOT_HTTPS\n {3}GET http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-authorization-server → 200/);
+    assert.match(console, /── 3\.2 Send the user to sign in/);
+  });
+
+  it('replay this callback: refused as LOGIN_NOT_PENDING, and the user stays signed in', async () => {
+    const browser = newBrowser();
+    await signIn(browser, stack.app, 'ada');
+    const tokenCalls = stack.sandbox.stats().tokenRequests;
+    const answer = await browser.request(`${stack.app.url}/trace/tamper?attack=replay`, { method: 'POST' });
+    assert.equal(answer.status, 303);
+    assert.equal(answer.location, `${stack.app.url}/trace#attacks`);
+    assert.equal(stack.sandbox.stats().tokenRequests, tokenCalls, 'nothing went to the tenant');
+    const page = await browser.get(`${stack.app.url}/trace`);
+    assert.match(page.body, /<b>Replay this callback<\/b>: stopped by <a class="code" href="\/docs\/3\.3-token\.md#LOGIN_NOT_PENDING">LOGIN_NOT_PENDING<\/a>/);
+    assert.match(page.body, /<p class="attack">Attack \(from the \/trace page\): replay this callback\.<\/p>/);
+    assert.match(page.body, /<li class="failed"><span class="mark">✗<\/span> the callback answers a sign-in that is still pending/);
+    assert.doesNotMatch(page.body, /The sign-in stopped at/, 'the sign-in itself did not fail');
+    assert.match((await browser.get(`${stack.app.url}/`)).body, /Signed in as Ada/);
+  });
+
+  it('tamper with the state: refused as STATE_MISMATCH before the code goes anywhere', async () => {
+    const browser = newBrowser();
+    await signIn(browser, stack.app, 'ada');
+    const tokenCalls = stack.sandbox.stats().tokenRequests;
+    await browser.request(`${stack.app.url}/trace/tamper?attack=tamper-state`, { method: 'POST' });
+    assert.equal(stack.sandbox.stats().tokenRequests, tokenCalls);
+    const page = await browser.get(`${stack.app.url}/trace`);
+    assert.match(page.body, /<b>Tamper with the state<\/b>: stopped by <a class="code" href="[^"]+">STATE_MISMATCH<\/a>/);
+    assert.match((await browser.get(`${stack.app.url}/`)).body, /Signed in as Ada/);
+  });
+
+  it('drop iss, on a tenant that never promised iss: ISS_MISSING is n/a, and the tenant refuses the spent code', async () => {
+    const browser = newBrowser();
+    await signIn(browser, stack.app, 'ada');
+    await browser.request(`${stack.app.url}/trace/tamper?attack=drop-iss`, { method: 'POST' });
+    const page = await browser.get(`${stack.app.url}/trace`);
+    assert.match(page.body, /<b>Drop iss<\/b>: stopped by <a class="code" href="[^"]+">TOKEN_ERROR_RESPONSE<\/a>/);
+    assert.match(page.body, /This tenant never promised iss, so its absence proves nothing/);
+  });
+
+  it('refuses an attack posted from another site, and a GET', async () => {
+    const browser = newBrowser();
+    await signIn(browser, stack.app, 'ada');
+    const forged = await browser.request(`${stack.app.url}/trace/tamper?attack=replay`, { method: 'POST', origin: 'http://evil.example' });
+    assert.equal(forged.status, 403);
+    assert.equal((await browser.get(`${stack.app.url}/trace/tamper?attack=replay`)).status, 405);
+    assert.equal((await browser.request(`${stack.app.url}/trace/tamper?attack=nonsense`, { method: 'POST' })).status, 400);
+    assert.doesNotMatch((await browser.get(`${stack.app.url}/trace`)).body, /<b>Replay this callback<\/b>/);
+  });
+
+  it('before any sign-in there is nothing to attack', async () => {
+    const browser = newBrowser();
+    const page = await browser.get(`${stack.app.url}/trace`);
+    assert.match(page.body, /Sign in first/);
+    assert.doesNotMatch(page.body, /action="\/trace\/tamper/);
+    assert.equal((await browser.request(`${stack.app.url}/trace/tamper?attack=replay`, { method: 'POST' })).status, 409);
+  });
+});
+
+describe('drop iss on a tenant that promises iss', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ sandbox: { advertiseIss: true }, app: { sandbox: true } });
+  });
+  after(() => stack.close());
+
+  it('is refused as ISS_MISSING before the code goes anywhere', async () => {
+    const browser = new Browser();
+    await signIn(browser, stack.app, 'ada');
+    const tokenCalls = stack.sandbox.stats().tokenRequests;
+    await browser.request(`${stack.app.url}/trace/tamper?attack=drop-iss`, { method: 'POST' });
+    assert.equal(stack.sandbox.stats().tokenRequests, tokenCalls);
+    const page = await browser.get(`${stack.app.url}/trace`);
+    assert.match(page.body, /<b>Drop iss<\/b>: stopped by <a class="code" href="[^"]+">ISS_MISSING<\/a>/);
+    assert.match(page.body, /This tenant promises iss/);
+    assert.match((await browser.get(`${stack.app.url}/`)).body, /Signed in as Ada/);
+  });
+});
+
+describe('with a real tenant configured there is no attack', () => {
+  let hostile: HostileStack;
+  let plain: Stack;
+  before(async () => {
+    hostile = await startHostileStack();
+    plain = await startStack(); // the sandbox, but not started as the sandbox by main.ts: no flag
+  });
+  after(async () => {
+    await hostile.close();
+    await plain.close();
+  });
+
+  it('a hostile tenant: /trace has no attack buttons after a sign-in, and the route answers 404', async () => {
+    const browser = new Browser();
+    const { final } = await hostileSignIn(browser, hostile.app);
+    assert.equal(final.status, 200);
+    const page = await browser.get(`${hostile.app.url}/trace`);
+    assert.match(page.body, /3\.1 Discover the tenant/);
+    assert.doesNotMatch(page.body, /Try breaking it|\/trace\/tamper/);
+    assert.equal((await browser.request(`${hostile.app.url}/trace/tamper?attack=replay`, { method: 'POST' })).status, 404);
+    assert.ok(!page.body.includes(HOSTILE_CLIENT_SECRET));
+  });
+
+  it('an app whose options do not say sandbox: no attack either', async () => {
+    const browser = new Browser();
+    await signIn(browser, plain.app, 'ada');
+    assert.doesNotMatch((await browser.get(`${plain.app.url}/trace`)).body, /Try breaking it|\/trace\/tamper/);
+    assert.equal((await browser.request(`${plain.app.url}/trace/tamper?attack=replay`, { method: 'POST' })).status, 404);
+  });
+});
