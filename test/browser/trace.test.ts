@@ -53,8 +53,9 @@ describe('/trace in a real browser', () => {
     return { page, errors, close: () => context.close() };
   }
 
+  // Run in the page (as a string: this project's types have no DOM).
   const overflow = (page: Page) =>
-    page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+    page.evaluate<{ scrollWidth: number; clientWidth: number }>('({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth })');
 
   it('a click opens one arrow (no script), and nothing overflows the page width', async () => {
     const { page, errors, close } = await signedInTrace(900);
@@ -66,7 +67,7 @@ describe('/trace in a real browser', () => {
     assert.equal(await token.locator('td', { hasText: 'code_verifier' }).isVisible(), true, 'the request form, decoded, is shown');
     const { scrollWidth, clientWidth } = await overflow(page);
     assert.ok(scrollWidth <= clientWidth, `the page is ${scrollWidth}px wide in a ${clientWidth}px window`);
-    assert.equal(await page.evaluate(() => document.scripts.length), 0);
+    assert.equal(await page.evaluate<number>('document.scripts.length'), 0);
     assert.deepEqual(errors, []);
     await close();
   });
@@ -90,8 +91,7 @@ describe('/trace in a real browser', () => {
     const { page, errors, close } = await signedInTrace(1000, 1300);
     // The picture for the README: the sequence, with the authorization request open.
     await page.locator('details.msg > summary', { hasText: 'GET /oauth/authorize' }).click();
-    await page.locator('.seq').scrollIntoViewIfNeeded();
-    await page.evaluate(() => document.querySelector('.seq')!.scrollIntoView());
+    await page.evaluate('document.querySelector(".seq").scrollIntoView()');
     mkdirSync(new URL('.', SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT.pathname });
 
