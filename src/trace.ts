@@ -311,10 +311,11 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
       else if (event.passed) notApplicable.push(`${event.code} (${event.why ?? 'did not apply'})`);
       else lines.push(`   ✗ ${event.code} [${event.rule}] ${event.message ?? event.title}`);
     } else {
-      lines.push(`   · ${event.text}`);
+      // A URL whose parameters are listed below is shown without its query.
+      lines.push(`   · ${event.links?.length ? event.text.replace(/(https?:\/\/[^\s?#]+)\?(?:…\(\d+ chars #[0-9a-f]{4}\)|\S)*/g, '$1?…') : event.text}`);
       for (const link of event.links ?? []) {
         const width = Math.min(24, Math.max(...link.params.map(([name]) => name.length)));
-        lines.push(`     ${link.base}`, ...link.params.map(([name, value]) => `       ${name.padEnd(width)} ${oneLine(value)}`));
+        lines.push(...link.params.map(([name, value]) => `       ${name.padEnd(width)} ${oneLine(value)}`));
       }
     }
   }

@@ -178,6 +178,7 @@ test('the console transcript: n/a on a line of its own with why, the authorizati
   trace.note('3.2', `the browser goes to ${url.href}`);
   validateCallback(`${CLIENT.redirectUri}?code=${CODE}&state=${STATE}`, { expectedState: STATE, issuer: TENANT, issRequired: false }, trace.hooks('3.3'));
   const text = formatTranscript(trace.events);
+  assert.match(text, /^ {3}· the browser goes to http:\/\/127\.0\.0\.1:9\/oauth\/authorize\?…$/m, 'the query is listed below, not repeated encoded');
   assert.match(text, /^ {7}scope +user_default offline_access$/m);
   assert.match(text, /^ {7}state +stat…\(45 chars #[0-9a-f]{4}\)$/m);
   assert.match(text, /✓ 6 checks held: CALLBACK_TOO_LARGE, CALLBACK_PARAM_REPEATED, STATE_MISSING, STATE_MISMATCH, AUTHORIZATION_ERROR, CODE_MISSING/);
