@@ -204,4 +204,8 @@ test('docs pages get an anchor per heading and per check row, everything escaped
   const html = docsPage('3.3-token.md', '# T\n| `STATE_MISMATCH` | a | <b>x</b> |\n| `STATE_MISMATCH` | again |').text;
   assert.match(html, /<span id="STATE_MISMATCH">\| `STATE_MISMATCH` \| a \| &lt;b&gt;x&lt;\/b&gt; \|<\/span>/);
   assert.equal(html.match(/id="STATE_MISMATCH"/g)?.length, 1, 'one anchor per code');
+  const links = docsPage('index.md', 'See [state](concepts.md#state), [RFC](https://www.rfc-editor.org/rfc/rfc6749), [code](../src/trace.ts), [x](javascript:alert(1)).').text;
+  assert.match(links, /<a href="\/docs\/concepts\.md#state">\[state\]\(concepts\.md#state\)<\/a>/);
+  assert.match(links, /<a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749">/);
+  assert.doesNotMatch(links, /href="[^"]*(?:\.\.\/src|javascript)/, 'no link into src/, none to a script');
 });

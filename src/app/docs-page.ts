@@ -43,9 +43,9 @@ export function docsPage(file: string, markdown: string): SafeHtml {
   const lines = markdown.split('\n').map((line) => {
     const id = anchorOf(line);
     // A code may head rows on several pages, and twice on one: the first row gets the anchor.
-    if (id === undefined || used.has(id)) return html`${line}\n`;
+    if (id === undefined || used.has(id)) return html`${withLinks(line)}\n`;
     used.add(id);
-    return html`<span id="${id}">${line}</span>\n`;
+    return html`<span id="${id}">${withLinks(line)}</span>\n`;
   });
   return layout(`docs/${file}`, html`<p><a href="/trace">← back to the transcript</a></p><pre class="doc">${lines}</pre>`, undefined, { wide: true, extraStyle: DOC_STYLE });
 }
@@ -53,6 +53,30 @@ export function docsPage(file: string, markdown: string): SafeHtml {
 const DOC_STYLE = new SafeHtml(`
   pre.doc { white-space: pre-wrap; overflow-wrap: anywhere; background: #fff; font-size: 0.85rem; }
   pre.doc span:target { background: #fff4d6; }`);
+
+/**
+ * Markdown links that lead somewhere a reader can follow from here become links: another docs page
+ * (served here), an anchor on this page, an https page. Links into src/ or test/ stay text.
+ */
+function withLinks(line: string): SafeHtml {
+  const parts: (SafeHtml | string)[] = [];
+  let at = 0;
+  for (const match of line.matchAll(/\[[^\]]*\]\(([^)\s]+)\)/g)) {
+    const href = hrefOf(match[1]!);
+    if (href === undefined) continue;
+    parts.push(line.slice(at, match.index), html`<a href="${href}">${match[0]}</a>`);
+    at = match.index + match[0].length;
+  }
+  parts.push(line.slice(at));
+  return html`${parts}`;
+}
+
+function hrefOf(target: string): string | undefined {
+  if (/^https:\/\//.test(target)) return target;
+  if (target.startsWith('#')) return target;
+  const page = /^(?:\.\/)?([\w.-]+\.md)(#[\w.-]*)?$/.exec(target);
+  return page && DOCS_FILES.includes(page[1]!) ? `/docs/${page[1]}${page[2] ?? ''}` : undefined;
+}
 
 /** `## The checks` → `the-checks` (GitHub's slug); `| \`STATE_MISMATCH\` | …` → `STATE_MISMATCH`. */
 export function anchorOf(line: string): string | undefined {
