@@ -103,19 +103,20 @@ describe('app: the transcript of sign-in → refresh → sign-out', () => {
     const calls = events
       .filter((e) => e.type === 'exchange')
       .map((e) => `${e.section} ${e.method} ${new URL(e.url!).pathname} ${e.status}`);
-    assert.equal(calls[0], '3.3 POST /oauth/token 200');
+    assert.equal(calls[0], '3.1 GET /.well-known/oauth-authorization-server 200'); // discovery at start heads every transcript
+    assert.equal(calls[1], '3.3 POST /oauth/token 200');
     // After the exchange, /users/me and the first page's spaces go out together: either may be filed first.
-    assert.deepEqual(calls.slice(1, 3).sort(), ['3.4 GET /api/v1/users/me 200', 'lifecycle GET /api/v1/spaces 200']);
-    assert.deepEqual(calls.slice(3), [
+    assert.deepEqual(calls.slice(2, 4).sort(), ['3.4 GET /api/v1/users/me 200', 'lifecycle GET /api/v1/spaces 200']);
+    assert.deepEqual(calls.slice(4), [
       'lifecycle POST /oauth/token 200',
       'lifecycle GET /api/v1/users/me 200',
       'lifecycle POST /oauth/revoke 200',
       'lifecycle POST /oauth/revoke 200',
     ]);
     const bodies = events.filter((e) => e.type === 'exchange').map((e) => e.requestBody ?? '');
-    assert.match(bodies[3]!, /^grant_type=refresh_token&refresh_token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&client_id=sandbox-web-client&client_secret=…\(33 chars #[0-9a-f]{4}\)$/);
-    assert.match(bodies[5]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=refresh_token&/);
-    assert.match(bodies[6]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=access_token&/);
+    assert.match(bodies[4]!, /^grant_type=refresh_token&refresh_token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&client_id=sandbox-web-client&client_secret=…\(33 chars #[0-9a-f]{4}\)$/);
+    assert.match(bodies[6]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=refresh_token&/);
+    assert.match(bodies[7]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=access_token&/);
   });
 });
 
