@@ -211,7 +211,7 @@ export function processDiscoveryResponse(
   }
 
   // For the transcript: a list the tenant leaves out (or, as Qlik, sends empty) says nothing to check.
-  const unlisted = (name: string) => `the tenant does not list ${name} (absent or empty), so there is nothing to check`;
+  const unlisted = (name: string) => `${name} is absent or empty: the tenant lists nothing to check against`;
   reportPassed(options.onCheck, DISCOVERY_CHECKS, {
     ...(stringList(doc.code_challenge_methods_supported).length === 0 ? { S256_NOT_SUPPORTED: unlisted('code_challenge_methods_supported') } : {}),
     ...(stringList(doc.response_types_supported).length === 0 ? { CODE_FLOW_NOT_SUPPORTED: unlisted('response_types_supported') } : {}),

@@ -274,7 +274,7 @@ export function sectionTitle(section: Step): string {
 
 /**
  * A text transcript for the console: one line per request and per failed check, passed checks
- * gathered on one line (and those that did not apply on another, with why). A URL's query is listed
+ * gathered on one line, and each that did not apply on a line with why. A URL's query is listed
  * decoded, one parameter a line. With `detail`, each request's headers and bodies are shown too (docs/).
  */
 export function formatTranscript(events: readonly TraceEvent[], { detail = false } = {}): string {
@@ -284,7 +284,7 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
   let notApplicable: string[] = [];
   const flushHeld = () => {
     if (held.length) lines.push(`   ✓ ${held.length} checks held: ${held.join(', ')}`);
-    if (notApplicable.length) lines.push(`   – n/a: ${notApplicable.join('; ')}`);
+    lines.push(...notApplicable.map((line) => `   – n/a ${line}`));
     held = [];
     notApplicable = [];
   };
@@ -308,7 +308,7 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
       }
     } else if (event.type === 'check') {
       if (event.passed && event.applicable) held.push(event.code);
-      else if (event.passed) notApplicable.push(`${event.code} (${event.why ?? 'did not apply'})`);
+      else if (event.passed) notApplicable.push(`${event.code}: ${event.why ?? 'did not apply'}`);
       else lines.push(`   ✗ ${event.code} [${event.rule}] ${event.message ?? event.title}`);
     } else {
       // A URL whose parameters are listed below is shown without its query.
