@@ -102,6 +102,8 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
     assert.equal(stack.sandbox.stats().tokenRequests, tokenCalls);
     const page = await browser.get(`${stack.app.url}/trace`);
     assert.match(page.body, /<b>Tamper with the state<\/b>: stopped by <a class="code" href="[^"]+">STATE_MISMATCH<\/a>/);
+    assert.match(page.body, /<code>GET \/login\/callback<\/code> \(forged\) with code, state/);
+    assert.equal(page.body.match(/302 back to the redirect URI/g)?.length, 1, 'only the real callback came from the tenant');
     assert.match((await browser.get(`${stack.app.url}/`)).body, /Signed in as Ada/);
   });
 

@@ -103,6 +103,9 @@ ${all.length === 0 ? '' : sequence(input)}`,
 }
 
 function sequence(input: TracePageInput): SafeHtml {
+  // Callbacks after an attack note were forged by this app for the attack, not sent by the tenant.
+  const firstAttack = input.events.findIndex(isAttackNote);
+  const forged = new Set(firstAttack === -1 ? [] : input.events.slice(firstAttack));
   const groups = [
     ...sectionsOf(input.startEvents).map((group) => ({ ...group, atStart: true })),
     ...sectionsOf(input.events).map((group) => ({ ...group, atStart: false })),
@@ -111,7 +114,7 @@ function sequence(input: TracePageInput): SafeHtml {
 <div class="lanes" aria-hidden="true"><span>Browser</span><span>App (your server)</span><span>Tenant</span></div>
 ${groups.map(
   ({ section, events, atStart }) => html`<h2>${sectionTitle(section)}${atStart ? html` <small>— once, when the app started; every sign-in uses it</small>` : ''}</h2>
-${rowsOf(events, input)}`,
+${rowsOf(events, input, forged)}`,
 )}
 </div>`;
 }
@@ -127,7 +130,7 @@ function sectionsOf(events: readonly TraceEvent[]): { section: TraceEvent['secti
   return groups;
 }
 
-function rowsOf(events: readonly TraceEvent[], input: TracePageInput): SafeHtml[] {
+function rowsOf(events: readonly TraceEvent[], input: TracePageInput, forged: ReadonlySet<TraceEvent>): SafeHtml[] {
   const rows: SafeHtml[] = [];
   let checks: CheckEvent[] = [];
   const flush = () => {
@@ -140,7 +143,7 @@ function rowsOf(events: readonly TraceEvent[], input: TracePageInput): SafeHtml[
       continue;
     }
     flush();
-    rows.push(event.type === 'exchange' ? exchangeRow(event) : noteRows(event, input));
+    rows.push(event.type === 'exchange' ? exchangeRow(event) : noteRows(event, input, forged.has(event)));
   }
   flush();
   return rows;
@@ -177,7 +180,7 @@ function headerBlock(headers: Record<string, string>): SafeHtml | '' {
 }
 
 /** A note: the authorization request and the callback become arrows; an attack a banner; the rest a line. */
-function noteRows(event: NoteEvent, input: TracePageInput): SafeHtml {
+function noteRows(event: NoteEvent, input: TracePageInput, forged: boolean): SafeHtml {
   if (isAttackNote(event)) return html`<p class="attack">${event.text}</p>`;
   const link = event.links?.[0];
   if (link && link.base === input.authorizationEndpoint) {
@@ -196,11 +199,11 @@ ${paramTable(link.params)}`,
   }
   if (link && link.base === input.callbackUrl) {
     const names = link.params.map(([name]) => name).join(', ');
-    return html`${arrow('tenant', 'browser', html`302 back to the redirect URI`, '', undefined)}
+    return html`${forged ? '' : arrow('tenant', 'browser', html`302 back to the redirect URI`, '', undefined)}
 ${arrow(
   'browser',
   'app',
-  html`<code>GET ${splitUrl(link.base).path}</code> with ${names}`,
+  html`<code>GET ${splitUrl(link.base).path}</code>${forged ? ' (forged)' : ''} with ${names}`,
   'the app checks it, then uses the back channel',
   html`<p>The callback (RFC 6749 §4.1.2, RFC 9207 §2), decoded. ${event.text}</p>${paramTable(link.params)}`,
 )}`;
