@@ -30,7 +30,7 @@ const TRACE_STYLE = new SafeHtml(`
       transparent calc(50% - 1px), #c8c8c8 calc(50% - 1px), #c8c8c8 calc(50% + 1px), transparent calc(50% + 1px),
       transparent calc(500% / 6 - 1px), #c8c8c8 calc(500% / 6 - 1px), #c8c8c8 calc(500% / 6 + 1px), transparent calc(500% / 6 + 1px)); }
   .lanes, .msg > summary, .row { display: grid; grid-template-columns: repeat(6, minmax(0, 1fr)); }
-  .lanes { position: sticky; top: 0; z-index: 1; }
+  .lanes { position: sticky; top: 0; z-index: 1; background: #fff; padding: 0.2rem 0; }
   .lanes span { grid-column: span 2; text-align: center; font-weight: 600; background: #fff; border: 1px solid #999; border-radius: 4px; margin: 0 0.3rem; padding: 0.2rem; overflow-wrap: anywhere; }
   .seq h2 { background: #fff; margin: 1.2rem 0 0.4rem; font-size: 1.05rem; padding: 0.2rem 0; }
   .seq h2 small { font-weight: normal; color: #666; }
