@@ -300,7 +300,11 @@ export function processTokenResponse(
     }
   }
 
-  reportPassed(options.onCheck, TOKEN_CHECKS);
+  // For the transcript: the "when present" checks had nothing to look at when the fields were absent.
+  reportPassed(options.onCheck, TOKEN_CHECKS, {
+    ...(lifetimeMs === undefined ? { EXPIRY_INVALID: 'the response gives neither expires_in nor expires_at' } : {}),
+    ...(body.refresh_token === undefined && body.scope === undefined ? { TOKEN_FIELD_INVALID: 'the response has neither refresh_token nor scope' } : {}),
+  });
   return {
     accessToken: body.access_token,
     tokenType: 'bearer',

@@ -43,6 +43,20 @@ test('a callback without iss, from a tenant that never promised it: ISS_MISMATCH
   assert.ok([...byCode.values()].every((c) => c.passed), 'n/a is not a failure');
 });
 
+test('a token response without expiry, refresh token or scope: EXPIRY_INVALID and TOKEN_FIELD_INVALID are n/a', async () => {
+  server.use(http.post(`${TENANT}/oauth/token`, () => HttpResponse.json({ access_token: ACCESS, token_type: 'bearer' })));
+  const bare = new Trace();
+  await exchangeCode(METADATA, CLIENT, { code: CODE, codeVerifier: VERIFIER }, bare.hooks('3.3'));
+  assert.deepEqual(checksOf(bare).filter((c) => !c.applicable).map((c) => `${c.code}: ${c.why}`), [
+    'EXPIRY_INVALID: the response gives neither expires_in nor expires_at',
+    'TOKEN_FIELD_INVALID: the response has neither refresh_token nor scope',
+  ]);
+  server.use(http.post(`${TENANT}/oauth/token`, () => HttpResponse.json({ access_token: ACCESS, token_type: 'bearer', expires_in: 60, scope: 'user_default' })));
+  const full = new Trace();
+  await exchangeCode(METADATA, CLIENT, { code: CODE, codeVerifier: VERIFIER }, full.hooks('3.3'));
+  assert.deepEqual(checksOf(full).filter((c) => !c.applicable), []);
+});
+
 test('with iss promised and present, both iss checks applied and held', () => {
   const trace = new Trace();
   validateCallback(`${CLIENT.redirectUri}?code=${CODE}&state=${STATE}&iss=${encodeURIComponent(TENANT)}`, { expectedState: STATE, issuer: TENANT, issRequired: true }, trace.hooks('3.3'));
