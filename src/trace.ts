@@ -7,7 +7,7 @@
 
 import { CHECKS, QlikOAuthError, clip, type CheckCode, type NotApplicable, type Step } from './errors.ts';
 import type { HttpExchange, HttpOptions } from './http.ts';
-import { MAX_URL_CHARS, redactBody, redactForm, redactHeaders, redactUrl, redactUrlsIn, redactValue, showsPrefix, type Redactor } from './redact.ts';
+import { MAX_URL_CHARS, escapeControl, redactBody, redactForm, redactHeaders, redactUrl, redactUrlsIn, redactValue, showsPrefix, type Redactor } from './redact.ts';
 
 /** The headers worth showing a reader; the rest is noise. */
 const SHOWN_HEADERS: ReadonlySet<string> = new Set([
@@ -315,7 +315,8 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
       lines.push(`   · ${event.links?.length ? event.text.replace(/(https?:\/\/[^\s?#]+)\?(?:…\(\d+ chars #[0-9a-f]{4}\)|\S)*/g, '$1?…') : event.text}`);
       for (const link of event.links ?? []) {
         const width = Math.min(24, Math.max(...link.params.map(([name]) => name.length)));
-        lines.push(...link.params.map(([name, value]) => `       ${name.padEnd(width)} ${oneLine(value)}`));
+        // Decoded values are the caller's bytes: no control character reaches a terminal (escapeControl).
+        lines.push(...link.params.map(([name, value]) => `       ${escapeControl(name.padEnd(width))} ${escapeControl(oneLine(value))}`));
       }
     }
   }

@@ -201,6 +201,14 @@ test('the console transcript: each n/a on a line of its own with why, the author
   assert.ok(!text.includes(STATE));
 });
 
+test('a decoded parameter cannot put a control character on the console (terminal escapes from a forged callback)', () => {
+  const trace = new Trace();
+  trace.note('3.3', `The browser is back from the tenant: GET ${CLIENT.redirectUri}?error=x&error_description=%1B%5D0%3Bowned%07%0D%1B%5B2J&state=${STATE}`);
+  const text = formatTranscript(trace.events);
+  assert.doesNotMatch(text, /[\u0000-\u0008\u000b-\u001f\u007f]/);
+  assert.match(text, /error_description \\x1b\]0;owned\\x07/);
+});
+
 test('tamper buttons appear only when the page is told the app runs on the sandbox', () => {
   const trace = new Trace();
   trace.note('3.4', 'Signed in as Ada; the session id was renewed.');
