@@ -245,7 +245,7 @@ const DOCS_PAGES: Record<Step, string | undefined> = {
   '3.3': '3.3-token.md',
   '3.4': '3.4-api.md',
   lifecycle: 'lifecycle.md',
-  machine: undefined,
+  machine: 'machine.md',
 };
 
 /** `STATE_MISMATCH` → `3.3-token.md`: the docs page whose check table has this code. */

@@ -5,10 +5,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { Trace, formatTranscript, type CheckEvent, type TraceEvent } from '../src/trace.ts';
+import { Trace, docsPageOf, formatTranscript, type CheckEvent, type TraceEvent } from '../src/trace.ts';
 import { transcriptJson, TRANSCRIPT_JSON_VERSION, parameterWhy } from '../src/trace-format.ts';
 import { tracePage } from '../src/app/trace-page.ts';
-import { anchorOf, docsPage } from '../src/app/docs-page.ts';
+import { DOCS_FILES, anchorOf, docsPage } from '../src/app/docs-page.ts';
 import { buildAuthorizationUrl, codeChallengeS256, discover, exchangeCode, processDiscoveryResponse, validateCallback } from '../src/index.ts';
 import { CLIENT, METADATA, TENANT, mockTenant, qlikMetadataDocument, result } from './helpers/tenant.ts';
 
@@ -130,6 +130,14 @@ test('checks read as what held, n/a with why, the code linked to its docs row an
   assert.match(html, /<p class="flash warning">The sign-in stopped at <code>TOKEN_ERROR_RESPONSE<\/code>/);
 });
 
+test('each step links to its docs page; machine-to-machine checks to docs/machine.md', () => {
+  assert.equal(docsPageOf('STATE_MISMATCH'), '3.3-token.md');
+  assert.equal(docsPageOf('TIMEOUT'), 'http.md');
+  assert.equal(docsPageOf('MACHINE_TOKEN_REFUSED'), 'machine.md');
+  for (const page of ['3.1-discovery.md', '3.3-token.md', 'http.md', 'lifecycle.md', 'machine.md']) assert.ok(DOCS_FILES.includes(page), `${page} is served`);
+  assert.ok(DOCS_FILES.every((file) => /^[\w.-]+\.md$/.test(file)));
+});
+
 test('a rule of two RFCs links both', () => {
   const trace = new Trace();
   trace.check('3.3', 'LOGIN_NOT_PENDING', false, 'used');
@@ -226,8 +234,9 @@ test('docs pages get an anchor per heading and per check row, everything escaped
   const html = docsPage('3.3-token.md', '# T\n| `STATE_MISMATCH` | a | <b>x</b> |\n| `STATE_MISMATCH` | again |').text;
   assert.match(html, /<span id="STATE_MISMATCH">\| `STATE_MISMATCH` \| a \| &lt;b&gt;x&lt;\/b&gt; \|<\/span>/);
   assert.equal(html.match(/id="STATE_MISMATCH"/g)?.length, 1, 'one anchor per code');
-  const links = docsPage('index.md', 'See [state](concepts.md#state), [RFC](https://www.rfc-editor.org/rfc/rfc6749), [code](../src/trace.ts), [x](javascript:alert(1)).').text;
-  assert.match(links, /<a href="\/docs\/concepts\.md#state">\[state\]\(concepts\.md#state\)<\/a>/);
+  const links = docsPage('index.md', 'See [checks](3.3-token.md#the-checks), [RFC](https://www.rfc-editor.org/rfc/rfc6749), [code](../src/trace.ts), [x](javascript:alert(1)), [gone](no-such-page.md).').text;
+  assert.match(links, /<a href="\/docs\/3\.3-token\.md#the-checks">\[checks\]\(3\.3-token\.md#the-checks\)<\/a>/);
+  assert.doesNotMatch(links, /href="\/docs\/no-such-page/, 'only pages that exist in docs/');
   assert.match(links, /<a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749">/);
   assert.doesNotMatch(links, /href="[^"]*(?:\.\.\/src|javascript)/, 'no link into src/, none to a script');
 });

@@ -2,29 +2,27 @@
 // each check work offline. The Markdown is shown as it is written (preformatted, escaped), with an
 // anchor on each heading (GitHub's slug) and on each check-table row (`#STATE_MISMATCH`).
 
+import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { html, SafeHtml } from './html.ts';
 import { layout, simplePage } from './pages.ts';
 import { pageReply, type Reply } from './reply.ts';
 
-/** The pages served, by file name: a fixed list, so no request can name another file. */
-export const DOCS_FILES: readonly string[] = [
-  'index.md',
-  'concepts.md',
-  '3.1-discovery.md',
-  '3.2-authorize.md',
-  '3.3-token.md',
-  '3.4-api.md',
-  'lifecycle.md',
-  'http.md',
-  'security.md',
-  'exercises.md',
-  'differences.md',
-  'real-tenant.md',
-  'benchmarks.md',
-];
-
 const DOCS_DIR = new URL('../../docs/', import.meta.url);
+
+/**
+ * The pages served, by file name: the Markdown files in docs/ when the app starts (none when the
+ * app runs without its docs). Only these names are routes, so no request can name another file.
+ */
+export const DOCS_FILES: readonly string[] = listDocs();
+
+function listDocs(): string[] {
+  try {
+    return readdirSync(DOCS_DIR).filter((name) => /^[\w.-]+\.md$/.test(name)).sort();
+  } catch {
+    return [];
+  }
+}
 
 export async function docsReply(file: string): Promise<Reply> {
   let text: string;
