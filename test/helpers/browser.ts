@@ -188,6 +188,8 @@ export async function startStack(
 ): Promise<Stack> {
   const sandbox = await startSandbox(options.sandbox);
   const logs: string[] = [];
+  // A start that fails (a fault at discovery, say) must not leave the sandbox running: the test
+  // process would never exit.
   const app = await createApp({
     tenantUrl: sandbox.url,
     clientId: SANDBOX_CLIENT_ID,
@@ -196,6 +198,9 @@ export async function startStack(
     port: 0,
     log: (line) => logs.push(line),
     ...options.app,
+  }).catch(async (error: unknown) => {
+    await sandbox.close();
+    throw error;
   });
   sandbox.addRedirectUri(SANDBOX_CLIENT_ID, app.redirectUri);
   return {
