@@ -9,6 +9,11 @@
 //   <!-- files: 3.1 -->    a table of the files to copy for a step, with their sizes   <!-- /files -->
 //   <!-- transcript: 3.1 --> a redacted transcript of a sandbox sign-in (npm run docs only) <!-- /transcript -->
 // Links: [text](../path) must exist; [`a test name`](../test/x.test.ts) must name a test in that file.
+// Check tables (a table whose header starts `| code | rule |`): the rule cell of each row is
+// written from src/errors.ts (CHECKS), with each RFC section as a link, so a changed rule is one
+// `npm run docs` away from every page.
+// Concepts: a step page links each glossary term (GLOSSARY) to docs/concepts.md at its first use,
+// and every link to concepts.md#anchor names an anchor that exists.
 
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -57,6 +62,60 @@ function filesTable(step: string): string {
   return ['| file | lines |', '| --- | ---: |', ...rows, `| **in all** | **${total}** |`].join('\n');
 }
 
+/** "RFC 9700 §2.1, §4.7.1" → each section as a link to rfc-editor.org. Other words stay as they are. */
+export function linkRule(rule: string): string {
+  let rfc: string | undefined;
+  return rule.replace(/(RFC (\d+) )?§(\d+(?:\.\d+)*)/g, (all, prefix: string | undefined, n: string | undefined, section: string) => {
+    if (n !== undefined) rfc = n;
+    if (rfc === undefined) return all;
+    const label = prefix ? `RFC ${rfc} §${section}` : `§${section}`;
+    return `[${label}](https://www.rfc-editor.org/rfc/rfc${rfc}#section-${section})`;
+  });
+}
+
+/** The cells of a markdown table row, trimmed; undefined when the line is not a table row. */
+function cells(line: string): string[] | undefined {
+  if (!line.startsWith('|')) return undefined;
+  return line.replace(/^\|/, '').replace(/\|\s*$/, '').split('|').map((cell) => cell.trim());
+}
+
+/** The rows of every `| code | rule | …` table, by their code. */
+export function checkTableRows(text: string): { code: string; line: string }[] {
+  const rows: { code: string; line: string }[] = [];
+  let inCheckTable = false;
+  for (const line of text.split('\n')) {
+    const row = cells(line);
+    if (row === undefined) inCheckTable = false;
+    else if (row[0] === 'code' && row[1] === 'rule') inCheckTable = true;
+    else if (inCheckTable && /^`[A-Z0-9_]+`$/.test(row[0] ?? '')) rows.push({ code: row[0]!.slice(1, -1), line });
+  }
+  return rows;
+}
+
+/** Rewrites the rule cell of every row of every `| code | rule | …` table from the catalogue. */
+export function renderCheckTables(text: string): string {
+  let inCheckTable = false;
+  return text
+    .split('\n')
+    .map((line) => {
+      const row = cells(line);
+      if (row === undefined) {
+        inCheckTable = false;
+        return line;
+      }
+      if (row[0] === 'code' && row[1] === 'rule') {
+        inCheckTable = true;
+        return line;
+      }
+      const code = /^`([A-Z0-9_]+)`$/.exec(row[0] ?? '')?.[1];
+      const info = code === undefined ? undefined : (CHECKS as Record<string, { rule: string }>)[code];
+      if (!inCheckTable || info === undefined) return line;
+      const [first, , ...rest] = line.replace(/^\|/, '').split('|');
+      return `|${first}| ${linkRule(info.rule)} |${rest.join('|')}`;
+    })
+    .join('\n');
+}
+
 type Generated = (kind: string, arg: string, current: string) => string;
 
 /** Rewrites every generated block of one page; `transcript` blocks are kept unless a generator is given. */
@@ -70,11 +129,121 @@ export function renderPage(text: string, transcript?: (section: string) => strin
     if (kind === 'transcript') return transcript ? '```text\n' + transcript(arg) + '\n```' : current;
     throw new Error(`unknown generated block "${kind}"`);
   };
-  return text.replace(
+  const blocks = text.replace(
     /<!-- (excerpt|files|transcript): ([^\s]+) -->\n([\s\S]*?)\n?<!-- \/\1 -->/g,
     (_all, kind: string, arg: string, current: string) =>
       `<!-- ${kind}: ${arg} -->\n${generate(kind, arg, current.trim())}\n<!-- /${kind} -->`,
   );
+  return renderCheckTables(blocks);
+}
+
+/**
+ * The glossary of docs/concepts.md: each term a step page must link there at its first use.
+ * `pattern` finds a use of the term in prose (inline code included, code blocks and headings not);
+ * a parameter name such as `refresh_token` is not the term, `refresh token` is.
+ */
+export const GLOSSARY: { anchor: string; term: string; pattern: RegExp }[] = [
+  { anchor: 'authorization-server', term: 'authorization server', pattern: /\bauthorization servers?\b/i },
+  { anchor: 'resource-server', term: 'resource server', pattern: /\bresource servers?\b/i },
+  { anchor: 'confidential-client', term: 'confidential client', pattern: /\bconfidential clients?\b/i },
+  { anchor: 'public-client', term: 'public client', pattern: /\bpublic clients?\b/i },
+  { anchor: 'front-channel', term: 'front channel', pattern: /\bfront[- ]channel\b/i },
+  { anchor: 'back-channel', term: 'back channel', pattern: /\bback[- ]channel\b/i },
+  { anchor: 'metadata', term: 'metadata', pattern: /\bmetadata\b/i },
+  { anchor: 'issuer', term: 'issuer', pattern: /\bissuer\b/i },
+  { anchor: 'iss', term: 'iss', pattern: /\biss\b/ },
+  { anchor: 'redirect-uri', term: 'redirect URI', pattern: /\bredirect uris?\b/i },
+  { anchor: 'authorization-code', term: 'authorization code', pattern: /\bauthorization codes?\b/i },
+  { anchor: 'state', term: 'state', pattern: /\bstate\b/i },
+  { anchor: 'pkce', term: 'PKCE', pattern: /\bPKCE\b/ },
+  { anchor: 'code-verifier', term: 'code verifier', pattern: /\b(?:code )?verifier\b/i },
+  { anchor: 'code-challenge', term: 'code challenge', pattern: /\bcode challenge\b/i },
+  { anchor: 'scope', term: 'scope', pattern: /\bscopes?\b/i },
+  { anchor: 'access-token', term: 'access token', pattern: /\baccess tokens?\b/i },
+  { anchor: 'bearer-token', term: 'bearer token', pattern: /\bbearer tokens?\b/i },
+  { anchor: 'refresh-token', term: 'refresh token', pattern: /\brefresh tokens?\b/i },
+  { anchor: 'client-secret', term: 'client secret', pattern: /\bclient secrets?\b/i },
+  { anchor: 'csrf', term: 'CSRF', pattern: /\bCSRF\b/ },
+  { anchor: 'mix-up', term: 'mix-up', pattern: /\bmix-up\b/i },
+  { anchor: 'code-injection', term: 'code injection', pattern: /\bcode injection\b/i },
+  { anchor: 'token-leakage', term: 'token leakage', pattern: /\btoken leakage\b/i },
+];
+
+/** The step pages, which must link each glossary term at its first use. */
+export const STEP_PAGES = ['3.1-discovery.md', '3.2-authorize.md', '3.3-token.md', '3.4-api.md', 'lifecycle.md'];
+
+const blank = (part: string) => part.replace(/[^\n]/g, ' ');
+
+/** The page with code blocks and generated blocks blanked out (offsets kept). */
+function withoutCode(text: string): string {
+  return text
+    .replace(/<!-- (excerpt|files|transcript): [^\s]+ -->[\s\S]*?<!-- \/\1 -->/g, blank)
+    .replace(/^```[\s\S]*?^```/gm, blank);
+}
+
+/** The page's prose: code blocks, generated blocks and headings blanked out (offsets kept). */
+function prose(text: string): string {
+  return withoutCode(text).replace(/^#.*$/gm, blank);
+}
+
+/** Blanks inline code unless the whole span is the term itself (`state` is a use of "state"; `discover(metadata)` is not). */
+function withoutInlineCode(text: string, pattern: RegExp): string {
+  const whole = new RegExp(`^(?:${pattern.source})$`, pattern.flags.replace('g', ''));
+  return text.replace(/`[^`\n]+`/g, (span) => (whole.test(span.slice(1, -1)) ? span : blank(span)));
+}
+
+/** Problems with a step page's glossary links: a term used before (or without) its link to concepts.md. */
+export function checkGlossaryLinks(text: string, page = 'the page'): string[] {
+  const body = prose(text);
+  const links = [...body.matchAll(/\[([^\]]*)\]\(([^)\s]+)\)/g)].map((m) => ({
+    start: m.index! + 1,
+    end: m.index! + 1 + m[1]!.length,
+    target: m[2]!,
+  }));
+  const problems: string[] = [];
+  for (const { anchor, term, pattern } of GLOSSARY) {
+    // Link targets are not prose: skip a match that falls inside one.
+    const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : pattern.flags + 'g');
+    let first: RegExpExecArray | undefined;
+    for (const match of withoutInlineCode(body, pattern).matchAll(global)) {
+      const inTarget = links.some((l) => match.index! > l.end && match.index! < l.end + 3 + l.target.length);
+      if (!inTarget) {
+        first = match as RegExpExecArray;
+        break;
+      }
+    }
+    if (first === undefined) continue;
+    const at = first.index!;
+    const link = links.find((l) => at >= l.start && at < l.end);
+    if (link === undefined || !new RegExp(`(^|/)concepts\\.md#${anchor}$`).test(link.target)) {
+      const line = text.slice(0, at).split('\n').length;
+      problems.push(`${page}:${line}: the first use of "${first[0]}" is not a link to concepts.md#${anchor}`);
+    }
+  }
+  return problems;
+}
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+export function headingAnchor(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** Every anchor of a page: explicit `<a id="…">` and each heading's. */
+export function pageAnchors(text: string): Set<string> {
+  const anchors = new Set<string>();
+  for (const m of text.matchAll(/<a id="([^"]+)"/g)) anchors.add(m[1]!);
+  const seen = new Map<string, number>();
+  for (const m of withoutCode(text).matchAll(/^#+ (.*)$/gm)) {
+    const anchor = headingAnchor(m[1]!);
+    const count = seen.get(anchor) ?? 0;
+    seen.set(anchor, count + 1);
+    anchors.add(count === 0 ? anchor : `${anchor}-${count}`);
+  }
+  return anchors;
 }
 
 /** Every problem with the docs: stale generated blocks, dead links, unknown test names. */
@@ -90,21 +259,25 @@ export function checkDocs(): string[] {
       problems.push(`${name}: ${(error as Error).message}`);
       continue;
     }
-    if (rendered !== text) problems.push(`${name}: a generated block differs from the source; run npm run docs`);
+    if (rendered !== text) {
+      problems.push(`${name}: a generated block or a check table's rule differs from the source; run npm run docs`);
+    }
     for (const match of text.matchAll(/\]\(([^)\s]+)\)/g)) {
       const target = match[1]!;
-      if (/^[a-z]+:/.test(target) || target.startsWith('#')) continue;
-      const path = resolve(dirname(page), target.split('#')[0]!);
-      if (!existsSync(path)) problems.push(`${name}: link to ${target}, which does not exist`);
+      if (/^[a-z]+:/.test(target)) continue;
+      const [file, anchor] = target.split('#');
+      const path = file ? resolve(dirname(page), file) : page;
+      if (!existsSync(path)) {
+        problems.push(`${name}: link to ${target}, which does not exist`);
+      } else if (anchor !== undefined && path.endsWith('.md') && !pageAnchors(readFileSync(path, 'utf8')).has(anchor)) {
+        problems.push(`${name}: link to ${target}, but ${relative(ROOT, path)} has no anchor "${anchor}"`);
+      }
     }
-    // A check table row names its code first and its rule second; the rule must be the catalogue's.
-    for (const match of text.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]+) \|/gm)) {
-      const [, code, ruleCell] = match;
-      const info = (CHECKS as Record<string, { rule: string }>)[code!];
-      if (info === undefined) {
-        if (/RFC \d+|Qlik:|Robustness/.test(ruleCell!)) problems.push(`${name}: a table row names ${code}, which src/errors.ts does not have`);
-      } else if (!ruleCell!.includes(info.rule)) problems.push(`${name}: the row of ${code} says "${ruleCell!.trim()}", but its rule is "${info.rule}"`);
+    // In a check table the code comes first, and it must be one the catalogue has.
+    for (const row of checkTableRows(text)) {
+      if (!(row.code in CHECKS)) problems.push(`${name}: a check table names ${row.code}, which src/errors.ts does not have`);
     }
+    if (STEP_PAGES.includes(relative(DOCS, page))) problems.push(...checkGlossaryLinks(text, name));
     for (const match of text.matchAll(/\[`([^`]+)`\]\(([^)\s]*test\/[^)\s]+\.test\.ts)\)/g)) {
       const [, testName, target] = match;
       const path = resolve(dirname(page), target!);
