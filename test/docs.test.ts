@@ -3,7 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { checkDocs, extractDeclaration, renderPage, testNames } from '../scripts/docs.ts';
+import {
+  GLOSSARY, checkDocs, checkGlossaryLinks, exerciseFaults, extractDeclaration, headingAnchor, linkRule, pageAnchors, renderCheckTables,
+  renderPage, testNames,
+} from '../scripts/docs.ts';
 import { CHECKS } from '../src/errors.ts';
 
 test('docs: generated excerpts and file tables match src/, links and test names resolve', () => {
@@ -33,4 +36,57 @@ test('docs checker: excerpts start at the doc comment and end at the closing bra
 
 test('docs checker: test names are read from test files', () => {
   assert.deepEqual(testNames("test('a b', () => {});\ntest(\"c 'd'\", () => {});\ntest('it\\'s', () => {})"), ['a b', "c 'd'", "it's"]);
+});
+
+test('docs: a step page links each glossary term to concepts.md at its first use', () => {
+  const page = [
+    '# A step',
+    'Uses [PKCE](concepts.md#pkce), then PKCE again, then `state` unlinked.',
+    '```ts',
+    'const state = 1; // code is not prose',
+    '```',
+    'A [state](concepts.md#pkce) linked to the wrong anchor.',
+  ].join('\n');
+  assert.deepEqual(checkGlossaryLinks(page, 'p'), ['p:2: the first use of "state" is not a link to concepts.md#state']);
+  assert.deepEqual(checkGlossaryLinks('Only [`state`](concepts.md#state) and `discover(metadata)`.'), []);
+  assert.deepEqual(checkGlossaryLinks('## Why state\nA heading is not a use; [state](concepts.md#state) is.'), []);
+});
+
+test('docs: every concepts.md anchor a page links to exists, glossary terms included', () => {
+  const anchors = pageAnchors(readFileSync('docs/concepts.md', 'utf8'));
+  const missing = GLOSSARY.map((g) => g.anchor).filter((anchor) => !anchors.has(anchor));
+  assert.deepEqual(missing, []);
+  for (const required of ['state', 'pkce', 'issuer', 'mix-up', 'confidential-client', 'public-client', 'bearer-token', 'refresh-token', 'scope', 'front-channel', 'back-channel']) {
+    assert.ok(anchors.has(required), `concepts.md has #${required}`);
+  }
+  assert.ok(headingAnchor('`client_secret_post`, not HTTP Basic') === 'client_secret_post-not-http-basic');
+});
+
+test('docs checker: check-table rules are written from the catalogue, with links', () => {
+  assert.equal(
+    linkRule('RFC 9700 §2.1, §4.7.1'),
+    '[RFC 9700 §2.1](https://www.rfc-editor.org/rfc/rfc9700#section-2.1), [§4.7.1](https://www.rfc-editor.org/rfc/rfc9700#section-4.7.1)',
+  );
+  assert.equal(linkRule('Qlik: users API'), 'Qlik: users API');
+  const stale = '| code | rule | what |\n| --- | --- | --- |\n| `STATE_MISMATCH` | RFC 1 §1 | CSRF |';
+  assert.match(renderCheckTables(stale), /\| `STATE_MISMATCH` \| \[RFC 6749 §10\.12\]\(https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749#section-10\.12\) \| CSRF \|/);
+  const other = '| fault | check |\n| --- | --- |\n| `STATE_MISMATCH` | kept as it is |';
+  assert.equal(renderCheckTables(other), other, 'only `| code | rule |` tables are rewritten');
+});
+
+test('docs: exercises.md predicts a check that exists for every fault', () => {
+  const faults = exerciseFaults(readFileSync('docs/exercises.md', 'utf8'));
+  assert.ok(faults.length >= 10, 'the exercises table lists the faults');
+  assert.deepEqual(faults.filter((f) => !(f.expectedCheck in CHECKS)), []);
+});
+
+// TODO(lead): once src/sandbox/index.ts exports SANDBOX_FAULTS on main, drop the `todo` option so a
+// fault added to the sandbox without an exercise (or an exercise without a fault) fails the docs test.
+test('docs: exercises.md lists exactly the sandbox faults, each with the check it fires', { todo: 'SANDBOX_FAULTS is not exported on main yet' }, async () => {
+  const sandbox = (await import('../src/sandbox/index.ts')) as { SANDBOX_FAULTS?: { name: string; expectedCheck: string }[] };
+  assert.ok(Array.isArray(sandbox.SANDBOX_FAULTS), 'src/sandbox/index.ts exports SANDBOX_FAULTS');
+  const documented = exerciseFaults(readFileSync('docs/exercises.md', 'utf8'));
+  const byName = (list: { name: string; expectedCheck: string }[]) =>
+    list.map(({ name, expectedCheck }) => ({ name, expectedCheck })).sort((a, b) => a.name.localeCompare(b.name));
+  assert.deepEqual(byName(documented), byName(sandbox.SANDBOX_FAULTS!));
 });
