@@ -79,6 +79,16 @@ function cells(line: string): string[] | undefined {
   return line.replace(/^\|/, '').replace(/\|\s*$/, '').split('|').map((cell) => cell.trim());
 }
 
+/** The check code a table's first cell names: `` `STATE_MISMATCH` ``, maybe after an `<a id>` anchor. */
+function codeOf(cell: string | undefined): string | undefined {
+  return /^(?:<a id="[a-z0-9_]+"><\/a>)?`([A-Z0-9_]+)`$/.exec(cell ?? '')?.[1];
+}
+
+/** The anchor docs/security.md gives each check, for links from the transcript: `#state_mismatch`. */
+export function checkAnchor(code: string): string {
+  return code.toLowerCase();
+}
+
 /** The rows of every `| code | rule | …` table, by their code. */
 export function checkTableRows(text: string): { code: string; line: string }[] {
   const rows: { code: string; line: string }[] = [];
@@ -87,7 +97,7 @@ export function checkTableRows(text: string): { code: string; line: string }[] {
     const row = cells(line);
     if (row === undefined) inCheckTable = false;
     else if (row[0] === 'code' && row[1] === 'rule') inCheckTable = true;
-    else if (inCheckTable && /^`[A-Z0-9_]+`$/.test(row[0] ?? '')) rows.push({ code: row[0]!.slice(1, -1), line });
+    else if (inCheckTable && codeOf(row[0]) !== undefined) rows.push({ code: codeOf(row[0])!, line });
   }
   return rows;
 }
@@ -107,7 +117,7 @@ export function renderCheckTables(text: string): string {
         inCheckTable = true;
         return line;
       }
-      const code = /^`([A-Z0-9_]+)`$/.exec(row[0] ?? '')?.[1];
+      const code = codeOf(row[0]);
       const info = code === undefined ? undefined : (CHECKS as Record<string, { rule: string }>)[code];
       if (!inCheckTable || info === undefined) return line;
       const [first, , ...rest] = line.replace(/^\|/, '').split('|');

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import {
-  GLOSSARY, checkDocs, checkGlossaryLinks, exerciseFaults, extractDeclaration, headingAnchor, linkRule, pageAnchors, renderCheckTables,
+  GLOSSARY, checkAnchor, checkDocs, checkGlossaryLinks, exerciseFaults, extractDeclaration, headingAnchor, linkRule, pageAnchors, renderCheckTables,
   renderPage, testNames,
 } from '../scripts/docs.ts';
 import { CHECKS } from '../src/errors.ts';
@@ -89,4 +89,9 @@ test('docs: exercises.md lists exactly the sandbox faults, each with the check i
   const byName = (list: { name: string; expectedCheck: string }[]) =>
     list.map(({ name, expectedCheck }) => ({ name, expectedCheck })).sort((a, b) => a.name.localeCompare(b.name));
   assert.deepEqual(byName(documented), byName(sandbox.SANDBOX_FAULTS!));
+});
+
+test('docs: security.md has an anchor for every check code, for links from the transcript', () => {
+  const anchors = pageAnchors(readFileSync('docs/security.md', 'utf8'));
+  assert.deepEqual(Object.keys(CHECKS).filter((code) => !anchors.has(checkAnchor(code))), []);
 });
