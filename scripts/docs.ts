@@ -12,8 +12,9 @@
 // Check tables (a table whose header starts `| code | rule |`): the rule cell of each row is
 // written from src/errors.ts (CHECKS), with each RFC section as a link, so a changed rule is one
 // `npm run docs` away from every page.
-// Concepts: a step page links each glossary term (GLOSSARY) to docs/concepts.md at its first use,
-// and every link to concepts.md#anchor names an anchor that exists.
+// Concepts: a step page links each glossary term (GLOSSARY) to docs/concepts.md at its first use.
+// Anchors: a link to page.md#anchor must name a heading or an <a id> of that page; docs/security.md
+// has one per check code (#state_mismatch), for links from the transcript.
 
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
