@@ -234,16 +234,20 @@ export function checkGlossaryLinks(text: string, page = 'the page'): string[] {
   return problems;
 }
 
-/** The faults docs/exercises.md lists: its `| fault | … | the check that fires |` table. */
-export function exerciseFaults(text: string): { name: string; expectedCheck: string }[] {
-  const faults: { name: string; expectedCheck: string }[] = [];
+/** The faults docs/exercises.md lists: its `| fault | step | … | the check that fires |` table. */
+export function exerciseFaults(text: string): { name: string; step: string; expectedCheck: string }[] {
+  const faults: { name: string; step: string; expectedCheck: string }[] = [];
   let inTable = false;
   for (const line of text.split('\n')) {
     const row = cells(line);
     if (row === undefined) inTable = false;
     else if (row[0] === 'fault') inTable = true;
     else if (inTable && /^`[a-z0-9-]+`$/.test(row[0] ?? '')) {
-      faults.push({ name: row[0]!.slice(1, -1), expectedCheck: /`([A-Z0-9_]+)`/.exec(row.at(-1) ?? '')?.[1] ?? '' });
+      faults.push({
+        name: row[0]!.slice(1, -1),
+        step: /^\[([^\]]+)\]/.exec(row[1] ?? '')?.[1] ?? '',
+        expectedCheck: /`([A-Z0-9_]+)`/.exec(row.at(-1) ?? '')?.[1] ?? '',
+      });
     }
   }
   return faults;

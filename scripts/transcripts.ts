@@ -52,7 +52,8 @@ export async function sandboxTranscripts(): Promise<Record<string, string>> {
         .replaceAll(sandbox.url, 'http://127.0.0.1:PORT')
         .replaceAll(encodeURIComponent(sandbox.url), encodeURIComponent('http://127.0.0.1:PORT'))
         .replace(/\(\d+ ms\)/g, '(… ms)')
-        .replace(/("?(?:expires_at|createdAt|lastUpdatedAt)"?: ")[^"]+"/g, '$1…"');
+        .replace(/("?(?:expires_at|auth_time|createdAt|lastUpdatedAt)"?: ")[^"]+"/g, '$1…"')
+        .replace(/^(\s*< date: ).+$/gm, '$1…');
     // The README shows the compact form `npm start` prints to the console for each sign-in.
     const signIn = trace.events.filter((e: TraceEvent) => e.section !== 'lifecycle');
     const consoleForm = pin(formatTranscript(signIn));
