@@ -106,7 +106,7 @@ function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined): 
     `  Redirect URI    ${app.redirectUri}`,
     sandbox
       ? '                  (registered with the sandbox tenant for you)'
-      : '                  (must be registered, exactly, for this client: Management Console → OAuth)',
+      : '                  (must be registered, exactly, for this client: Administration → OAuth)',
     '',
     '  Ctrl-C stops the app.',
     '',

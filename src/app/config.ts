@@ -92,7 +92,7 @@ export function readConfig(env: Env): EnvConfig {
     if (given === undefined) {
       throw new ConfigError(
         `QLIK_TENANT_URL is set, but ${name} is not.`,
-        `Copy the ${name === 'QLIK_CLIENT_ID' ? 'client ID' : 'client secret'} of your OAuth client (Management Console → OAuth, type Web) into ${name}, e.g. in .env.`,
+        `Copy the ${name === 'QLIK_CLIENT_ID' ? 'client ID' : 'client secret'} of your OAuth client (Administration → OAuth, type Web; older docs say Management Console) into ${name}, e.g. in .env.`,
       );
     }
   }
