@@ -105,22 +105,25 @@ function expectStatus(answer: Answer, status: number, what: string): Answer {
 async function signIn(get: Get, kind: MemoryChildSettings['kind']): Promise<void> {
   const login = expectStatus(await get('/login'), 302, 'GET /login');
   if (kind === 'pending') return;
-  const sid = login.setCookies.map((line) => line.split(';')[0]!).find((pair) => pair.startsWith('sid='));
+  // The session cookie and the pending sign-in's sealed cookie (src/app/cookies.ts).
+  const pairs = login.setCookies.map((line) => line.split(';')[0]!);
+  const sid = pairs.find((pair) => pair.startsWith('sid='));
   const state = new URL(login.location!).searchParams.get('state');
   if (sid === undefined || state === null) throw new Error('GET /login gave no session cookie or no state');
+  const cookie = pairs.join('; ');
   if (kind === 'hostile') {
     for (let i = 0; i < HOSTILE_CALLBACKS; i++) {
       // A fresh name each time (random bytes, so nothing is shared between sessions), sent twice.
       const name = randomBytes((HOSTILE_NAME_BYTES * 3) / 4).toString('base64url');
       const wrongState = randomBytes(32).toString('base64url');
-      const callback = await get(`/login/callback?state=${wrongState}&code=x&${name}=1&${name}=2`, sid);
+      const callback = await get(`/login/callback?state=${wrongState}&code=x&${name}=1&${name}=2`, cookie);
       if (callback.status < 400 || callback.status >= 500) throw new Error(`a hostile callback got ${callback.status}, not a 4xx`);
     }
     return;
   }
   // What the tenant would send the browser back with (RFC 6749 §4.1.2, RFC 9207 §2).
   const query = new URLSearchParams({ code: `sbx_ac_${randomBytes(32).toString('base64url')}`, state, iss: STUB_TENANT });
-  const callback = expectStatus(await get(`/login/callback?${query}`, sid), 302, 'GET /login/callback');
+  const callback = expectStatus(await get(`/login/callback?${query}`, cookie), 302, 'GET /login/callback');
   if (callback.location !== '/') throw new Error(`the callback sent the browser to ${callback.location}, not home`);
 }
 

@@ -8,8 +8,7 @@
 // if someone raises them).
 
 import { spawn } from 'node:child_process';
-import { addPendingLogin, createSessionStore, DEFAULT_SESSION_LIMITS, startSession, type SessionLimits } from '../src/app/sessions.ts';
-import { createCodeVerifier, createState } from '../src/2-authorize.ts';
+import { createSessionStore, DEFAULT_SESSION_LIMITS, startSession, type SessionLimits } from '../src/app/sessions.ts';
 import type { MemoryChildResult, MemoryChildSettings } from './memory-child.ts';
 import { HOSTILE_CALLBACKS, HOSTILE_NAME_BYTES } from './lib/fixtures.ts';
 import { round, roundSummary, summarize, type Summary } from './lib/stats.ts';
@@ -64,9 +63,9 @@ export interface MemoryResult {
 }
 
 export interface StoreChurn {
-  /** The cap the store was filled to (maxSessions = maxPendingLogins). */
+  /** The cap the store was filled to (maxSessions). */
   cap: number;
-  /** µs per startSession + addPendingLogin: median, min, max over blocks of calls. */
+  /** µs per startSession (a cookieless GET /login): median, min, max over blocks of calls. */
   belowCapUs: Summary;
   atCapUs: Summary;
   /** atCapUs.median / belowCapUs.median. */
@@ -74,18 +73,18 @@ export interface StoreChurn {
 }
 
 /**
- * Times the session store's part of GET /login (startSession + addPendingLogin, with a new state
- * and verifier) while the store fills up to its cap, then for three times as many calls past it,
+ * Times the session store's part of a cookieless GET /login (startSession; the state and verifier
+ * are sealed in a cookie) while the store fills up to its cap, then for three times as many calls past it,
  * where every call also evicts the oldest session. In this process, before the memory children run.
  */
 export function measureStoreChurn(cap: number, block: number): StoreChurn {
-  const store = createSessionStore({ maxSessions: cap, maxPendingLogins: cap });
+  const store = createSessionStore({ maxSessions: cap });
   const below: number[] = [];
   const at: number[] = [];
   for (let done = 0; done < cap * 4; done += block) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < block; i++) {
-      addPendingLogin(store, startSession(store), { state: createState(), codeVerifier: createCodeVerifier() });
+      startSession(store); // the pending sign-in itself is sealed in a cookie: no server state
     }
     const us = Number(process.hrtime.bigint() - t0) / 1000 / block;
     if (done + block <= cap) below.push(us);
@@ -134,16 +133,16 @@ function numericLimits(limits: SessionLimits): Record<string, number> {
   return Object.fromEntries(Object.entries(limits).filter(([, value]) => typeof value === 'number')) as Record<string, number>;
 }
 
-/** Every cap on a count of entries, the per-session one aside: maxSessions, maxPendingLogins, maxSignedInSessions, … */
+/** Every cap on a count of entries: maxSessions, maxSignedInSessions, … */
 function countCaps(limits: SessionLimits): string[] {
-  return Object.keys(numericLimits(limits)).filter((name) => name.startsWith('max') && name !== 'maxPendingPerSession');
+  return Object.keys(numericLimits(limits)).filter((name) => name.startsWith('max'));
 }
 
 function capOf(kind: MemoryRun['kind'], limits: SessionLimits): number {
   const caps = numericLimits(limits);
-  // A pending sign-in lives in its own new (anonymous) session, so both caps bound it. A signed-in
+  // A pending sign-in makes a new (anonymous) session; its state is in a cookie. A signed-in
   // session counts against maxSignedInSessions where the store has that cap, else maxSessions.
-  if (kind === 'pending' || kind === 'hostile') return Math.min(caps.maxSessions ?? Infinity, caps.maxPendingLogins ?? Infinity);
+  if (kind === 'pending' || kind === 'hostile') return caps.maxSessions ?? Infinity;
   return caps.maxSignedInSessions ?? caps.maxSessions ?? Infinity;
 }
 
@@ -151,7 +150,7 @@ export async function runMemory(settings: MemorySettings, progress: (line: strin
   const churnCap = settings.quick ? 200 : capOf('pending', DEFAULT_SESSION_LIMITS);
   const churn = measureStoreChurn(churnCap, settings.quick ? 25 : 500);
   progress(
-    `  session store, startSession + addPendingLogin: ${churn.belowCapUs.median} µs below its cap of ${churnCap.toLocaleString('en-US')}, ${churn.atCapUs.median} µs at it (×${churn.ratio})`,
+    `  session store, startSession: ${churn.belowCapUs.median} µs below its cap of ${churnCap.toLocaleString('en-US')}, ${churn.atCapUs.median} µs at it (×${churn.ratio})`,
   );
   type Plan = { kind: MemoryRun['kind']; via: MemoryRun['via']; limits: MemoryRun['limits']; n: number; cost: number };
   const plans: Plan[] = [];

@@ -4,17 +4,23 @@
 //    the app against the sandbox tenant. Every one must end signed in as its own user — on the home
 //    page and at /api/me — with zero errors, and no page of one browser may name another's user.
 // 2. 100,000 abandoned sign-ins: GET /login without a cookie, 50 at a time, so each makes a new
-//    session and a pending sign-in that nobody finishes. The app's heap (measured after gc, the app
-//    runs in this process) must stay under HEAP_CAP_MB and stop growing once the session store is
-//    full; and every one of the 500 users must still be signed in afterwards (sessions.ts keeps
-//    signed-in sessions apart from anonymous ones, so a flood cannot sign anybody out).
+//    session (its pending sign-in is sealed in a cookie: nothing on the server). The app's heap
+//    (measured after gc, the app runs in this process) must stay under HEAP_CAP_MB and stop growing
+//    once the session store is full; every one of the 500 users must still be signed in afterwards
+//    (sessions.ts keeps signed-in sessions apart from anonymous ones, so a flood cannot sign anybody
+//    out); and a sign-in started before the flood, its user waiting at the tenant's consent page,
+//    must complete after it.
+// 3. 2,000 hostile anonymous sessions: each a GET /login without a cookie, then CALLBACKS_EACH
+//    callbacks of ~14 KB (a repeated 2 KB parameter name, a 6 KB "code", every other one with the
+//    sign-in's own state). The heap per session must stay under HOSTILE_CAP_KB: a session nobody
+//    signed in to costs a few KB, whatever it is sent.
 //
 // Everything stays on 127.0.0.1 and every loop is bounded in count and in time. Prints the figures;
 // exits 1 on any failure.
 
 import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Browser, signIn, startStack, type Stack } from '../test/helpers/browser.ts';
+import { Browser, signIn, startSignIn, startStack, type Stack } from '../test/helpers/browser.ts';
 
 const SIGN_INS = 500;
 const ABANDONED = 100_000;
@@ -23,8 +29,13 @@ const FLOOD_CONCURRENCY = 50;
 const HEAP_CAP_MB = 96;
 /** The second 50,000 abandoned sign-ins may add at most this much: the store is full and recycles. */
 const PLATEAU_SLACK_MB = 8;
+/** Phase 3: hostile anonymous sessions, and the callbacks each one is sent. */
+const HOSTILE_SESSIONS = 2_000;
+const CALLBACKS_EACH = 4;
+/** Heap per hostile anonymous session, after gc (measured about 10 KB; before the fix, 50–150 KB and growing with each callback). */
+const HOSTILE_CAP_KB = 16;
 /** The whole run; a hung request must not hang CI. */
-const DEADLINE_MS = 110_000;
+const DEADLINE_MS = 140_000;
 
 const failures: string[] = [];
 const fail = (what: string) => {
@@ -140,6 +151,56 @@ async function flood(stack: Stack, count: number): Promise<number> {
   return performance.now() - started;
 }
 
+/** One plain GET on loopback: status, the cookies set (name=value), the Location. */
+function get(stack: Stack, agent: Agent, path: string, cookie?: string): Promise<{ status: number; cookies: string[]; location: string | undefined }> {
+  const { port } = stack.app.server.address() as AddressInfo;
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, headers: cookie ? { cookie } : {} }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, cookies: (res.headers['set-cookie'] ?? []).map((line) => line.split(';')[0]!), location: res.headers.location }));
+    });
+    req.on('error', () => resolve({ status: 0, cookies: [], location: undefined }));
+    req.end();
+  });
+}
+
+/** Phase 3: hostile anonymous sessions. Returns the heap per session, in bytes. */
+async function hostileSessions(stack: Stack): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: FLOOD_CONCURRENCY });
+  const name = 'n'.repeat(2_000);
+  const code = 'c'.repeat(6_000);
+  const visitor = async () => {
+    const login = await get(stack, agent, '/login');
+    const state = login.location === undefined ? null : new URL(login.location).searchParams.get('state');
+    if (login.status !== 302 || state === null) return fail(`GET /login answered ${login.status}`);
+    const cookie = login.cookies.join('; ');
+    for (let i = 0; i < CALLBACKS_EACH; i += 1) {
+      const query = `${name}${i}=1&${name}${i}=2&code=${code}${i}&state=${i % 2 ? state : `x${i}${state.slice(2)}`}`;
+      const answer = await get(stack, agent, `/login/callback?${query}`, cookie);
+      if (answer.status !== 400) fail(`a hostile callback was answered ${answer.status}, not 400`);
+    }
+  };
+  const before = heapMb();
+  let started = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: FLOOD_CONCURRENCY }, async () => {
+      while (started < HOSTILE_SESSIONS && performance.now() - begun < DEADLINE_MS) {
+        started += 1;
+        await visitor();
+      }
+    }),
+  );
+  agent.destroy();
+  const perSession = ((heapMb() - before) * 1024 * 1024) / HOSTILE_SESSIONS;
+  console.log(
+    `hostile       ${HOSTILE_SESSIONS} anonymous sessions × ${CALLBACKS_EACH} callbacks of ~14 KB, wall ${ms(performance.now() - t0)}: heap ${(perSession / 1024).toFixed(1)} KB per session (cap ${HOSTILE_CAP_KB} KB)`,
+  );
+  if (started < HOSTILE_SESSIONS) fail(`the hostile sessions ran out of time after ${started}`);
+  if (perSession > HOSTILE_CAP_KB * 1024) fail(`a hostile anonymous session costs ${(perSession / 1024).toFixed(1)} KB, over ${HOSTILE_CAP_KB} KB`);
+  return perSession;
+}
+
 const begun = performance.now();
 const watchdog = setTimeout(() => {
   console.error(`FAIL the load run took over ${DEADLINE_MS / 1000} s`);
@@ -150,6 +211,10 @@ watchdog.unref();
 const stack = await startStack({ app: { log: () => {} } });
 try {
   const users = await signInAll(stack);
+
+  // A user at the tenant's consent page while the flood runs: the sign-in completes after it.
+  const waiting = new Browser();
+  const consentPage = await startSignIn(waiting, stack.app);
 
   const heapSignedIn = heapMb();
   const firstHalf = await flood(stack, ABANDONED / 2);
@@ -173,10 +238,26 @@ try {
     );
   }
   console.log(`after flood   ${stillIn} of ${SIGN_INS} still signed in as themselves`);
+  const decision = await waiting.consent(consentPage, { user: 'load.waiting', decision: 'allow' });
+  const finished = await waiting.follow(decision.location!);
+  const completed = finished.at(-1)!.body.includes('<h1>Signed in as Load Waiting</h1>');
+  if (!completed) fail(`the sign-in started before the flood did not complete after it: ${finished[0]!.status} ${finished[0]!.body.slice(0, 200)}`);
+  console.log(`pending       a sign-in started before the ${ABANDONED} GET /login ${completed ? 'completed after them' : 'FAILED after them'}`);
 } catch (error) {
   fail(`the run broke: ${(error as Error).stack ?? String(error)}`);
 } finally {
   await stack.close();
+}
+
+// Phase 3 on an app of its own, so that its heap figure is the hostile sessions' alone (on the first
+// app, each new session would push out one of the flood's).
+const hostileStack = await startStack({ app: { log: () => {} } });
+try {
+  await hostileSessions(hostileStack);
+} catch (error) {
+  fail(`the hostile phase broke: ${(error as Error).stack ?? String(error)}`);
+} finally {
+  await hostileStack.close();
 }
 
 console.log(`total         ${ms(performance.now() - begun)}, ${failures.length === 0 ? 'OK' : `${failures.length} FAILURES`}`);

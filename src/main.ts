@@ -73,6 +73,7 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<A
       host: listenHost(config.appUrl),
       ...(config.appUrl === undefined ? {} : { appUrl: config.appUrl }),
       sandbox: sandbox !== undefined, // attacks on your own sign-in at /trace: sandbox only
+      ...(config.sessionSecret === undefined ? {} : { sessionSecret: config.sessionSecret }),
       // Each sign-in's transcript, redacted by src/trace.ts, on the console. TRACE=0 turns it off.
       ...(process.env.TRACE === '0' ? {} : { onTranscript: (text: string) => process.stdout.write(`${text}\n`) }),
     });
@@ -133,6 +134,18 @@ function stopOnSignals(app: App, sandbox: Sandbox | undefined): void {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  // Under `npm start`, npm's PID is the one a process manager knows and signals. npm passes the
+  // signal to the shell it ran this script in, and that shell (dash, /bin/sh on Debian) dies without
+  // passing it on: this process would keep serving. So when the parent goes, stop as for SIGTERM.
+  if (process.env.npm_lifecycle_event !== undefined) {
+    const parent = process.ppid;
+    const watch = setInterval(() => {
+      if (process.ppid === parent) return;
+      clearInterval(watch);
+      stop('npm stopped');
+    }, 200);
+    watch.unref();
+  }
 }
 
 async function main(): Promise<void> {

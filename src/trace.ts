@@ -82,7 +82,7 @@ export class Trace {
   readonly events: TraceEvent[] = [];
   private readonly secrets = new Set<string>();
   /** The budget in characters: MAX_CHARS by default, less for a session nobody has signed in to. */
-  readonly maxChars: number;
+  maxChars: number;
 
   constructor(knownSecrets: readonly string[] = [], { maxChars = MAX_CHARS } = {}) {
     this.maxChars = maxChars;
@@ -163,14 +163,33 @@ export class Trace {
     return redactValue(value, showsPrefix(name));
   };
 
+  /**
+   * Lowers (or raises) the budget, e.g. when a failed sign-in's transcript is kept by a session that
+   * is not signed in: the oldest events and remembered secrets go until both fit.
+   */
+  limitTo(maxChars: number): void {
+    this.maxChars = maxChars;
+    this.trim();
+    this.trimSecrets();
+  }
+
   private rememberSecret(value: string): void {
     // Very short values (e.g. "1") would scrub innocent text; they are not secrets worth the name.
-    if (value.length < 6 || this.secrets.has(value)) return;
+    // A value longer than the secrets' whole budget is not kept either: it was redacted where it was
+    // seen, and keeping it would let one request (an 8 KB "code") outgrow the transcript's budget.
+    if (value.length < 6 || value.length > this.maxChars / 4 || this.secrets.has(value)) return;
     this.secrets.add(value);
-    // The oldest go first: a Set iterates in insertion order.
+    this.secretChars += value.length;
+    this.trimSecrets();
+  }
+
+  /** Remembered secrets count against a quarter of the budget, and are at most MAX_SECRETS; the oldest go first. */
+  private trimSecrets(): void {
+    // A Set iterates in insertion order.
     for (const oldest of this.secrets) {
-      if (this.secrets.size <= MAX_SECRETS) break;
+      if (this.secrets.size <= MAX_SECRETS && this.secretChars <= this.maxChars / 4) break;
       this.secrets.delete(oldest);
+      this.secretChars -= oldest.length;
     }
   }
 
@@ -188,12 +207,17 @@ export class Trace {
 
   private readonly sizes: number[] = [];
   private chars = 0;
+  private secretChars = 0;
 
   private push(event: TraceEvent): void {
     const size = JSON.stringify(event).length;
     this.events.push(event);
     this.sizes.push(size);
     this.chars += size;
+    this.trim();
+  }
+
+  private trim(): void {
     while (this.events.length > 1 && (this.events.length > MAX_EVENTS || this.chars > this.maxChars)) {
       this.events.shift();
       this.chars -= this.sizes.shift()!;

@@ -131,7 +131,9 @@ describe('app: the tenant fails at callback time', () => {
       const browser = new Browser();
       const callback = await consentGiven(browser, stack);
       stack.sandbox.faults.tokenEndpoint = 'hang';
-      const cookie = `sid=${browser.cookie(stack.app.url, 'sid')}`;
+      // The session cookie and the sign-in's own sealed cookie (src/app/cookies.ts), as the browser sends them.
+      const pending = `signin-${new URL(callback).searchParams.get('state')!.slice(0, 8)}`;
+      const cookie = `sid=${browser.cookie(stack.app.url, 'sid')}; ${pending}=${browser.cookie(stack.app.url, pending)}`;
       const aborted = fetch(callback, { headers: { cookie }, signal: AbortSignal.timeout(50), redirect: 'manual' });
       await assert.rejects(aborted, { name: 'TimeoutError' });
       await new Promise((resolve) => setTimeout(resolve, 400)); // the app's own timeout fires with nobody to answer

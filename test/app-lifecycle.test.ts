@@ -95,28 +95,30 @@ describe('app: the transcript of sign-in → refresh → sign-out', () => {
     await signIn(browser, stack.app, 'ada');
     await sleep(600); // the 1-second token is now in its last half: the next call refreshes it
     assert.equal((await browser.get(`${stack.app.url}/api/me`)).status, 200);
-    const out = await browser.request(`${stack.app.url}/logout`, { method: 'POST', origin: stack.app.url });
-    assert.equal(out.status, 302);
-    const { events } = JSON.parse((await browser.get(`${stack.app.url}/trace?format=json`)).body) as {
-      events: { type: string; section: string; method?: string; url?: string; requestBody?: string; status?: number }[];
+    type Events = { events: { type: string; section: string; method?: string; url?: string; requestBody?: string; status?: number }[] };
+    const exchanges = async () => {
+      const { events } = JSON.parse((await browser.get(`${stack.app.url}/trace?format=json`)).body) as Events;
+      return events.filter((e) => e.type === 'exchange');
     };
-    const calls = events
-      .filter((e) => e.type === 'exchange')
-      .map((e) => `${e.section} ${e.method} ${new URL(e.url!).pathname} ${e.status}`);
+    const signedIn = await exchanges();
+    const calls = signedIn.map((e) => `${e.section} ${e.method} ${new URL(e.url!).pathname} ${e.status}`);
     assert.equal(calls[0], '3.1 GET /.well-known/oauth-authorization-server 200'); // discovery at start heads every transcript
     assert.equal(calls[1], '3.3 POST /oauth/token 200');
     // After the exchange, /users/me and the first page's spaces go out together: either may be filed first.
     assert.deepEqual(calls.slice(2, 4).sort(), ['3.4 GET /api/v1/users/me 200', 'lifecycle GET /api/v1/spaces 200']);
-    assert.deepEqual(calls.slice(4), [
-      'lifecycle POST /oauth/token 200',
-      'lifecycle GET /api/v1/users/me 200',
-      'lifecycle POST /oauth/revoke 200',
-      'lifecycle POST /oauth/revoke 200',
-    ]);
-    const bodies = events.filter((e) => e.type === 'exchange').map((e) => e.requestBody ?? '');
-    assert.match(bodies[4]!, /^grant_type=refresh_token&refresh_token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&client_id=sandbox-web-client&client_secret=…\(33 chars #[0-9a-f]{4}\)$/);
-    assert.match(bodies[6]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=refresh_token&/);
-    assert.match(bodies[7]!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=access_token&/);
+    assert.deepEqual(calls.slice(4), ['lifecycle POST /oauth/token 200', 'lifecycle GET /api/v1/users/me 200']);
+    assert.match(signedIn[4]!.requestBody!, /^grant_type=refresh_token&refresh_token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&client_id=sandbox-web-client&client_secret=…\(33 chars #[0-9a-f]{4}\)$/);
+
+    const out = await browser.request(`${stack.app.url}/logout`, { method: 'POST', origin: stack.app.url });
+    assert.equal(out.status, 302);
+    // After sign-out, the new session's transcript holds the revocations only (test/hostile/sign-out-trace.test.ts).
+    const signedOut = await exchanges();
+    assert.deepEqual(
+      signedOut.map((e) => `${e.section} ${e.method} ${new URL(e.url!).pathname} ${e.status}`),
+      ['3.1 GET /.well-known/oauth-authorization-server 200', 'lifecycle POST /oauth/revoke 200', 'lifecycle POST /oauth/revoke 200'],
+    );
+    assert.match(signedOut[1]!.requestBody!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=refresh_token&/);
+    assert.match(signedOut[2]!.requestBody!, /^token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&token_type_hint=access_token&/);
   });
 });
 

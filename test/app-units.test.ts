@@ -7,93 +7,85 @@ import { ApiError, AuthorizationError, CallbackError, DiscoveryError, HttpError,
 import { errorReply, statusFor } from '../src/app/error-page.ts';
 import { html } from '../src/app/html.ts';
 import { readConfig } from '../src/app/config.ts';
-import {
-  addPendingLogin,
-  createSessionStore,
-  findSession,
-  renewSessionId,
-  startSession,
-  takePendingLogin,
-} from '../src/app/sessions.ts';
+import { createSessionStore, findSession, markStateUsed, startSession } from '../src/app/sessions.ts';
+import { bindingOf, parseCookies, pendingCookie, readPendingCookie, sessionIdFrom, usedPendingCookie } from '../src/app/cookies.ts';
+import { seal, sealKeyFrom, unseal } from '../src/app/seal.ts';
 
 function clock(start = 1_000_000) {
   let now = start;
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
-const login = (n: number) => ({ state: `state-${n}`, codeVerifier: `verifier-${n}` });
+const KEY = sealKeyFrom(undefined);
+const STATE = 'abcdefgh-the-rest-of-a-43-character-state-x';
+const login = { state: STATE, codeVerifier: 'verifier-verifier-verifier-verifier-verifi', createdAt: 1, binding: bindingOf('x'.repeat(43)) };
+/** The Set-Cookie line as the browser would send it back. */
+const sent = (line: string) => parseCookies(line.split(';')[0]);
 
-describe('sessions: pending sign-ins', () => {
-  it('are single use: the second take of a state finds it used', () => {
-    const store = createSessionStore();
-    const session = startSession(store);
-    addPendingLogin(store, session, login(1));
-    const first = takePendingLogin(store, session, 'state-1');
-    assert.equal(first.kind, 'found');
-    assert.equal(first.kind === 'found' && first.login.codeVerifier, 'verifier-1');
-    assert.deepEqual(takePendingLogin(store, session, 'state-1'), { kind: 'used-or-expired' });
-    assert.equal(store.pendingLogins.size, 0);
+describe('pending sign-ins: sealed cookies', () => {
+  it('open with the key and name they were sealed with, and with nothing else', () => {
+    const sealed = seal(KEY, 'signin-abcdefgh', { a: 1 });
+    assert.deepEqual(unseal(KEY, 'signin-abcdefgh', sealed), { a: 1 });
+    assert.equal(unseal(KEY, 'signin-other', sealed), undefined, 'another cookie name');
+    assert.equal(unseal(sealKeyFrom(undefined), 'signin-abcdefgh', sealed), undefined, 'another process key');
+    const raw = Buffer.from(sealed, 'base64url');
+    raw[raw.length - 1]! ^= 1;
+    assert.equal(unseal(KEY, 'signin-abcdefgh', raw.toString('base64url')), undefined, 'one bit flipped');
+    assert.equal(unseal(KEY, 'signin-abcdefgh', 'not sealed'), undefined);
   });
 
-  it('belong to one session: another session cannot take them, and does not destroy them', () => {
-    const store = createSessionStore();
-    const alice = startSession(store);
-    const bob = startSession(store);
-    addPendingLogin(store, alice, login(1));
-    assert.deepEqual(takePendingLogin(store, bob, 'state-1'), { kind: 'unknown' });
-    assert.deepEqual(takePendingLogin(store, undefined, 'state-1'), { kind: 'unknown' });
-    assert.equal(takePendingLogin(store, alice, 'state-1').kind, 'found');
+  it('derive one key from one SESSION_SECRET: another process opens the cookie', () => {
+    const secret = 's'.repeat(40);
+    assert.deepEqual(unseal(sealKeyFrom(secret), 'n', seal(sealKeyFrom(secret), 'n', 'v')), 'v');
+    assert.equal(unseal(sealKeyFrom(`${secret}!`), 'n', seal(sealKeyFrom(secret), 'n', 'v')), undefined);
   });
 
-  it('expire after pendingLifetimeMs', () => {
+  it('hold the state and verifier, encrypted: neither shows in the cookie', () => {
+    const line = pendingCookie(KEY, login, false);
+    assert.match(line, /^signin-abcdefgh=[A-Za-z0-9_-]+; Path=\/login\/callback; Max-Age=900; HttpOnly; SameSite=Lax$/);
+    assert.ok(!line.includes(login.codeVerifier) && !line.includes(STATE));
+    assert.deepEqual(readPendingCookie(KEY, sent(line), STATE, false), { kind: 'pending', login });
+    assert.match(pendingCookie(KEY, login, true), /^__Secure-signin-abcdefgh=.*; Secure$/);
+  });
+
+  it('are found for their own state only, and a duplicated or foreign cookie counts as none', () => {
+    const line = pendingCookie(KEY, login, false);
+    const sameFirstEight = `abcdefgh${'y'.repeat(35)}`;
+    assert.deepEqual(readPendingCookie(KEY, sent(line), sameFirstEight, false), { kind: 'none' });
+    const pair = line.split(';')[0]!;
+    assert.deepEqual(readPendingCookie(KEY, parseCookies(`${pair}; ${pair}`), STATE, false), { kind: 'none' });
+    assert.deepEqual(readPendingCookie(sealKeyFrom(undefined), sent(line), STATE, false), { kind: 'none' });
+  });
+
+  it('become a "used" marker once the callback has run', () => {
+    assert.deepEqual(readPendingCookie(KEY, sent(usedPendingCookie(KEY, STATE, false)), STATE, false), { kind: 'used' });
+  });
+
+  it('are single use on the server too: a state is marked used once, and forgotten after the lifetime', () => {
     const time = clock();
-    const store = createSessionStore({ pendingLifetimeMs: 1_000 }, time.now);
-    const session = startSession(store);
-    addPendingLogin(store, session, login(1));
+    const store = createSessionStore({ pendingLifetimeMs: 1_000, maxUsedStates: 2 }, time.now);
+    assert.equal(markStateUsed(store, 'state-1', time.now()), true);
+    assert.equal(markStateUsed(store, 'state-1', time.now()), false);
     time.advance(1_001);
-    assert.deepEqual(takePendingLogin(store, session, 'state-1'), { kind: 'used-or-expired' });
+    markStateUsed(store, 'state-2', time.now());
+    assert.deepEqual([...store.usedStates.keys()], ['state-2'], 'the expired one was swept');
+    markStateUsed(store, 'state-3', time.now());
+    markStateUsed(store, 'state-4', time.now());
+    assert.equal(store.usedStates.size, 2, 'capped');
+  });
+});
+
+describe('the session cookie', () => {
+  const id = 'i'.repeat(43);
+  it('is read by its name: sid on http, __Host-sid on https', () => {
+    assert.equal(sessionIdFrom(parseCookies(`sid=${id}`), false), id);
+    assert.equal(sessionIdFrom(parseCookies(`sid=${id}`), true), undefined);
+    assert.equal(sessionIdFrom(parseCookies(`__Host-sid=${id}`), true), id);
   });
 
-  it('are swept when expired, oldest first, as new ones arrive', () => {
-    const time = clock();
-    const store = createSessionStore({ pendingLifetimeMs: 1_000 }, time.now);
-    const session = startSession(store);
-    addPendingLogin(store, session, login(1));
-    time.advance(600);
-    addPendingLogin(store, session, login(2));
-    time.advance(600);
-    addPendingLogin(store, session, login(3));
-    assert.deepEqual([...store.pendingLogins.keys()], ['state-2', 'state-3']);
-    assert.deepEqual(session.pendingStates, ['state-2', 'state-3']);
-  });
-
-  it('are capped per session: the oldest goes first', () => {
-    const store = createSessionStore({ maxPendingPerSession: 5 });
-    const session = startSession(store);
-    for (let n = 1; n <= 6; n += 1) addPendingLogin(store, session, login(n));
-    assert.deepEqual(session.pendingStates, ['state-2', 'state-3', 'state-4', 'state-5', 'state-6']);
-    assert.deepEqual(takePendingLogin(store, session, 'state-1'), { kind: 'used-or-expired' });
-    assert.equal(takePendingLogin(store, session, 'state-6').kind, 'found');
-  });
-
-  it('are capped in total: the oldest of any session goes first', () => {
-    const store = createSessionStore({ maxPendingLogins: 3 });
-    const sessions = [1, 2, 3, 4].map(() => startSession(store));
-    sessions.forEach((session, i) => addPendingLogin(store, session, login(i)));
-    assert.deepEqual([...store.pendingLogins.keys()], ['state-1', 'state-2', 'state-3']);
-    assert.deepEqual(sessions[0]!.pendingStates, []);
-  });
-
-  it('follow the session when its id is renewed at sign-in', () => {
-    const store = createSessionStore();
-    const session = startSession(store);
-    const oldId = session.id;
-    addPendingLogin(store, session, login(1));
-    renewSessionId(store, session);
-    assert.notEqual(session.id, oldId);
-    assert.equal(findSession(store, oldId), undefined);
-    assert.equal(findSession(store, session.id), session);
-    assert.equal(takePendingLogin(store, session, 'state-1').kind, 'found');
+  it('counts as none when the request carries two (one of them was planted)', () => {
+    assert.equal(sessionIdFrom(parseCookies(`sid=${id}; sid=${'j'.repeat(43)}`), false), undefined);
+    assert.equal(sessionIdFrom(parseCookies(`__Host-sid=${id}; __Host-sid=${id}`), true), undefined);
   });
 });
 
@@ -175,7 +167,13 @@ describe('readConfig', () => {
       scope: 'user_default offline_access',
       port: 3000,
       appUrl: undefined,
+      sessionSecret: undefined,
     });
+  });
+
+  it('takes a SESSION_SECRET of 32 characters or more, and refuses a shorter one', () => {
+    assert.equal(readConfig({ SESSION_SECRET: 'k'.repeat(32) }).sessionSecret, 'k'.repeat(32));
+    assert.throws(() => readConfig({ SESSION_SECRET: 'short' }), /SESSION_SECRET is 5 characters long; it must be at least 32/);
   });
 
   it('reduces the tenant to its issuer and APP_URL to its origin', () => {

@@ -84,15 +84,16 @@ describe('app: a whole sign-in against the sandbox tenant', () => {
     const browser = newBrowser();
     const login = await browser.get(`${stack.app.url}/login`);
     const first = login.headers.getSetCookie();
-    assert.equal(first.length, 1);
+    assert.equal(first.length, 2, 'the session, and the sign-in\'s sealed cookie');
     assert.match(first[0]!, /^sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+    assert.match(first[1]!, /^signin-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]+; Path=\/login\/callback; Max-Age=900; HttpOnly; SameSite=Lax$/);
     const idBefore = browser.cookie(stack.app.url, 'sid');
 
     const consentPage = (await browser.follow(login.location!)).at(-1)!;
     const decision = await browser.consent(consentPage, { decision: 'allow' });
     const callback = await browser.get(decision.location!);
     assert.equal(callback.status, 302);
-    const renewed = callback.headers.getSetCookie();
+    const renewed = callback.headers.getSetCookie().filter((line) => line.startsWith('sid='));
     assert.match(renewed[0]!, /^sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
     const idAfter = browser.cookie(stack.app.url, 'sid');
     assert.notEqual(idAfter, idBefore, 'session fixation: the id changes at sign-in');
@@ -212,12 +213,15 @@ describe('app: refreshing the access token', () => {
 });
 
 describe('app: secure cookies behind https', () => {
-  it('adds Secure to the session cookie when APP_URL is https', async () => {
+  it('adds Secure and the __Host- prefix to the session cookie when APP_URL is https', async () => {
     const stack = await startStack({ app: { appUrl: 'https://app.example' } });
     try {
       const login = await fetch(`http://127.0.0.1:${(stack.app.server.address() as { port: number }).port}/login`, { redirect: 'manual' });
       assert.equal(login.status, 302);
-      assert.match(login.headers.getSetCookie()[0]!, /^sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+      // The __Host- and __Secure- names: a sibling subdomain or an http answer cannot plant them (src/app/cookies.ts).
+      const [session, pending] = login.headers.getSetCookie();
+      assert.match(session!, /^__Host-sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
+      assert.match(pending!, /^__Secure-signin-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]+; Path=\/login\/callback; Max-Age=900; HttpOnly; SameSite=Lax; Secure$/);
       assert.equal(new URL(login.headers.get('location')!).searchParams.get('redirect_uri'), 'https://app.example/login/callback');
     } finally {
       await stack.close();

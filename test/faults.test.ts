@@ -172,7 +172,7 @@ describe('faults: the process is stopped mid-request', () => {
       const answer = await callback;
       assert.equal(answer.status, 302, answer.body.slice(0, 300));
       assert.equal(answer.location, `${url}/`);
-      assert.match(answer.headers.getSetCookie()[0] ?? '', /^sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+      assert.ok(answer.headers.getSetCookie().some((line) => /^sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/.test(line)));
       assert.equal(await exited, 0, stderr);
       assert.ok(performance.now() - stopped < 3_000, 'exited once the request was answered, before the 3 s cut-off');
       assert.match(stdout, /SIGTERM: stopping…/);

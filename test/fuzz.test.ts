@@ -327,7 +327,8 @@ describe(`fuzz: ${REQUESTS} random callbacks through the app`, () => {
         let path = `/login/callback?${query}`;
         if (withState) {
           const login = await get('/login');
-          cookie = login.headers.get('set-cookie')?.split(';')[0];
+          // The session cookie and the sign-in's sealed cookie (src/app/cookies.ts).
+          cookie = login.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
           const state = new URL(login.location!).searchParams.get('state')!;
           path = path.replace(encodeURIComponent(STATE), encodeURIComponent(state));
         }

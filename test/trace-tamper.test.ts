@@ -9,6 +9,8 @@ import { redirectReply, type Reply } from '../src/app/reply.ts';
 import type { AppContext, AppRequest, Handler } from '../src/app/routes.ts';
 import { attackOutcomes, canAttack, rememberSpentCallback, tamper } from '../src/app/tamper.ts';
 import { createSessionStore, startSession, type Session, type SignedIn } from '../src/app/sessions.ts';
+import { bindingOf } from '../src/app/cookies.ts';
+import { sealKeyFrom, unseal } from '../src/app/seal.ts';
 
 const APP = 'http://127.0.0.1:3000';
 const SPENT = { code: 'sbx_spent-code-0123456789', state: 'state-used-0123456789abcdefghijklmnopqrstuvwx', iss: 'http://127.0.0.1:9' };
@@ -16,12 +18,26 @@ const SPENT = { code: 'sbx_spent-code-0123456789', state: 'state-used-0123456789
 function setup(sandbox: boolean) {
   const sessions = createSessionStore();
   const session = startSession(sessions);
-  const ctx = { sandbox, sessions, appOrigin: APP, client: { clientId: 'c', redirectUri: `${APP}/login/callback` } } as unknown as AppContext;
+  const ctx = {
+    sandbox,
+    sessions,
+    appOrigin: APP,
+    client: { clientId: 'c', redirectUri: `${APP}/login/callback` },
+    sealKey: sealKeyFrom(undefined),
+    secureCookies: false,
+  } as unknown as AppContext;
   return { ctx, sessions, session };
 }
 
 function request(session: Session, url: string, headers: Record<string, string> = { origin: APP }): AppRequest {
-  return { method: 'POST', url: new URL(url), headers, session };
+  return { method: 'POST', url: new URL(url), headers, cookies: new Map(), sessionId: session.id, session };
+}
+
+/** The pending sign-ins the forged callback carries in its cookies, opened as the callback would. */
+function pendingIn(ctx: AppContext, req: AppRequest): { state: string; binding: string }[] {
+  return [...req.cookies].flatMap(([name, [value]]) =>
+    name.startsWith('signin-') ? [unseal(ctx.sealKey, name, value!) as { state: string; binding: string }] : [],
+  );
 }
 
 /** A sign-in that worked: the stand-in callback signs the session in and answers 302. */
@@ -31,7 +47,7 @@ async function signedIn(ctx: AppContext, session: Session): Promise<void> {
     return redirectReply('/');
   };
   const url = `${APP}/login/callback?code=${SPENT.code}&state=${SPENT.state}&iss=${encodeURIComponent(SPENT.iss)}`;
-  await rememberSpentCallback(handler)(ctx, { method: 'GET', url: new URL(url), headers: {}, session });
+  await rememberSpentCallback(handler)(ctx, { method: 'GET', url: new URL(url), headers: {}, cookies: new Map(), sessionId: session.id, session });
 }
 
 /** A callback stand-in that records the forged URL and refuses it as the real one would. */
@@ -54,37 +70,36 @@ test('replay sends the spent callback as it came: same code, state and iss', asy
   assert.deepEqual(attackOutcomes(session).map((o) => `${o.attack} ${o.stoppedBy}`), ['replay STATE_MISMATCH']);
 });
 
-test('tamper-state: a pending sign-in whose state differs from the callback by one character; it is gone afterwards', async () => {
-  const { ctx, sessions, session } = setup(true);
+test('tamper-state: a pending sign-in whose state differs from the callback by one character; it goes with the forged callback only', async () => {
+  const { ctx, session } = setup(true);
   await signedIn(ctx, session);
-  let pendingDuring: string[] = [];
+  let pendingDuring: { state: string; binding: string }[] = [];
   const seen: URL[] = [];
-  await tamper(ctx, request(session, `${APP}/trace/tamper?attack=tamper-state`), async (c, req) => {
-    pendingDuring = [...sessions.pendingLogins.keys()];
+  const reply = await tamper(ctx, request(session, `${APP}/trace/tamper?attack=tamper-state`), async (c, req) => {
+    pendingDuring = pendingIn(c, req);
     return refusing(seen)(c, req);
   });
   assert.equal(pendingDuring.length, 1);
+  assert.equal(pendingDuring[0]!.binding, bindingOf(session.id), 'bound to this browser, as at GET /login');
   const sent = seen[0]!.searchParams.get('state')!;
-  assert.notEqual(sent, pendingDuring[0]);
-  assert.equal(sent.slice(0, -1), pendingDuring[0]!.slice(0, -1), 'one character changed');
+  assert.notEqual(sent, pendingDuring[0]!.state);
+  assert.equal(sent.slice(0, -1), pendingDuring[0]!.state.slice(0, -1), 'one character changed');
   assert.equal(seen[0]!.searchParams.get('iss'), SPENT.iss);
-  assert.equal(sessions.pendingLogins.size, 0, 'the pending sign-in made for the attack is gone');
-  assert.deepEqual(session.pendingStates, []);
+  assert.deepEqual(reply.cookies, [], 'the sign-in made for the attack never reaches the browser: it ends with the attack');
 });
 
 test('drop-iss: the pending state exactly, the spent code, and no iss', async () => {
-  const { ctx, sessions, session } = setup(true);
+  const { ctx, session } = setup(true);
   await signedIn(ctx, session);
-  let pendingDuring: string[] = [];
+  let pendingDuring: { state: string }[] = [];
   const seen: URL[] = [];
   await tamper(ctx, request(session, `${APP}/trace/tamper?attack=drop-iss`), async (c, req) => {
-    pendingDuring = [...sessions.pendingLogins.keys()];
+    pendingDuring = pendingIn(c, req);
     return refusing(seen)(c, req);
   });
   assert.deepEqual([...seen[0]!.searchParams.keys()].sort(), ['code', 'state']);
-  assert.equal(seen[0]!.searchParams.get('state'), pendingDuring[0]);
+  assert.equal(seen[0]!.searchParams.get('state'), pendingDuring[0]!.state);
   assert.equal(seen[0]!.searchParams.get('code'), SPENT.code);
-  assert.equal(sessions.pendingLogins.size, 0);
 });
 
 test('without the sandbox flag: nothing is kept from a sign-in, and an attack is a 404 that calls nothing', async () => {
@@ -102,16 +117,17 @@ test('a failed callback is not kept: only a sign-in that worked can be attacked'
   const failing: Handler = async () => {
     throw new CallbackError('STATE_MISMATCH', 'refused', 'start again');
   };
-  await assert.rejects(rememberSpentCallback(failing)(ctx, { method: 'GET', url: new URL(`${APP}/login/callback?code=x1234567&state=y1234567`), headers: {}, session }));
+  await assert.rejects(
+    rememberSpentCallback(failing)(ctx, { method: 'GET', url: new URL(`${APP}/login/callback?code=x1234567&state=y1234567`), headers: {}, cookies: new Map(), sessionId: session.id, session }),
+  );
   assert.equal(canAttack(ctx, session), false);
 });
 
 test('an attack from another origin is refused before anything happens', async () => {
-  const { ctx, sessions, session } = setup(true);
+  const { ctx, session } = setup(true);
   await signedIn(ctx, session);
   const seen: URL[] = [];
   const reply = await tamper(ctx, request(session, `${APP}/trace/tamper?attack=drop-iss`, { origin: 'https://evil.example' }), refusing(seen));
   assert.equal(reply.status, 403);
   assert.deepEqual(seen, []);
-  assert.equal(sessions.pendingLogins.size, 0);
 });

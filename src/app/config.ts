@@ -29,6 +29,14 @@ export interface AppOptions {
   /** The fetch for every call to the tenant (a proxy, a custom CA, a test's stand-in). Default: the global fetch. */
   fetch?: typeof fetch;
   sessionLimits?: Partial<SessionLimits>;
+  /**
+   * The key material for what the app seals into cookies (pending sign-ins): SESSION_SECRET. Set it
+   * when several processes serve one address, or sign-ins must survive a restart. Default: a random
+   * key per process.
+   */
+  sessionSecret?: string;
+  /** The most time one request may spend on the tenant, all its calls together. Default 15 s. */
+  deadlineMs?: number;
   /** Where the app writes its log lines. Default: stderr. */
   log?: (line: string) => void;
   /** Given each finished sign-in's transcript (redacted text), e.g. to print it. Default: none. */
@@ -50,6 +58,8 @@ export interface EnvConfig {
   port: number;
   /** Undefined: http://localhost:<port>, once the port is known. */
   appUrl: string | undefined;
+  /** SESSION_SECRET; undefined: a random key per process. */
+  sessionSecret: string | undefined;
 }
 
 /** A setting that cannot work. `fix` says what to change. */
@@ -76,6 +86,7 @@ export function readConfig(env: Env): EnvConfig {
   const tenantUrl = value('QLIK_TENANT_URL');
   const clientId = value('QLIK_CLIENT_ID');
   const clientSecret = value('QLIK_CLIENT_SECRET');
+  const sessionSecret = readSessionSecret(value('SESSION_SECRET'));
 
   if (tenantUrl === undefined) {
     // Credentials without a tenant are a half-done setup; silently using the sandbox would hide it.
@@ -86,7 +97,7 @@ export function readConfig(env: Env): EnvConfig {
         'Set QLIK_TENANT_URL to your tenant, e.g. https://acme.eu.qlikcloud.com, or remove the QLIK_CLIENT_* settings to use the local sandbox tenant.',
       );
     }
-    return { tenantUrl: undefined, clientId: undefined, clientSecret: undefined, scope, port, appUrl };
+    return { tenantUrl: undefined, clientId: undefined, clientSecret: undefined, scope, port, appUrl, sessionSecret };
   }
   for (const [name, given] of [['QLIK_CLIENT_ID', clientId], ['QLIK_CLIENT_SECRET', clientSecret]] as const) {
     if (given === undefined) {
@@ -104,7 +115,7 @@ export function readConfig(env: Env): EnvConfig {
     if (error instanceof DiscoveryError) throw new ConfigError(`QLIK_TENANT_URL: ${error.message}`, `${error.hint} Set it in QLIK_TENANT_URL.`);
     throw error;
   }
-  return { tenantUrl: issuer, clientId, clientSecret, scope, port, appUrl };
+  return { tenantUrl: issuer, clientId, clientSecret, scope, port, appUrl, sessionSecret };
 }
 
 function readPort(text: string | undefined): number {
@@ -133,6 +144,17 @@ function readAppUrl(text: string | undefined): string | undefined {
     throw new ConfigError(`APP_URL "${text}" uses http on a host other than this machine.`, 'Serve the app over https and set APP_URL=https://…; plain http is only for localhost.');
   }
   return url.origin;
+}
+
+/** Fewer than 32 characters is guessable enough to forge a sealed cookie offline; refused at start. */
+const MIN_SESSION_SECRET_CHARS = 32;
+
+function readSessionSecret(text: string | undefined): string | undefined {
+  if (text === undefined || text.length >= MIN_SESSION_SECRET_CHARS) return text;
+  throw new ConfigError(
+    `SESSION_SECRET is ${text.length} characters long; it must be at least ${MIN_SESSION_SECRET_CHARS}.`,
+    'Set SESSION_SECRET to a long random value, e.g. the output of: node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))" — or leave it unset for a random key per process.',
+  );
 }
 
 // RFC 6749 §3.3, with step 3.2's own SCOPE_PATTERN: buildAuthorizationUrl checks the same at

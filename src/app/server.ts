@@ -8,11 +8,12 @@ import type { Duplex } from 'node:stream';
 import { DEFAULT_TIMEOUT_MS, isLoopbackHost } from '../http.ts';
 import { discover, type TenantMetadata } from '../1-discovery.ts';
 import { CALLBACK_PATH, DEFAULT_PORT, DEFAULT_SCOPE, type AppOptions } from './config.ts';
-import { sessionIdFrom } from './cookies.ts';
+import { parseCookies, sessionIdFrom } from './cookies.ts';
 import { errorReply, logUnexpected } from './error-page.ts';
 import { simplePage } from './pages.ts';
 import { pageReply, redirectReply, securityHeaders, writeReply, type Reply } from './reply.ts';
-import { ROUTES, type AppContext } from './routes.ts';
+import { DEFAULT_DEADLINE_MS, ROUTES, type AppContext } from './routes.ts';
+import { sealKeyFrom } from './seal.ts';
 import { createSessionStore, findSession } from './sessions.ts';
 import { Trace, formatTranscript } from '../trace.ts';
 
@@ -54,8 +55,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     scope: options.scope ?? DEFAULT_SCOPE,
     appOrigin,
     secureCookies: appOrigin.startsWith('https:'),
+    sealKey: sealKeyFrom(options.sessionSecret),
     sessions: createSessionStore(options.sessionLimits),
     http,
+    deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
     log,
     onTranscript: options.onTranscript && ((text: string) => options.onTranscript!(`${startText}\n${text}`)),
     startEvents,
@@ -120,10 +123,12 @@ async function route(ctx: AppContext, req: IncomingMessage): Promise<Reply> {
     const allowed = Object.keys(handlers).join(', ');
     return pageReply(405, simplePage('Method not allowed', `${url.pathname} answers ${allowed} only.`), { allow: allowed });
   }
-  const session = findSession(ctx.sessions, sessionIdFrom(req.headers.cookie));
+  const cookies = parseCookies(req.headers.cookie);
+  const sessionId = sessionIdFrom(cookies, ctx.secureCookies);
+  const session = findSession(ctx.sessions, sessionId);
   let reply: Reply;
   try {
-    reply = await handler(ctx, { method: req.method ?? 'GET', url, headers: req.headers, session });
+    reply = await handler(ctx, { method: req.method ?? 'GET', url, headers: req.headers, cookies, sessionId, session });
   } catch (error) {
     reply = errorReply(error, ctx.log);
   }

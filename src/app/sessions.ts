@@ -1,24 +1,18 @@
 // Browser sessions, kept on the server. The browser holds only a random session id (cookie `sid`,
-// see cookies.ts); the pending sign-ins, the tokens and the user stay here, in memory.
+// see cookies.ts); the tokens and the user stay here, in memory. A sign-in under way is not kept
+// here at all: its state and verifier are sealed into a cookie of its own (cookies.ts), so no flood
+// of requests can push it out.
 //
 // Everything is bounded, so a flood of requests cannot fill the memory: sessions expire when idle
-// and are capped in number, pending sign-ins expire after 10 minutes and are capped per session and
-// in total. When a cap is reached the oldest entry goes first: a Map iterates in insertion order.
-// Signed-in sessions have a cap of their own, so that no flood of anonymous requests can push a
-// signed-in user out (see SessionStore.signedInSessions).
+// and are capped in number; a session that is not signed in keeps a small transcript (a few KB,
+// whatever it is sent). When a cap is reached the oldest entry goes first: a Map iterates in
+// insertion order. Signed-in sessions have a cap of their own, so that no flood of anonymous
+// requests can push a signed-in user out (see SessionStore.signedInSessions).
 
 import { randomBytes } from 'node:crypto';
 import type { QlikUser } from '../4-api.ts';
 import type { QlikSession } from '../5-lifecycle.ts';
 import { Trace } from '../trace.ts';
-
-/** A sign-in this browser started at GET /login and has not finished yet. */
-export interface PendingLogin {
-  state: string;
-  codeVerifier: string;
-  sessionId: string;
-  createdAt: number;
-}
 
 /** What a signed-in session holds. Never sent to the browser: only `user.name` and the like are shown. */
 export interface SignedIn {
@@ -40,10 +34,6 @@ export interface Session {
   id: string;
   createdAt: number;
   lastSeenAt: number;
-  /** States of this session's pending sign-ins, oldest first; the sign-ins are in store.pendingLogins. */
-  pendingStates: string[];
-  /** States this session used or let expire, so that a replayed callback gets a clear page. */
-  finishedStates: string[];
   signedIn: SignedIn | undefined;
   flash: Flash | undefined;
   /** This browser's protocol transcript, redacted (src/trace.ts), shown at GET /trace. */
@@ -56,9 +46,10 @@ export interface SessionLimits {
   maxSessions: number;
   /** Signed-in sessions, capped apart: only a real sign-in at the tenant can add one. */
   maxSignedInSessions: number;
+  /** How long a sign-in started at GET /login may take. */
   pendingLifetimeMs: number;
-  maxPendingPerSession: number;
-  maxPendingLogins: number;
+  /** States of finished sign-ins remembered, so that a second callback with one is refused. */
+  maxUsedStates: number;
 }
 
 export const DEFAULT_SESSION_LIMITS: SessionLimits = {
@@ -67,13 +58,27 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxSignedInSessions: 10_000,
   // RFC 9700 §4.5.3 wants short-lived state; the tenant's own consent step also lasts 10 minutes.
   pendingLifetimeMs: 10 * 60_000,
-  maxPendingPerSession: 5,
-  maxPendingLogins: 10_000,
+  maxUsedStates: 10_000,
 };
 
-const MAX_FINISHED_STATES = 10;
-/** A session's transcript keeps its latest events only: a sign-in makes about 40. */
-const MAX_TRACE_EVENTS = 200;
+/**
+ * The transcript budget, in characters, of a session nobody is signed in to: one failed sign-in's
+ * last events. Anyone can make such a session, so it must stay small whatever it is sent; with the
+ * Trace's own caps (a note 1,000 characters, a check's message 600, remembered secrets a quarter of
+ * the budget) it holds a few KB. A signed-in session gets the Trace's default budget.
+ */
+export const ANONYMOUS_TRACE_CHARS = 4_000;
+
+export function anonymousTrace(): Trace {
+  return new Trace([], { maxChars: ANONYMOUS_TRACE_CHARS });
+}
+
+/** An id the browser held before a sign-in gave it a new one, kept for the sign-in's other tabs. */
+interface Alias {
+  session: Session;
+  user: QlikUser;
+  until: number;
+}
 
 export interface SessionStore {
   /** Sessions that are not signed in, by id, in order of last use: the first entry is the longest idle. */
@@ -88,15 +93,18 @@ export interface SessionStore {
    */
   signedInSessions: Map<string, Session>;
   /**
-   * Every pending sign-in of every session, by its state, oldest first.
-   *
-   * The tutorial kept one shared queue for all users: storeAuthState() pushed {state, verifier}
-   * and the callback took whatever shiftAuth() returned first. Two people signing in at once could
-   * get each other's state or code verifier: the check compared against someone else's state, and
-   * the code was exchanged with someone else's verifier. Here each pending sign-in is tied to the
-   * session that started it and found by its own state: that is the fix (RFC 6749 §10.12).
+   * States of sign-ins that reached the callback, with when they may be forgotten (the end of the
+   * sign-in's lifetime). Single use (RFC 6749 §10.5, §10.12) even for a request that replays the
+   * sign-in's cookie as it was before the callback replaced it, e.g. a double-submitted callback.
    */
-  pendingLogins: Map<string, PendingLogin>;
+  usedStates: Map<string, number>;
+  /**
+   * By the binding (cookies.ts bindingOf) of an id that a sign-in replaced: the session it became.
+   * Tabs started together at GET /login are bound to the same old id; the first to finish renews
+   * the id, and the others join its session (routes.ts) instead of failing or overwriting its cookie.
+   * Only a sign-in at the tenant adds one, so anonymous traffic cannot push them out.
+   */
+  aliases: Map<string, Alias>;
   limits: SessionLimits;
   now: () => number;
 }
@@ -105,7 +113,8 @@ export function createSessionStore(limits: Partial<SessionLimits> = {}, now: () 
   return {
     sessions: new Map(),
     signedInSessions: new Map(),
-    pendingLogins: new Map(),
+    usedStates: new Map(),
+    aliases: new Map(),
     limits: { ...DEFAULT_SESSION_LIMITS, ...limits },
     now,
   };
@@ -127,8 +136,6 @@ export function findSession(store: SessionStore, id: string | undefined): Sessio
     return undefined;
   }
   session.lastSeenAt = now;
-  const { events } = session.trace;
-  if (events.length > MAX_TRACE_EVENTS) events.splice(0, events.length - MAX_TRACE_EVENTS);
   // Move it to the end: the Map stays in order of last use.
   const map = mapOf(store, session);
   map.delete(id);
@@ -146,6 +153,7 @@ function mapOf(store: SessionStore, session: Session): Map<string, Session> {
   return store.signedInSessions.has(session.id) ? store.signedInSessions : store.sessions;
 }
 
+/** A new session that is not signed in, with a small transcript (ANONYMOUS_TRACE_CHARS). */
 export function startSession(store: SessionStore): Session {
   dropIdleSessions(store);
   const now = store.now();
@@ -153,11 +161,9 @@ export function startSession(store: SessionStore): Session {
     id: newSessionId(),
     createdAt: now,
     lastSeenAt: now,
-    pendingStates: [],
-    finishedStates: [],
     signedIn: undefined,
     flash: undefined,
-    trace: new Trace(),
+    trace: anonymousTrace(),
   };
   store.sessions.set(session.id, session);
   capSessions(store);
@@ -173,51 +179,67 @@ function capSessions(store: SessionStore): void {
 }
 
 /**
- * Gives the session a new id, after which the old id is worth nothing. Done at sign-in: an
- * attacker who planted a session id in the victim's browser (session fixation, RFC 6265bis §8.6)
- * does not get a signed-in session. The caller sends the new id in a new cookie.
+ * Signs the session in: a new id, then a place among the signed-in sessions, where anonymous
+ * sessions cannot push it out. Over maxSignedInSessions the longest idle signed-in one goes.
+ *
+ * The new id: an attacker who planted a session id in the victim's browser (session fixation,
+ * RFC 6265bis §8.6) does not get a signed-in session; the old id is worth nothing, except to the
+ * callback of another tab of this sign-in (`binding`: see SessionStore.aliases). The caller sends
+ * the new id in a new cookie.
  */
-export function renewSessionId(store: SessionStore, session: Session): void {
-  const map = mapOf(store, session);
-  map.delete(session.id);
-  session.id = newSessionId();
-  map.set(session.id, session);
-  for (const state of session.pendingStates) {
-    const login = store.pendingLogins.get(state);
-    if (login) login.sessionId = session.id;
-  }
-}
-
-/**
- * Signs the session in: a new id (renewSessionId), then a place among the signed-in sessions, where
- * anonymous sessions cannot push it out. Over maxSignedInSessions the longest idle signed-in one goes.
- */
-export function signInSession(store: SessionStore, session: Session, signedIn: SignedIn): void {
-  renewSessionId(store, session);
+export function signInSession(store: SessionStore, session: Session, signedIn: SignedIn, binding: string): void {
   store.sessions.delete(session.id);
-  store.signedInSessions.delete(session.id); // signed in again: to the end, as just used
+  store.signedInSessions.delete(session.id);
+  session.id = newSessionId();
   session.signedIn = signedIn;
+  session.lastSeenAt = store.now();
   store.signedInSessions.set(session.id, session);
   for (const oldest of store.signedInSessions.values()) {
     if (store.signedInSessions.size <= store.limits.maxSignedInSessions) break;
     endSession(store, oldest);
   }
+  store.aliases.delete(binding);
+  store.aliases.set(binding, { session, user: signedIn.user, until: store.now() + store.limits.pendingLifetimeMs });
+  for (const [key, alias] of store.aliases) {
+    if (store.aliases.size <= store.limits.maxSignedInSessions && alias.until > store.now()) break;
+    store.aliases.delete(key);
+  }
 }
 
-/** The session is no longer signed in (its tokens died) but lives on, e.g. for its message: back among the others. */
+/**
+ * The signed-in session an earlier tab of this sign-in became, when it is still signed in as the
+ * same user and the sign-in's lifetime has not run out. Anything else: undefined.
+ */
+export function aliasedSession(store: SessionStore, binding: string, user: QlikUser): Session | undefined {
+  const alias = store.aliases.get(binding);
+  if (alias === undefined || alias.until <= store.now()) return undefined;
+  const { session } = alias;
+  const live = store.signedInSessions.get(session.id) === session && session.signedIn?.user.id === user.id && alias.user.id === user.id;
+  return live ? findSession(store, session.id) : undefined;
+}
+
+/** The id the session behind this binding has now, for a callback whose browser already holds it. */
+export function aliasedId(store: SessionStore, binding: string): string | undefined {
+  const alias = store.aliases.get(binding);
+  return alias !== undefined && alias.until > store.now() ? alias.session.id : undefined;
+}
+
+/**
+ * The session is no longer signed in (its tokens died, or it signed out) but lives on, e.g. for its
+ * message: back among the others, with the small transcript budget of a session nobody is signed in to.
+ */
 export function signOutSession(store: SessionStore, session: Session): void {
   session.signedIn = undefined;
+  session.trace.limitTo(ANONYMOUS_TRACE_CHARS);
   if (!store.signedInSessions.delete(session.id)) return;
   store.sessions.set(session.id, session);
   capSessions(store);
 }
 
-/** Forgets the session and its pending sign-ins. */
+/** Forgets the session. */
 export function endSession(store: SessionStore, session: Session): void {
   store.sessions.delete(session.id);
   store.signedInSessions.delete(session.id);
-  for (const state of session.pendingStates) store.pendingLogins.delete(state);
-  session.pendingStates = [];
   session.signedIn = undefined;
 }
 
@@ -231,58 +253,25 @@ function dropIdleSessions(store: SessionStore): void {
   }
 }
 
-/** Keeps a sign-in that this session just started at GET /login. */
-export function addPendingLogin(store: SessionStore, session: Session, login: { state: string; codeVerifier: string }): void {
-  dropExpiredPendingLogins(store);
-  store.pendingLogins.set(login.state, { ...login, sessionId: session.id, createdAt: store.now() });
-  session.pendingStates.push(login.state);
-  // A few tabs may sign in at once; more than that is a loop or an attack. Oldest goes first.
-  while (session.pendingStates.length > store.limits.maxPendingPerSession) {
-    finishPendingLogin(store, session, session.pendingStates[0]!);
-  }
-  for (const oldest of store.pendingLogins.values()) {
-    if (store.pendingLogins.size <= store.limits.maxPendingLogins) break;
-    finishPendingLogin(store, getSession(store, oldest.sessionId), oldest.state);
-  }
+/** True when a callback with this state was already taken (and the sign-in's lifetime is not over). */
+export function isStateUsed(store: SessionStore, state: string): boolean {
+  const until = store.usedStates.get(state);
+  return until !== undefined && until > store.now();
 }
-
-/** What the callback's state refers to, among this session's sign-ins. */
-export type PendingLookup =
-  /** A sign-in of this session, now removed from the store: it cannot be used a second time. */
-  | { kind: 'found'; login: PendingLogin }
-  /** A sign-in of this session that was already finished, or that expired. */
-  | { kind: 'used-or-expired' }
-  /** Nothing this session started: forged, tampered, another browser's, or a lost session. */
-  | { kind: 'unknown' };
 
 /**
- * Finds and removes this session's pending sign-in with this state. Removing it before the code
- * is exchanged makes it single use (RFC 6749 §10.5, §10.12): a replayed callback finds nothing.
+ * Marks a sign-in's state as used, before its code is exchanged. False when it already was: a
+ * second callback for one sign-in (RFC 6749 §10.5, §10.12). Entries go when the sign-in's lifetime
+ * is over, or, past maxUsedStates, oldest first; the browser's own marker cookie (cookies.ts) still
+ * tells a reload apart after that.
  */
-export function takePendingLogin(store: SessionStore, session: Session | undefined, state: string | null): PendingLookup {
-  if (session === undefined || state === null) return { kind: 'unknown' };
-  if (session.finishedStates.includes(state)) return { kind: 'used-or-expired' };
-  const login = store.pendingLogins.get(state);
-  // A state of another session is unknown here, and stays where it is: it is not ours to use up.
-  if (login === undefined || login.sessionId !== session.id) return { kind: 'unknown' };
-  finishPendingLogin(store, session, state);
-  if (store.now() - login.createdAt > store.limits.pendingLifetimeMs) return { kind: 'used-or-expired' };
-  return { kind: 'found', login };
-}
-
-function dropExpiredPendingLogins(store: SessionStore): void {
+export function markStateUsed(store: SessionStore, state: string, createdAt: number): boolean {
   const now = store.now();
-  for (const login of store.pendingLogins.values()) {
-    if (now - login.createdAt <= store.limits.pendingLifetimeMs) break; // the rest are younger
-    finishPendingLogin(store, getSession(store, login.sessionId), login.state);
+  for (const [old, until] of store.usedStates) {
+    if (until > now && store.usedStates.size < store.limits.maxUsedStates) break;
+    store.usedStates.delete(old);
   }
-}
-
-/** Removes a pending sign-in and remembers its state as finished in its session. */
-function finishPendingLogin(store: SessionStore, session: Session | undefined, state: string): void {
-  store.pendingLogins.delete(state);
-  if (session === undefined) return;
-  session.pendingStates = session.pendingStates.filter((s) => s !== state);
-  session.finishedStates.push(state);
-  if (session.finishedStates.length > MAX_FINISHED_STATES) session.finishedStates.shift();
+  if (store.usedStates.has(state)) return false;
+  store.usedStates.set(state, createdAt + store.limits.pendingLifetimeMs);
+  return true;
 }

@@ -4,7 +4,7 @@
 // session, exactly as if the browser had opened it; nobody else's session is touched.
 //
 // What is kept for it: the last successful callback's code and state, in memory, per session. Both
-// are dead already: the state was used up when the callback came (sessions.ts, single use) and the
+// are dead already: the state was used up when the callback came (routes.ts, single use) and the
 // code was exchanged, and a tenant takes a code once (RFC 6749 §4.1.2). With a real tenant none of
 // this exists: nothing is kept, the route answers 404, and /trace shows no attack.
 
@@ -15,7 +15,8 @@ import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { simplePage } from './pages.ts';
 import type { AppContext, AppRequest, Handler } from './routes.ts';
 import { checkSameOrigin } from './same-origin.ts';
-import { addPendingLogin, takePendingLogin, type Session } from './sessions.ts';
+import { bindingOf, pendingCookie } from './cookies.ts';
+import type { Session } from './sessions.ts';
 
 export type AttackName = 'replay' | 'tamper-state' | 'drop-iss';
 
@@ -27,7 +28,7 @@ export const ATTACKS: Record<AttackName, { label: string; what: string }> = {
   },
   'tamper-state': {
     label: 'Tamper with the state',
-    what: 'Starts a sign-in for you (a new state, kept on the server), then sends a callback whose state differs from it by one character, as a login-CSRF attacker must: the state your browser was sent with is never shown to them.',
+    what: 'Starts a sign-in for you (a new state, sealed in its cookie as at GET /login), then sends a callback whose state differs from it by one character, as a login-CSRF attacker must: the state your browser was sent with is never shown to them.',
   },
   'drop-iss': {
     label: 'Drop iss',
@@ -102,15 +103,20 @@ export async function tamper(ctx: AppContext, request: AppRequest, callback: Han
 
   session.trace.note('3.3', `${ATTACK_NOTE} ${ATTACKS[attack].label.toLowerCase()}.`);
   const forged = new URL(ctx.client.redirectUri);
-  let fresh: { state: string; codeVerifier: string } | undefined;
+  // The forged callback carries this browser's cookies, as the browser would send them.
+  const cookies = new Map(request.cookies);
   if (attack === 'replay') {
     const params = new URLSearchParams({ code: spent.code, state: spent.state });
     if (spent.iss !== null) params.set('iss', spent.iss);
     forged.search = params.toString();
   } else {
-    // A sign-in this browser really has pending, as at GET /login; its verifier is never used.
-    fresh = { state: createState(), codeVerifier: createCodeVerifier() };
-    addPendingLogin(ctx.sessions, session, fresh);
+    // A sign-in this browser really has pending, as at GET /login: its sealed cookie, bound to this
+    // session, goes with the forged callback only (it is never sent to the browser, so it ends with
+    // the attack); its verifier is never used.
+    const fresh = { state: createState(), codeVerifier: createCodeVerifier(), createdAt: ctx.sessions.now(), binding: bindingOf(session.id) };
+    const [pair] = pendingCookie(ctx.sealKey, fresh, ctx.secureCookies).split(';');
+    const eq = pair!.indexOf('=');
+    cookies.set(pair!.slice(0, eq), [pair!.slice(eq + 1)]);
     const state = attack === 'tamper-state' ? oneCharacterChanged(fresh.state) : fresh.state;
     const params = new URLSearchParams({ code: spent.code, state });
     if (attack !== 'drop-iss' && spent.iss !== null) params.set('iss', spent.iss);
@@ -119,14 +125,11 @@ export async function tamper(ctx: AppContext, request: AppRequest, callback: Han
 
   let stoppedBy: CheckCode | undefined;
   try {
-    const reply = await callback(ctx, { method: 'GET', url: forged, headers: request.headers, session });
-    // A refusal that is a page, not an error (LOGIN_NOT_PENDING): its check is the last one noted.
+    const reply = await callback(ctx, { method: 'GET', url: forged, headers: request.headers, cookies, sessionId: session.id, session });
+    // A refusal that is a page, not an error (LOGIN_NOT_PENDING, or the error page): its check is the last one noted.
     if (reply.status >= 400) stoppedBy = lastFailedCheck(session);
   } catch (error) {
     stoppedBy = error instanceof QlikOAuthError ? error.code : lastFailedCheck(session);
-  } finally {
-    // The pending sign-in made for the attack ends with it, whatever happened.
-    if (fresh) takePendingLogin(ctx.sessions, session, fresh.state);
   }
   const list = outcomes.get(session) ?? [];
   list.push({ attack, stoppedBy, at: new Date().toISOString() });
