@@ -14,7 +14,7 @@ export const SETTINGS: readonly (readonly [string, string, string])[] = [
   ['PORT', "the app's port", String(DEFAULT_PORT)],
   ['APP_URL', `the app's public base URL; the redirect URI is APP_URL + ${CALLBACK_PATH}`, 'http://localhost:<PORT>'],
   ['TRACE', 'TRACE=0: no protocol transcript on the console', 'on'],
-  ['SESSION_SECRET', 'key for anything the app seals in a cookie (sessions live on the server: nothing is sealed today)', 'random per process'],
+  ['SESSION_SECRET', 'key (32 characters or more) for the cookie a sign-in under way is sealed in; set it when several processes serve one address', 'random per process'],
 ];
 
 function table(rows: readonly (readonly string[])[], indent: string): string[] {
