@@ -67,7 +67,7 @@ export class ConfigError extends Error {
   readonly fix: string;
   constructor(message: string, fix: string) {
     super(message);
-    this.name = 'ConfigError';
+    this.name = new.target.name;
     this.fix = fix;
   }
 }

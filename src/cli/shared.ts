@@ -8,16 +8,10 @@ import { ConfigurationError, DiscoveryError, QlikOAuthError } from '../errors.ts
 import { expectedIssuer } from '../1-discovery.ts';
 import { escapeControl } from '../redact.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
+import { ConfigError } from '../app/config.ts';
 
-/** A setting or an argument that cannot work; `fix` says what to change. Exit code 2. */
-export class SettingError extends Error {
-  readonly fix: string;
-  constructor(message: string, fix: string) {
-    super(message);
-    this.name = 'SettingError';
-    this.fix = fix;
-  }
-}
+/** A setting or an argument that cannot work; `fix` says what to change. Exit code 2. (The app's ConfigError, for the commands.) */
+export class SettingError extends ConfigError {}
 
 /** The QLIK_* settings a command-line client reads. Undefined: not set. */
 export interface CliSettings {
