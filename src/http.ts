@@ -69,12 +69,21 @@ export function insecureUrlReason(url: URL, issuer?: string): string | undefined
   if (url.protocol !== 'http:') return `it uses ${url.protocol.replace(':', '')}, not https`;
   if (!isLoopbackHost(url.hostname)) return 'it uses plain http on a host that is not this machine';
   if (issuer !== undefined) {
-    const tenant = URL.canParse(issuer) ? new URL(issuer) : undefined;
+    const tenant = parseUrl(issuer);
     if (tenant === undefined || tenant.protocol !== 'http:' || !isLoopbackHost(tenant.hostname)) {
       return `it uses plain http, and the tenant ${clip(issuer)} is not a local http one`;
     }
   }
   return undefined;
+}
+
+/** An absolute URL, parsed once; undefined when it is not one (URL.parse is Node 22+ only). */
+function parseUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -84,7 +93,7 @@ export function insecureUrlReason(url: URL, issuer?: string): string | undefined
 export async function httpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResult> {
   // RFC 6749 §3.1, RFC 6750 §5.3: codes, secrets and tokens travel over TLS only. Checked here, where
   // every request leaves, so that no caller (a copied step fed its own metadata) can skip it.
-  const parsed = URL.canParse(request.url) ? new URL(request.url) : undefined;
+  const parsed = parseUrl(request.url); // once: URL parsing is a large part of this function's own cost
   const insecure = parsed === undefined ? 'it is not an absolute URL' : insecureUrlReason(parsed, request.issuer);
   if (insecure !== undefined) {
     throw new HttpError(
