@@ -13,7 +13,7 @@ import { requireGrantType } from './grant-types.ts';
 /** RFC 7636 §4.1: code_verifier = 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
 
-export function exchangeCode(body: URLSearchParams, creds: ClientCredentials, ctx: SandboxContext): TokenResponse {
+export function answerCodeGrant(body: URLSearchParams, creds: ClientCredentials, ctx: SandboxContext): TokenResponse {
   const client = authenticateClient(creds, ctx);
   requireGrantType(client, 'authorization_code');
 

@@ -9,7 +9,7 @@ import { requireGrantType } from './grant-types.ts';
 import { issueToken, tokenResponse, type TokenResponse } from './issue.ts';
 import { splitScope } from './scopes.ts';
 
-export function refreshTokens(body: URLSearchParams, creds: ClientCredentials, ctx: SandboxContext): TokenResponse {
+export function answerRefreshGrant(body: URLSearchParams, creds: ClientCredentials, ctx: SandboxContext): TokenResponse {
   const token = param(body, 'refresh_token');
   if (token === undefined) throw new QlikFailure(400, TOKEN.badParameter, 'refresh_token is missing.');
   const stored = ctx.store.tokens.get(token);

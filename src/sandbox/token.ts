@@ -6,8 +6,8 @@ import { HTTP, TOKEN } from './error-codes.ts';
 import { param, readBodyParams, repeatedParams } from './params.ts';
 import { QlikFailure, sendHtml, sendJson, sendQlikError } from './respond.ts';
 import { readClientCredentials } from './client-auth.ts';
-import { exchangeCode } from './code-grant.ts';
-import { refreshTokens } from './refresh-grant.ts';
+import { answerCodeGrant } from './code-grant.ts';
+import { answerRefreshGrant } from './refresh-grant.ts';
 import { clientCredentials, impersonate } from './machine-grant.ts';
 
 const TOKEN_PARAMETERS = [
@@ -37,8 +37,8 @@ export async function handleToken(req: IncomingMessage, res: ServerResponse, ctx
   if (hasFault(ctx, 'token-forbidden')) throw new QlikFailure(403, TOKEN.forbidden, 'The sandbox was told to answer as for a disabled user or a reached token limit (SANDBOX_FAULT=token-forbidden).');
 
   let response;
-  if (grantType === 'authorization_code') response = exchangeCode(body, creds, ctx);
-  else if (grantType === 'refresh_token') response = refreshTokens(body, creds, ctx);
+  if (grantType === 'authorization_code') response = answerCodeGrant(body, creds, ctx);
+  else if (grantType === 'refresh_token') response = answerRefreshGrant(body, creds, ctx);
   else if (grantType === 'client_credentials') response = clientCredentials(body, creds, ctx);
   else if (grantType === IMPERSONATION_GRANT) response = impersonate(body, creds, ctx);
   else if (grantType === undefined) throw new QlikFailure(400, TOKEN.badParameter, 'grant_type is missing.');
