@@ -3,7 +3,7 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { Browser, findLeaks, startSignIn, startStack, watchSecrets, type Page, type Stack } from './helpers/browser.ts';
+import { Browser, findLeaks, startSignIn, startStack, watchSecrets, type Page, type Stack, browserPool } from './helpers/browser.ts';
 
 /** The error page's fixed parts: status, code and rule, and the way to start again. */
 function assertErrorPage(page: Page, status: number, code: string, rule: string): void {
@@ -26,12 +26,7 @@ async function callbackUrl(browser: Browser, stack: Stack, user = 'ada', decisio
 describe('app: the callback', () => {
   let stack: Stack;
   const watch = watchSecrets();
-  const browsers: Browser[] = [];
-  const newBrowser = () => {
-    const browser = new Browser();
-    browsers.push(browser);
-    return browser;
-  };
+  const { browsers, newBrowser } = browserPool();
   before(async () => {
     stack = await startStack({ app: { sessionLimits: { pendingLifetimeMs: 300 } } });
   });

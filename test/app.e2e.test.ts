@@ -3,18 +3,13 @@
 
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Browser, findLeaks, signIn, startSignIn, startStack, watchSecrets, type Stack } from './helpers/browser.ts';
+import { Browser, findLeaks, signIn, startSignIn, startStack, watchSecrets, type Stack, browserPool } from './helpers/browser.ts';
 import { SANDBOX_CLIENT_SECRET } from '../src/sandbox/index.ts';
 
 describe('app: a whole sign-in against the sandbox tenant', () => {
   let stack: Stack;
   const watch = watchSecrets();
-  const browsers: Browser[] = [];
-  const newBrowser = () => {
-    const browser = new Browser();
-    browsers.push(browser);
-    return browser;
-  };
+  const { browsers, newBrowser } = browserPool();
 
   before(async () => {
     stack = await startStack();

@@ -5,7 +5,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Browser, findLeaks, signIn, startStack, watchSecrets, type Stack } from './helpers/browser.ts';
+import { Browser, findLeaks, signIn, startStack, watchSecrets, type Stack, browserPool } from './helpers/browser.ts';
 import { HOSTILE_CLIENT_SECRET, hostileSignIn, startHostileStack, type HostileStack } from './helpers/hostile-tenant.ts';
 
 // A redaction mark, percent-encoded: "…" is %E2%80%A6, "(" %28.
@@ -20,12 +20,7 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
   let stack: Stack;
   const transcripts: string[] = [];
   const watch = watchSecrets();
-  const browsers: Browser[] = [];
-  const newBrowser = () => {
-    const browser = new Browser();
-    browsers.push(browser);
-    return browser;
-  };
+  const { browsers, newBrowser } = browserPool();
 
   before(async () => {
     stack = await startStack({ app: { sandbox: true, onTranscript: (text) => transcripts.push(text) } });

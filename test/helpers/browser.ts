@@ -134,6 +134,19 @@ function unescapeHtml(text: string): string {
 }
 
 /** The pages of one sign-in, hop by hop. */
+/** Browsers a test file makes, remembered so that its last check can look at every page they saw. */
+export function browserPool(): { browsers: Browser[]; newBrowser: () => Browser } {
+  const browsers: Browser[] = [];
+  return {
+    browsers,
+    newBrowser: () => {
+      const browser = new Browser();
+      browsers.push(browser);
+      return browser;
+    },
+  };
+}
+
 export interface SignIn {
   /** From GET /login to the consent page. */
   toConsent: Page[];

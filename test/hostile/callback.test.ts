@@ -6,16 +6,11 @@
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { Browser, consentCallback, findLeaks, startSignIn, startStack, watchSecrets, type Stack } from '../helpers/browser.ts';
+import { Browser, consentCallback, findLeaks, startSignIn, startStack, watchSecrets, type Stack, browserPool } from '../helpers/browser.ts';
 import { assertErrorPage, assertNoInternals } from '../helpers/pages.ts';
 
 const watch = watchSecrets();
-const browsers: Browser[] = [];
-const newBrowser = () => {
-  const browser = new Browser();
-  browsers.push(browser);
-  return browser;
-};
+const { browsers, newBrowser } = browserPool();
 
 let stack: Stack;
 before(async () => {
