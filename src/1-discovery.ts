@@ -121,9 +121,9 @@ export async function discover(tenantUrl: string, options: HttpOptions = {}): Pr
       }
       throw error;
     }
-    const notMetadata = whyNotMetadata(result);
-    if (notMetadata === undefined) return processDiscoveryResponse(result, issuer, options);
-    answers.push(`${url} → ${notMetadata}`);
+    const answer = readMetadataAnswer(result);
+    if ('document' in answer) return checkMetadataDocument(answer.document, issuer, options);
+    answers.push(`${url} → ${answer.notMetadata}`);
   }
   // RFC 8414 §3.2: neither place answered with metadata.
   throw new DiscoveryError(
@@ -134,22 +134,33 @@ export async function discover(tenantUrl: string, options: HttpOptions = {}): Pr
   );
 }
 
-/** Why an answer is not a metadata document (then the other path is asked), or undefined when it is one. */
-export function whyNotMetadata(result: HttpResult): string | undefined {
-  if (result.status !== 200) return `HTTP ${result.status}`;
+/** One well-known path's answer: a metadata document, or why it is not one. */
+export type MetadataAnswer = { document: Record<string, unknown> } | { notMetadata: string };
+
+/**
+ * Reads one well-known path's answer leniently: a 200 JSON object with an issuer is a metadata
+ * document (checked next, by checkMetadataDocument); anything else says why it is not one, and the
+ * other path is asked. The body is parsed here, once.
+ */
+export function readMetadataAnswer(result: HttpResult): MetadataAnswer {
+  if (result.status !== 200) return { notMetadata: `HTTP ${result.status}` };
   const type = result.headers.get('content-type') ?? '(no content type)';
-  if (!isJsonContentType(type)) return `200 with ${clip(type, 60)}, not JSON`;
+  if (!isJsonContentType(type)) return { notMetadata: `200 with ${clip(type, 60)}, not JSON` };
   let value: unknown;
   try {
     value = JSON.parse(result.body);
   } catch {
-    return '200 with a body that is not valid JSON';
+    return { notMetadata: '200 with a body that is not valid JSON' };
   }
-  if (!isObject(value) || typeof value.issuer !== 'string') return '200 with JSON that has no issuer';
-  return undefined;
+  if (!isObject(value) || typeof value.issuer !== 'string') return { notMetadata: '200 with JSON that has no issuer' };
+  return { document: value };
 }
 
-/** Checks a metadata response against the issuer we expect (RFC 8414 §3.2, §3.3). */
+/**
+ * Checks one metadata response strictly (RFC 8414 §3.2): 200 and a JSON object, then the document
+ * itself (checkMetadataDocument). For a response on its own; discover() reads both paths'
+ * answers leniently first (readMetadataAnswer).
+ */
 export function processDiscoveryResponse(
   result: HttpResult,
   issuer: string,
@@ -164,8 +175,15 @@ export function processDiscoveryResponse(
       { settings: ['tenantUrl'] },
     );
   }
-  const doc = parseJsonObject(result, "The tenant's metadata");
+  return checkMetadataDocument(parseJsonObject(result, "The tenant's metadata"), issuer, options);
+}
 
+/** Checks a metadata document against the issuer we expect (RFC 8414 §3.3), and keeps the endpoints. */
+export function checkMetadataDocument(
+  doc: Record<string, unknown>,
+  issuer: string,
+  options: Pick<HttpOptions, 'onCheck'> = {},
+): TenantMetadata {
   // RFC 8414 §3.3: the issuer in the document must be the one we asked, exactly. Otherwise a
   // document from another server (mix-up attack) or a mistyped tenant would be trusted.
   if (doc.issuer !== issuer) {

@@ -41,6 +41,15 @@ test('codeChallengeS256 is BASE64URL(SHA256(verifier)) without padding', () => {
   assert.match(codeChallengeS256(verifier), /^[A-Za-z0-9_-]{43}$/);
 });
 
+test('createState and createCodeVerifier never repeat a value, across many refills of the random pool', () => {
+  // 4 KiB of pool is 128 values: 1,000 draws cross seven refills. A pool handed out twice, or used
+  // before it was filled (all zeros: "AAAA…"), shows up as a repeat.
+  const seen = new Set<string>();
+  for (let i = 0; i < 500; i++) seen.add(createState()).add(createCodeVerifier());
+  assert.equal(seen.size, 1000);
+  assert.ok(![...seen].some((value) => /^A+$/.test(value)));
+});
+
 test('createState: at least 128 bits, base64url, different every time', () => {
   const states = new Set(Array.from({ length: 50 }, () => createState()));
   assert.equal(states.size, 50);

@@ -7,7 +7,7 @@
 // to revoke). It never prints the client secret or a token, and revokes any token it gets.
 
 import { randomBytes } from 'node:crypto';
-import { expectedIssuer, metadataUrls, processDiscoveryResponse, whyNotMetadata, type TenantMetadata } from '../1-discovery.ts';
+import { checkMetadataDocument, expectedIssuer, metadataUrls, readMetadataAnswer, type TenantMetadata } from '../1-discovery.ts';
 import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../2-authorize.ts';
 import { requestTokens, type TokenSet } from '../3-token.ts';
 import { revokeToken } from '../5-lifecycle.ts';
@@ -262,6 +262,8 @@ interface Answer {
   receivedAt: number;
   /** Why this is not metadata, or undefined when it is. */
   notMetadata: string | undefined;
+  /** The metadata document, when it is one. */
+  document: Record<string, unknown> | undefined;
 }
 
 /** One GET, with the redirect (never followed) and failures described instead of thrown. */
@@ -270,7 +272,10 @@ async function get(url: string, issuer: string, http: HttpOptions, headers?: Rec
   const options = { ...http, onExchange: (seen: HttpExchange) => (exchange = seen) };
   try {
     const result = await httpRequest({ method: 'GET', url, issuer, ...(headers ? { headers } : {}) }, options);
-    return { url, result, exchange, receivedAt: Date.now(), notMetadata: whyNotMetadata(result) };
+    const answer = readMetadataAnswer(result);
+    const document = 'document' in answer ? answer.document : undefined;
+    const notMetadata = 'notMetadata' in answer ? answer.notMetadata : undefined;
+    return { url, result, exchange, receivedAt: Date.now(), notMetadata, document };
   } catch (error) {
     if (!(error instanceof QlikOAuthError)) throw error;
     const location = exchange?.responseHeaders.location;
@@ -278,7 +283,7 @@ async function get(url: string, issuer: string, http: HttpOptions, headers?: Rec
       error.code === 'REDIRECT_REFUSED' && exchange?.status !== undefined
         ? `HTTP ${exchange.status} redirect to ${clip(location === undefined ? '(no location)' : new URL(location, url).href, 120)}`
         : `${error.code}: ${error.message.replace(/\.$/, '')}`;
-    return { url, result: undefined, exchange, receivedAt: Date.now(), notMetadata: why };
+    return { url, result: undefined, exchange, receivedAt: Date.now(), notMetadata: why, document: undefined };
   }
 }
 
@@ -311,13 +316,13 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
   );
 
   // RFC 8414 §3.3: the issuer must equal the tenant URL, to the letter.
-  const issuerSaid = (JSON.parse(chosen.result!.body) as { issuer: string }).issuer;
+  const issuerSaid = chosen.document!.issuer as string;
   if (issuerSaid !== issuer) {
     report.add('FAIL', 'issuer', `the metadata names issuer ${quote(issuerSaid)}, but QLIK_TENANT_URL gives ${quote(issuer)}; they must be equal to the letter (RFC 8414 §3.3, ISSUER_MISMATCH). If ${quote(issuerSaid)} is your tenant's address, set QLIK_TENANT_URL to it; else this is not your tenant's metadata.`);
     return undefined;
   }
   try {
-    const metadata = processDiscoveryResponse(chosen.result!, issuer);
+    const metadata = checkMetadataDocument(chosen.document!, issuer);
     const revoke = metadata.revocationEndpoint ?? `not listed (${issuer}/oauth/revoke is used)`;
     report.add('ok', 'issuer', `the metadata names ${quote(issuer)}, the tenant URL exactly; endpoints: authorize ${metadata.authorizationEndpoint}, token ${metadata.tokenEndpoint}, revoke ${revoke}`);
     return metadata;
