@@ -229,7 +229,6 @@ export function checkMetadataDocument(
   }
 
   // For the transcript: a list the tenant leaves out (or, as Qlik, sends empty) says nothing to check.
-  const unlisted = (name: string) => `${name} is absent or empty: the tenant lists nothing to check against`;
   reportPassed(options.onCheck, DISCOVERY_CHECKS, {
     ...(stringList(doc.code_challenge_methods_supported).length === 0 ? { S256_NOT_SUPPORTED: unlisted('code_challenge_methods_supported') } : {}),
     ...(stringList(doc.response_types_supported).length === 0 ? { CODE_FLOW_NOT_SUPPORTED: unlisted('response_types_supported') } : {}),
@@ -245,6 +244,11 @@ export function checkMetadataDocument(
     tokenEndpointAuthMethods: stringList(doc.token_endpoint_auth_methods_supported),
     document: doc,
   };
+}
+
+/** Why a list check had nothing to look at, for the transcript. */
+function unlisted(name: string): string {
+  return `${name} is absent or empty: the tenant lists nothing to check against`;
 }
 
 const CLIENT_AUTH_METHODS = ['client_secret_post', 'client_secret_basic', 'none'] as const;

@@ -327,19 +327,12 @@ export function processTokenResponse(
  * expires tokens early nor keeps using dead ones. Either must be in the future; neither: unknown.
  */
 function readLifetime(body: Record<string, unknown>, result: HttpResult, receivedAt: number): number | undefined {
-  const invalid = (what: string) =>
-    new TokenError(
-      'EXPIRY_INVALID',
-      `The token response's ${what}.`,
-      'The tenant sent a malformed expiry. Start the sign-in again; if it repeats, contact Qlik support.',
-      { status: result.status },
-    );
   // expires_in is relative, so no clock skew can bend it: it wins when both come.
   if (body.expires_in !== undefined) {
     const raw = body.expires_in;
     const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isFinite(seconds) || seconds <= 0) {
-      throw invalid(`expires_in ${quote(raw)} is not a positive number of seconds`);
+      throw expiryInvalid(`expires_in ${quote(raw)} is not a positive number of seconds`, result);
     }
     return seconds * 1000;
   }
@@ -349,11 +342,21 @@ function readLifetime(body: Record<string, unknown>, result: HttpResult, receive
     const offset = tenantClockOffset(result, receivedAt);
     const tenantNow = receivedAt + (Math.abs(offset) < 2_000 ? 0 : offset);
     if (!Number.isFinite(at) || at <= tenantNow) {
-      throw invalid(`expires_at ${quote(body.expires_at)} is not a date in the future (the tenant's clock says ${new Date(tenantNow).toISOString()})`);
+      throw expiryInvalid(`expires_at ${quote(body.expires_at)} is not a date in the future (the tenant's clock says ${new Date(tenantNow).toISOString()})`, result);
     }
     return at - tenantNow;
   }
   return undefined;
+}
+
+/** RFC 6749 §5.1: the error for an expiry that cannot be used. */
+function expiryInvalid(what: string, result: HttpResult): TokenError {
+  return new TokenError(
+    'EXPIRY_INVALID',
+    `The token response's ${what}.`,
+    'The tenant sent a malformed expiry. Start the sign-in again; if it repeats, contact Qlik support.',
+    { status: result.status },
+  );
 }
 
 /**
