@@ -22,7 +22,7 @@ import { getCurrentUser } from '../src/4-api.ts';
 import { httpRequest, type HttpOptions } from '../src/http.ts';
 import { cannedFetch, type CannedTally, type Fetch } from './lib/canned-tenant.ts';
 import { CLIENT, ISSUER, SCOPE } from './lib/fixtures.ts';
-import { round, roundSummary, summarize, type Summary } from './lib/stats.ts';
+import { quantile, round, roundSummary, sortNumbers, summarize, type Summary } from './lib/stats.ts';
 
 export interface CompareSettings {
   /** Samples per client; each sample is one batch of sign-ins. */
@@ -55,6 +55,11 @@ export interface CompareResult {
    * samples of a round, so it cancels out of their ratio; a ratio of medians keeps more of it.
    */
   ratio: { oauth4webapi: Summary; openidClient: Summary };
+  /**
+   * The middle half of the per-round ratios ours / oauth4webapi (first and third quartiles): how
+   * steady the median is. Min and max are single rounds that a pause or a collection fell on.
+   */
+  ratioQuartiles?: { oauth4webapi: [number, number] };
   /** The same ratios from the CPU medians, for comparison. */
   ratioOfMedians: { oauth4webapi: number; openidClient: number };
   /** httpRequest's own CPU per call: the median over the rounds of http-request − canned-fetch. */
@@ -225,7 +230,9 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
   const median = (id: CompareFlow['id']) => flows.find((flow) => flow.id === id)!.cpuUs.median;
   const at = (id: CompareFlow['id']) => samples[FLOWS.findIndex((flow) => flow.id === id)]!;
   const own = (id: CompareFlow['id']) => summarize(at(id).map((sample, s) => sample.cpuUs - 3 * at('canned-fetch')[s]!.cpuUs)).median;
-  const paired = (id: CompareFlow['id']) => roundSummary(summarize(at('ours').map((sample, s) => sample.cpuUs / at(id)[s]!.cpuUs)));
+  const ratios = (id: CompareFlow['id']) => at('ours').map((sample, s) => sample.cpuUs / at(id)[s]!.cpuUs);
+  const paired = (id: CompareFlow['id']) => roundSummary(summarize(ratios(id)));
+  const quartiles = (values: number[]): [number, number] => [round(quantile(sortNumbers(values), 0.25)), round(quantile(sortNumbers(values), 0.75))];
   for (const flow of flows) progress(`  ${flow.name}: ${flow.cpuUs.median} µs CPU`);
   if (sink === -1) progress('(unreachable)');
   return {
@@ -233,6 +240,7 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
     versions: { oauth4webapi: await version('oauth4webapi'), 'openid-client': await version('openid-client') },
     flows,
     ratio: { oauth4webapi: paired('oauth4webapi'), openidClient: paired('openid-client') },
+    ratioQuartiles: { oauth4webapi: quartiles(ratios('oauth4webapi')) },
     ratioOfMedians: { oauth4webapi: round(median('ours') / median('oauth4webapi')), openidClient: round(median('ours') / median('openid-client')) },
     httpRequestOverheadUs: round(summarize(at('http-request').map((sample, s) => sample.cpuUs - at('canned-fetch')[s]!.cpuUs)).median),
     ownUs: {

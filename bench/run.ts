@@ -7,6 +7,9 @@
 //   npm run bench -- --only compare,round-trips
 //                               only the parts named (full counts, or tiny ones with --quick);
 //                               prints them and writes JSON like --quick, never docs/benchmarks.md
+//   npm run bench -- --compare-node "$(npx -y -p node@24 which node)"
+//                               also runs part 5 under that node binary, in a child process:
+//                               this machine runs Node 20, users run Node 24
 //
 // Parts: 1 client CPU per step (client-cpu.ts), 2 sign-ins per second (throughput.ts),
 // 3 memory per pending sign-in, per session and per hostile anonymous session (memory.ts),
@@ -15,11 +18,11 @@
 // Nothing leaves 127.0.0.1.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runClientCompare, type CompareSettings } from './client-compare.ts';
+import { runClientCompare, type CompareResult, type CompareSettings } from './client-compare.ts';
 import { runClientCpu, type CpuSettings } from './client-cpu.ts';
 import { runColdStart, type ColdStartSettings } from './cold-start.ts';
 import { runMemory, type MemorySettings } from './memory.ts';
@@ -48,7 +51,7 @@ const FULL: Settings = {
   },
   memory: { small: 10_000, httpSignedIn: 2_000, large: 100_000, warmup: 300, hostile: 2_000, quick: false },
   coldStart: { importRuns: 10, startRuns: 5, npmStart: true },
-  compare: { samples: 60, sampleMs: 30, warmup: 1000 },
+  compare: { samples: 120, sampleMs: 30, warmup: 1000 },
   roundTrips: { latencyMs: 50, signIns: 20, warmup: 3 },
 };
 
@@ -72,8 +75,26 @@ function commit(): string | undefined {
   }
 }
 
+/**
+ * Part 5 under another node binary: this script with `--only compare`, in a child process that
+ * writes its JSON to a temporary folder. Its progress goes to stderr as ours does.
+ */
+function compareOnOtherNode(nodePath: string, quick: boolean): { node: string; compare: CompareResult } {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-other-node-'));
+  try {
+    const args = ['--import', 'tsx', join(ROOT, 'bench/run.ts'), '--only', 'compare', '--out', dir, ...(quick ? ['--quick'] : [])];
+    execFileSync(nodePath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const other = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as BenchResult;
+    return { node: other.meta.node, compare: other.compare! };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, 'compare-node': { type: 'string' } },
+  });
   const quick = values.quick ?? false;
   const only = values.only === undefined ? undefined : values.only.split(',').map((name) => name.trim());
   const unknown = only?.filter((name) => !(PARTS as readonly string[]).includes(name)) ?? [];
@@ -103,6 +124,9 @@ async function main(): Promise<void> {
   const coldStartPart = () => part('cold-start', 'cold start', () => runColdStart(settings.coldStart, log));
   const [memory, coldStart] = quick ? await Promise.all([memoryPart(), coldStartPart()]) : [await memoryPart(), await coldStartPart()];
   const compare = await part('compare', 'a whole client-side sign-in beside oauth4webapi and openid-client', () => runClientCompare(settings.compare, log));
+  const otherNode = values['compare-node'];
+  const compareOtherNode =
+    otherNode !== undefined && wanted('compare') ? (log(`   …and again on ${otherNode}`), compareOnOtherNode(otherNode, quick)) : undefined;
   const roundTrips = await part('round-trips', `round trips, ${settings.roundTrips.latencyMs} ms added to every tenant request`, () =>
     runRoundTrips(settings.roundTrips, log),
   );
@@ -125,6 +149,7 @@ async function main(): Promise<void> {
     memory,
     coldStart,
     compare,
+    compareOtherNode,
     roundTrips,
   };
 

@@ -71,6 +71,8 @@ test('npm run bench -- --quick exits 0 and writes every section with positive nu
     const signInCalls = { 'GET /.well-known/oauth-authorization-server': 1, 'POST /oauth/token': 1, 'GET /api/v1/users/me': 1 };
     for (const id of ['ours', 'oauth4webapi', 'openid-client']) assert.deepEqual(compare.flows.find((flow) => flow.id === id)!.calls, signInCalls, id);
     assert.ok(compare.ratio.oauth4webapi.median > 0 && compare.ratio.openidClient.median > 0);
+    const [q1, q3] = compare.ratioQuartiles!.oauth4webapi;
+    assert.ok(compare.ratio.oauth4webapi.min <= q1 && q1 <= compare.ratio.oauth4webapi.median && compare.ratio.oauth4webapi.median <= q3, 'quartiles around the median');
 
     const [ours, tutorial] = result.roundTrips.apps;
     assert.deepEqual([ours!.id, tutorial!.id], ['ours', 'tutorial']);
@@ -86,6 +88,24 @@ test('npm run bench -- --quick exits 0 and writes every section with positive nu
 
     const docsAfter = existsSync('docs/benchmarks.md') ? readFileSync('docs/benchmarks.md', 'utf8') : undefined;
     assert.equal(docsAfter, docsBefore, 'a quick run leaves docs/benchmarks.md alone');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('npm run bench -- --only compare --compare-node runs part 5 again under that node, in a child process', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qlik-bench-'));
+  try {
+    const run = await promisify(execFile)('npm', ['run', '--silent', 'bench', '--', '--quick', '--only', 'compare', '--compare-node', process.execPath, '--out', dir], {
+      encoding: 'utf8',
+      timeout: 110_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const result = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as BenchResult;
+    assert.equal(result.compareOtherNode?.node, process.version);
+    assert.deepEqual(result.compareOtherNode.compare.flows.map((flow) => flow.id), result.compare!.flows.map((flow) => flow.id));
+    assert.ok(result.compareOtherNode.compare.ratio.oauth4webapi.median > 0);
+    assert.match(run.stdout, new RegExp(`5, on Node ${process.version.replace(/\./g, '\\.')} \\(--compare-node\\)`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
