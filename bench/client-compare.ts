@@ -22,7 +22,7 @@ import { getCurrentUser } from '../src/4-api.ts';
 import { httpRequest, type HttpOptions } from '../src/http.ts';
 import { cannedFetch, type CannedTally, type Fetch } from './lib/canned-tenant.ts';
 import { CLIENT, ISSUER, SCOPE } from './lib/fixtures.ts';
-import { quantile, round, roundSummary, sortNumbers, summarize, type Summary } from './lib/stats.ts';
+import { round, roundSummary, sortNumbers, summarize, type Summary } from './lib/stats.ts';
 
 export interface CompareSettings {
   /** Samples per client; each sample is one batch of sign-ins. */
@@ -56,10 +56,11 @@ export interface CompareResult {
    */
   ratio: { oauth4webapi: Summary; openidClient: Summary };
   /**
-   * The middle half of the per-round ratios ours / oauth4webapi (first and third quartiles): how
-   * steady the median is. Min and max are single rounds that a pause or a collection fell on.
+   * How steady the median ratio ours / oauth4webapi is: a 95 % confidence interval of that median,
+   * distribution-free (the order statistics n/2 ∓ 0.98·√n of the per-round ratios). Min and max are
+   * single rounds that a pause or a collection fell on.
    */
-  ratioQuartiles?: { oauth4webapi: [number, number] };
+  ratioMedianCi95?: { oauth4webapi: [number, number] };
   /** The same ratios from the CPU medians, for comparison. */
   ratioOfMedians: { oauth4webapi: number; openidClient: number };
   /** httpRequest's own CPU per call: the median over the rounds of http-request − canned-fetch. */
@@ -232,7 +233,6 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
   const own = (id: CompareFlow['id']) => summarize(at(id).map((sample, s) => sample.cpuUs - 3 * at('canned-fetch')[s]!.cpuUs)).median;
   const ratios = (id: CompareFlow['id']) => at('ours').map((sample, s) => sample.cpuUs / at(id)[s]!.cpuUs);
   const paired = (id: CompareFlow['id']) => roundSummary(summarize(ratios(id)));
-  const quartiles = (values: number[]): [number, number] => [round(quantile(sortNumbers(values), 0.25)), round(quantile(sortNumbers(values), 0.75))];
   for (const flow of flows) progress(`  ${flow.name}: ${flow.cpuUs.median} µs CPU`);
   if (sink === -1) progress('(unreachable)');
   return {
@@ -240,7 +240,7 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
     versions: { oauth4webapi: await version('oauth4webapi'), 'openid-client': await version('openid-client') },
     flows,
     ratio: { oauth4webapi: paired('oauth4webapi'), openidClient: paired('openid-client') },
-    ratioQuartiles: { oauth4webapi: quartiles(ratios('oauth4webapi')) },
+    ratioMedianCi95: { oauth4webapi: medianCi95(ratios('oauth4webapi')) },
     ratioOfMedians: { oauth4webapi: round(median('ours') / median('oauth4webapi')), openidClient: round(median('ours') / median('openid-client')) },
     httpRequestOverheadUs: round(summarize(at('http-request').map((sample, s) => sample.cpuUs - at('canned-fetch')[s]!.cpuUs)).median),
     ownUs: {
@@ -250,6 +250,19 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
       ratioToOauth4webapi: round(own('ours') / own('oauth4webapi')),
     },
   };
+}
+
+/**
+ * A distribution-free 95 % confidence interval of the median: the values ranked n/2 − 0.98·√n and
+ * 1 + n/2 + 0.98·√n (1-based; ranks 49 and 72 of 120), from the binomial's normal approximation.
+ */
+function medianCi95(values: readonly number[]): [number, number] {
+  const sorted = sortNumbers(values);
+  const n = sorted.length;
+  const half = 0.98 * Math.sqrt(n);
+  const low = Math.max(1, Math.floor(n / 2 - half));
+  const high = Math.min(n, Math.ceil(1 + n / 2 + half));
+  return [round(sorted[low - 1]!), round(sorted[high - 1]!)];
 }
 
 async function version(name: string): Promise<string> {

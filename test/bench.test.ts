@@ -71,8 +71,8 @@ test('npm run bench -- --quick exits 0 and writes every section with positive nu
     const signInCalls = { 'GET /.well-known/oauth-authorization-server': 1, 'POST /oauth/token': 1, 'GET /api/v1/users/me': 1 };
     for (const id of ['ours', 'oauth4webapi', 'openid-client']) assert.deepEqual(compare.flows.find((flow) => flow.id === id)!.calls, signInCalls, id);
     assert.ok(compare.ratio.oauth4webapi.median > 0 && compare.ratio.openidClient.median > 0);
-    const [q1, q3] = compare.ratioQuartiles!.oauth4webapi;
-    assert.ok(compare.ratio.oauth4webapi.min <= q1 && q1 <= compare.ratio.oauth4webapi.median && compare.ratio.oauth4webapi.median <= q3, 'quartiles around the median');
+    const [low, high] = compare.ratioMedianCi95!.oauth4webapi;
+    assert.ok(compare.ratio.oauth4webapi.min <= low && low <= compare.ratio.oauth4webapi.median && compare.ratio.oauth4webapi.median <= high, 'the interval holds the median');
 
     const [ours, tutorial] = result.roundTrips.apps;
     assert.deepEqual([ours!.id, tutorial!.id], ['ours', 'tutorial']);
