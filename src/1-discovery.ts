@@ -69,12 +69,11 @@ export function expectedIssuer(tenantUrl: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
-/** The checks processDiscoveryResponse() makes, in order, for the transcript. */
-export const DISCOVERY_CHECKS: readonly CheckCode[] = [
-  'DISCOVERY_HTTP_STATUS',
-  'NOT_JSON',
-  'JSON_INVALID',
-  'JSON_NOT_OBJECT',
+/** The checks on a metadata response before its document is read (readMetadataAnswer, processDiscoveryResponse). */
+const METADATA_RESPONSE_CHECKS: readonly CheckCode[] = ['DISCOVERY_HTTP_STATUS', 'NOT_JSON', 'JSON_INVALID', 'JSON_NOT_OBJECT'];
+
+/** The checks checkMetadataDocument() makes, in order. */
+const METADATA_DOCUMENT_CHECKS: readonly CheckCode[] = [
   'ISSUER_MISMATCH',
   'ENDPOINT_MISSING',
   'ENDPOINT_INVALID',
@@ -83,6 +82,9 @@ export const DISCOVERY_CHECKS: readonly CheckCode[] = [
   'CODE_FLOW_NOT_SUPPORTED',
   'AUTH_METHOD_NOT_SUPPORTED',
 ];
+
+/** The checks a metadata answer goes through, in order, for the transcript: the response's, then the document's. */
+export const DISCOVERY_CHECKS: readonly CheckCode[] = [...METADATA_RESPONSE_CHECKS, ...METADATA_DOCUMENT_CHECKS];
 
 /**
  * The two places a tenant's metadata may be, in the order we ask: RFC 8414 §3.1's (Qlik documents
@@ -95,8 +97,8 @@ export function metadataUrls(issuer: string): [string, string] {
 }
 
 /**
- * Tutorial 3.1, by hand: GET the tenant's metadata (RFC 8414 §3.1), check it
- * (processDiscoveryResponse), and add the users endpoint.
+ * Tutorial 3.1, by hand: GET the tenant's metadata (RFC 8414 §3.1), check it (readMetadataAnswer,
+ * then checkMetadataDocument), and add the users endpoint.
  *
  * The documented path is asked first. Anything there that is not metadata — a 404, a 401, a
  * redirect to a login page, an HTML page, JSON without an issuer — sends us to the tutorial's path.
@@ -122,7 +124,10 @@ export async function discover(tenantUrl: string, options: HttpOptions = {}): Pr
       throw error;
     }
     const answer = readMetadataAnswer(result);
-    if ('document' in answer) return checkMetadataDocument(answer.document, issuer, options);
+    if ('document' in answer) {
+      reportPassed(options.onCheck, METADATA_RESPONSE_CHECKS);
+      return checkMetadataDocument(answer.document, issuer, options);
+    }
     answers.push(`${url} → ${answer.notMetadata}`);
   }
   // RFC 8414 §3.2: neither place answered with metadata.
@@ -175,7 +180,9 @@ export function processDiscoveryResponse(
       { settings: ['tenantUrl'] },
     );
   }
-  return checkMetadataDocument(parseJsonObject(result, "The tenant's metadata"), issuer, options);
+  const doc = parseJsonObject(result, "The tenant's metadata");
+  reportPassed(options.onCheck, METADATA_RESPONSE_CHECKS);
+  return checkMetadataDocument(doc, issuer, options);
 }
 
 /** Checks a metadata document against the issuer we expect (RFC 8414 §3.3), and keeps the endpoints. */
@@ -229,7 +236,7 @@ export function checkMetadataDocument(
   }
 
   // For the transcript: a list the tenant leaves out (or, as Qlik, sends empty) says nothing to check.
-  reportPassed(options.onCheck, DISCOVERY_CHECKS, {
+  reportPassed(options.onCheck, METADATA_DOCUMENT_CHECKS, {
     ...(stringList(doc.code_challenge_methods_supported).length === 0 ? { S256_NOT_SUPPORTED: unlisted('code_challenge_methods_supported') } : {}),
     ...(stringList(doc.response_types_supported).length === 0 ? { CODE_FLOW_NOT_SUPPORTED: unlisted('response_types_supported') } : {}),
     ...(stringList(doc.token_endpoint_auth_methods_supported).length === 0 ? { AUTH_METHOD_NOT_SUPPORTED: unlisted('token_endpoint_auth_methods_supported') } : {}),

@@ -1,7 +1,7 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { discover, expectedIssuer, processDiscoveryResponse, DISCOVERY_CHECKS } from '../src/1-discovery.ts';
+import { checkMetadataDocument, discover, expectedIssuer, processDiscoveryResponse, DISCOVERY_CHECKS } from '../src/1-discovery.ts';
 import { DiscoveryError, HttpError, type CheckCode } from '../src/errors.ts';
 import { TENANT, mockTenant, qlikMetadataDocument, result } from './helpers/tenant.ts';
 
@@ -224,4 +224,15 @@ test('onCheck hears every discovery check once the document passes', async () =>
   const heard: string[] = [];
   await discover(TENANT, { onCheck: (code, passed) => heard.push(`${code}:${passed}`) });
   for (const code of ['TENANT_URL_NOT_HTTPS', ...DISCOVERY_CHECKS]) assert.ok(heard.includes(`${code}:true`), code);
+});
+
+test('onCheck: the response checks are reported by whoever made them, never by checkMetadataDocument alone', () => {
+  const responseChecks = ['DISCOVERY_HTTP_STATUS', 'NOT_JSON', 'JSON_INVALID', 'JSON_NOT_OBJECT'];
+  const fromResponse: string[] = [];
+  processDiscoveryResponse(result(200, qlikMetadataDocument()), TENANT, { onCheck: (code) => fromResponse.push(code) });
+  assert.deepEqual(fromResponse, [...DISCOVERY_CHECKS], 'a whole response: every check, in order');
+  // A document given as an object was never a response here: its status and JSON were not seen.
+  const fromDocument: string[] = [];
+  checkMetadataDocument(qlikMetadataDocument(), TENANT, { onCheck: (code) => fromDocument.push(code) });
+  assert.deepEqual(fromDocument, DISCOVERY_CHECKS.filter((code) => !responseChecks.includes(code)));
 });

@@ -298,7 +298,7 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
   const labels = ["RFC 8414, Qlik's documented path", "the tutorial's path"];
   const said = (answer: Answer, index: number) =>
     `${answer.url} (${labels[index]}) → ${answer.notMetadata === undefined ? 'metadata' : answer.notMetadata}`;
-  const chosenIndex = answers.findIndex((answer) => answer.notMetadata === undefined);
+  const chosenIndex = answers.findIndex((answer) => answer.document !== undefined);
 
   if (chosenIndex === -1) {
     // RFC 8414 §3.2: neither place answered with metadata (the client's DISCOVERY_FAILED).
@@ -307,6 +307,7 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
     return undefined;
   }
   const chosen = answers[chosenIndex]!;
+  const document = chosen.document!; // the answer was chosen for having one
   const other = answers[1 - chosenIndex]!;
   const otherText = other.notMetadata === undefined ? `${other.url} (${labels[1 - chosenIndex]}) → metadata too` : said(other, 1 - chosenIndex);
   report.add(
@@ -316,13 +317,13 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
   );
 
   // RFC 8414 §3.3: the issuer must equal the tenant URL, to the letter.
-  const issuerSaid = chosen.document!.issuer as string;
+  const issuerSaid = document.issuer as string; // readMetadataAnswer: a document has a string issuer
   if (issuerSaid !== issuer) {
     report.add('FAIL', 'issuer', `the metadata names issuer ${quote(issuerSaid)}, but QLIK_TENANT_URL gives ${quote(issuer)}; they must be equal to the letter (RFC 8414 §3.3, ISSUER_MISMATCH). If ${quote(issuerSaid)} is your tenant's address, set QLIK_TENANT_URL to it; else this is not your tenant's metadata.`);
     return undefined;
   }
   try {
-    const metadata = checkMetadataDocument(chosen.document!, issuer);
+    const metadata = checkMetadataDocument(document, issuer);
     const revoke = metadata.revocationEndpoint ?? `not listed (${issuer}/oauth/revoke is used)`;
     report.add('ok', 'issuer', `the metadata names ${quote(issuer)}, the tenant URL exactly; endpoints: authorize ${metadata.authorizationEndpoint}, token ${metadata.tokenEndpoint}, revoke ${revoke}`);
     return metadata;
