@@ -53,7 +53,8 @@ let poolUsed = randomPool.length; // empty: the first call fills it
  *
  * Why a pool: each call to the random source costs ~5 µs whatever its size, about as much as
  * building the whole authorization URL (npm run bench). So the bytes are drawn 4 KiB at a time, each
- * byte is handed out once, then the pool is drawn afresh — as Node's own randomUUID() does. Plain
+ * byte is handed out once and then wiped, and the pool is drawn afresh — as Node's own randomUUID()
+ * keeps a cache. Plain
  * `randomBytes(32).toString('base64url')` is just as correct, if you copy this file somewhere that
  * makes few sign-ins.
  */
@@ -63,6 +64,8 @@ function random32(): string {
     poolUsed = 0;
   }
   const value = randomPool.toString('base64url', poolUsed, poolUsed + 32);
+  // Wiped once handed out: the pool keeps no copy of a state or verifier in use.
+  randomPool.fill(0, poolUsed, poolUsed + 32);
   poolUsed += 32;
   return value;
 }

@@ -50,6 +50,23 @@ test('createState and createCodeVerifier never repeat a value, across many refil
   assert.ok(![...seen].some((value) => /^A+$/.test(value)));
 });
 
+test('createState and createCodeVerifier never share a byte of the pool: a public state says nothing of the next verifier', () => {
+  // Overlapping slices would still be distinct strings; 8-byte runs catch them. 64 random bits
+  // repeat by chance about once in 10^16 runs of this test.
+  const runs = new Set<string>();
+  for (let i = 0; i < 500; i++) {
+    for (const value of [createState(), createCodeVerifier()]) {
+      const bytes = Buffer.from(value, 'base64url');
+      assert.equal(bytes.length, 32);
+      for (let at = 0; at + 8 <= 32; at++) {
+        const run = bytes.toString('hex', at, at + 8);
+        assert.ok(!runs.has(run), 'a run of 8 bytes came out twice');
+        runs.add(run);
+      }
+    }
+  }
+});
+
 test('createState: at least 128 bits, base64url, different every time', () => {
   const states = new Set(Array.from({ length: 50 }, () => createState()));
   assert.equal(states.size, 50);

@@ -87,13 +87,17 @@ test('ISS_MISMATCH / ISS_MISSING are checked before an error is believed (RFC 92
   callbackFails(callback(`error=access_denied&state=${STATE}`), 'ISS_MISSING', { ...expected, issRequired: true });
 });
 
-test('STATE_MISMATCH: the state is compared with crypto.timingSafeEqual, whatever it holds', () => {
-  // Equal and unequal states alike go through the constant-time compare, so no timing tells them apart.
+test('STATE_MISMATCH: a state of our length is compared with crypto.timingSafeEqual, whatever it holds', () => {
+  // Equal and unequal states of the same length alike go through the constant-time compare, so no
+  // timing tells how much matched. Only a state of another length is refused before it: a length is
+  // no secret (every state is 43 characters, and ours was in the authorization URL).
   const spy = mock.method(crypto, 'timingSafeEqual');
   syncBuiltinESMExports();
   try {
     validateCallback(ok(), expected);
     assert.throws(() => validateCallback(callback(`code=a&state=${createState()}`), expected));
+    assert.equal(spy.mock.callCount(), 2);
+    callbackFails(callback(`code=a&state=${STATE}x`), 'STATE_MISMATCH');
     assert.equal(spy.mock.callCount(), 2);
   } finally {
     spy.mock.restore();
