@@ -256,7 +256,7 @@ export async function runClientCompare(settings: CompareSettings, progress: (lin
  * A distribution-free 95 % confidence interval of the median: the values ranked n/2 − 0.98·√n and
  * 1 + n/2 + 0.98·√n (1-based; ranks 49 and 72 of 120), from the binomial's normal approximation.
  */
-function medianCi95(values: readonly number[]): [number, number] {
+export function medianCi95(values: readonly number[]): [number, number] {
   const sorted = sortNumbers(values);
   const n = sorted.length;
   const half = 0.98 * Math.sqrt(n);

@@ -124,7 +124,7 @@ function definitions(): Def[] {
     why: "a lookup in fetch's Headers (undici: lower-casing, list search) and a split + regex",
     run: () => isJsonContentType(r.headers.get('content-type') ?? ''),
   });
-  const random32 = (id: string, name: string, run: () => string) => ({
+  const pooledRandom = (id: string, name: string, run: () => string) => ({
     id,
     name,
     why: '32 bytes cut from a 4 KiB pool of CSPRNG output (one randomFillSync per 128 values), then base64url',
@@ -155,14 +155,14 @@ function definitions(): Def[] {
         return buildAuthorizationUrl(METADATA, CLIENT, { scope: SCOPE, state: createState(), codeChallenge: codeChallengeS256(codeVerifier) }).href;
       },
       parts: [
-        random32('verifier', 'createCodeVerifier (32 pooled random bytes → base64url)', () => createCodeVerifier()),
+        pooledRandom('verifier', 'createCodeVerifier (32 pooled random bytes → base64url)', () => createCodeVerifier()),
         {
           id: 'challenge',
           name: 'codeChallengeS256 (crypto.hash SHA-256 → base64url)',
           why: 'one-shot crypto.hash: one call into OpenSSL, no Hash object',
           run: () => codeChallengeS256(verifier),
         },
-        random32('state', 'createState (32 pooled random bytes → base64url)', () => createState()),
+        pooledRandom('state', 'createState (32 pooled random bytes → base64url)', () => createState()),
         {
           id: 'url',
           name: 'buildAuthorizationUrl + .href (new URL, 7 parameters, one serialisation)',
@@ -179,7 +179,7 @@ function definitions(): Def[] {
         {
           id: 'url-parse',
           name: 'new URL(callback).searchParams + repeated-parameter scan',
-          why: 'WHATWG URL parsing of the callback, then URLSearchParams parsing and one pass over the names with a Set',
+          why: "WHATWG URL parsing of the callback, then URLSearchParams parsing and one pass over the names with a Set (validateCallback's code, copied here)",
           run: () => {
             const params = new URL(callback).searchParams;
             const seen = new Set<string>();
@@ -190,7 +190,7 @@ function definitions(): Def[] {
         {
           id: 'same-secret',
           name: 'state compared in constant time (two Buffers, length check, timingSafeEqual)',
-          why: 'a Buffer per side (UTF-8 encoding), then one constant-time compare',
+          why: "a Buffer per side (UTF-8 encoding), then one constant-time compare (sameSecret's code in 3-token.ts, copied: it is not exported)",
           run: () => {
             const a = Buffer.from(state);
             const b = Buffer.from(state);
@@ -268,7 +268,7 @@ function explain(step: CpuStep): string {
       : `${step.name} is the slowest client step (${total} µs median); its biggest part is ${top.name}, ${top.us.median} µs (${share(top.us.median)}).`,
     ...parts.map((part) => `  - ${part.name}: ${part.us.median} µs (${share(part.us.median)}) — ${part.why}`),
   ];
-  // Parts that cost for the same reason (two randomBytes calls, say), added up.
+  // Parts that cost for the same reason (the state and the verifier, say), added up.
   const byWhy = new Map<string, CpuPart[]>();
   for (const part of parts) byWhy.set(part.why, [...(byWhy.get(part.why) ?? []), part]);
   for (const same of byWhy.values()) {

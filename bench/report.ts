@@ -154,7 +154,7 @@ export function renderText(result: BenchResult): string {
     out.push('');
   }
   if (result.compareOtherNode) {
-    out.push(`5, on Node ${result.compareOtherNode.node} (--compare-node)`);
+    out.push(`5b. The same on Node ${result.compareOtherNode.node} (--compare-node)`);
     out.push(textTable(COMPARE_HEADER, compareRows(result.compareOtherNode.compare)));
     out.push(`   ${compareText(result.compareOtherNode.compare)}`);
     out.push('');
@@ -184,7 +184,7 @@ function compareRows(result: CompareResult): string[][] {
 }
 
 function compareText(result: CompareResult): string {
-  return `Ours / oauth4webapi ${fmtSummary(result.ratio.oauth4webapi)}, 95 % CI of the median ${ciText(result)}, ours / openid-client ${fmtSummary(result.ratio.openidClient)} (CPU, median and min–max of the ratios within each round; ratios of the medians ${fmt(result.ratioOfMedians.oauth4webapi)} and ${fmt(result.ratioOfMedians.openidClient)}; oauth4webapi ${result.versions.oauth4webapi}, openid-client ${result.versions['openid-client']}). httpRequest's own CPU per call, on top of the canned fetch: ${fmt(result.httpRequestOverheadUs)} µs. Own work without the canned fetch's three Responses: ours ${fmt(result.ownUs.ours)} µs, oauth4webapi ${fmt(result.ownUs.oauth4webapi)} µs, openid-client ${fmt(result.ownUs.openidClient)} µs (ours / oauth4webapi ${fmt(result.ownUs.ratioToOauth4webapi)}).`;
+  return `Ours / oauth4webapi ${fmtSummary(result.ratio.oauth4webapi)}, ours / openid-client ${fmtSummary(result.ratio.openidClient)} (CPU, median and min–max of the ratios within each round; ratios of the medians ${fmt(result.ratioOfMedians.oauth4webapi)} and ${fmt(result.ratioOfMedians.openidClient)}; oauth4webapi ${result.versions.oauth4webapi}, openid-client ${result.versions['openid-client']}); 95 % confidence interval of the median ours / oauth4webapi: ${ciText(result)}. httpRequest's own CPU per call, on top of the canned fetch: ${fmt(result.httpRequestOverheadUs)} µs. Own work without the canned fetch's three Responses: ours ${fmt(result.ownUs.ours)} µs, oauth4webapi ${fmt(result.ownUs.oauth4webapi)} µs, openid-client ${fmt(result.ownUs.openidClient)} µs (ours / oauth4webapi ${fmt(result.ownUs.ratioToOauth4webapi)}).`;
 }
 
 /** The 95 % confidence interval of the median ratio ours / oauth4webapi (absent in results written before it was kept). */
@@ -370,7 +370,7 @@ machine falls on both and cancels out. How steady that median is shows in its 95
 interval (distribution-free: the per-round ratios ranked n/2 ∓ 0.98·√n); a single round's min or
 max is whatever pause fell on it.
 
-This machine runs Node 20; users run Node 24 LTS${compareOtherNode ? `, so the part is run twice: on ${meta.node}, and on
+This run's Node is ${meta.node}; users run Node 24 LTS${compareOtherNode ? `. The part is run twice: on ${meta.node}, and on
 ${compareOtherNode.node} in a child process (\`--compare-node\`)` : ' (\`--compare-node\` runs the part on a second Node too)'}. On Node 20 a \`new Response()\` with a body costs
 about three times what it costs on Node 24 (its web \`ReadableStream\` is made transferable), and so
 does an \`AbortSignal\`: both weigh on Node 20's figures.
@@ -403,7 +403,7 @@ ${
   ]
     .map(({ node, result }) => `on ${node}, ${fmt(result.ratio.oauth4webapi.median)}: ${targetMet(result)}`)
     .join('; ')}. The three canned calls every client pays alike pull
-  the ratio towards 1, most on Node 20: ${[
+  the ratio towards 1: ${[
     { node: meta.node, result: compare },
     ...(compareOtherNode ? [{ node: compareOtherNode.node, result: compareOtherNode.compare }] : []),
   ]

@@ -79,13 +79,17 @@ function commit(): string | undefined {
  * Part 5 under another node binary: this script with `--only compare`, in a child process that
  * writes its JSON to a temporary folder. Its progress goes to stderr as ours does.
  */
-function compareOnOtherNode(nodePath: string, quick: boolean): { node: string; compare: CompareResult } {
+function compareOnOtherNode(nodePath: string, quick: boolean, log: (line: string) => void): { node: string; compare: CompareResult } | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'bench-other-node-'));
   try {
     const args = ['--import', 'tsx', join(ROOT, 'bench/run.ts'), '--only', 'compare', '--out', dir, ...(quick ? ['--quick'] : [])];
     execFileSync(nodePath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     const other = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as BenchResult;
     return { node: other.meta.node, compare: other.compare! };
+  } catch (error) {
+    // The rest of the run is still worth keeping: say why this part is missing, and go on.
+    log(`   --compare-node ${nodePath} failed, part 5 is reported for this Node only: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    return undefined;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -126,7 +130,7 @@ async function main(): Promise<void> {
   const compare = await part('compare', 'a whole client-side sign-in beside oauth4webapi and openid-client', () => runClientCompare(settings.compare, log));
   const otherNode = values['compare-node'];
   const compareOtherNode =
-    otherNode !== undefined && wanted('compare') ? (log(`   …and again on ${otherNode}`), compareOnOtherNode(otherNode, quick)) : undefined;
+    otherNode !== undefined && wanted('compare') ? (log(`   …and again on ${otherNode}`), compareOnOtherNode(otherNode, quick, log)) : undefined;
   const roundTrips = await part('round-trips', `round trips, ${settings.roundTrips.latencyMs} ms added to every tenant request`, () =>
     runRoundTrips(settings.roundTrips, log),
   );

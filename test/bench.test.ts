@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BenchResult } from '../bench/report.ts';
+import { medianCi95 } from '../bench/client-compare.ts';
 
 /** Every number in the value, with its path, so a NaN (null in JSON) or a negative shows where it is. */
 function numbers(value: unknown, path = ''): [string, unknown][] {
@@ -105,7 +106,30 @@ test('npm run bench -- --only compare --compare-node runs part 5 again under tha
     assert.equal(result.compareOtherNode?.node, process.version);
     assert.deepEqual(result.compareOtherNode.compare.flows.map((flow) => flow.id), result.compare!.flows.map((flow) => flow.id));
     assert.ok(result.compareOtherNode.compare.ratio.oauth4webapi.median > 0);
-    assert.match(run.stdout, new RegExp(`5, on Node ${process.version.replace(/\./g, '\\.')} \\(--compare-node\\)`));
+    assert.match(run.stdout, new RegExp(`5b\\. The same on Node ${process.version.replace(/\./g, '\\.')} \\(--compare-node\\)`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('medianCi95: ranks 49 and 72 of 120 (n/2 ∓ 0.98·√n), whatever the order; min and max when there are few', () => {
+  const values = Array.from({ length: 120 }, (_, i) => i + 1).sort(() => Math.random() - 0.5);
+  assert.deepEqual(medianCi95(values), [49, 72]);
+  assert.deepEqual(medianCi95([3, 1, 2]), [1, 3]);
+});
+
+test('npm run bench -- --compare-node with a node that fails: the run goes on and says why part 5b is missing', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qlik-bench-'));
+  try {
+    const run = await promisify(execFile)('npm', ['run', '--silent', 'bench', '--', '--quick', '--only', 'compare', '--compare-node', '/nonexistent/node', '--out', dir], {
+      encoding: 'utf8',
+      timeout: 110_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const result = JSON.parse(readFileSync(join(dir, 'latest.json'), 'utf8')) as BenchResult;
+    assert.equal(result.compareOtherNode, undefined);
+    assert.ok(result.compare!.ratio.oauth4webapi.median > 0);
+    assert.match(run.stderr, /--compare-node \/nonexistent\/node failed, part 5 is reported for this Node only/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
