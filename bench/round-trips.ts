@@ -10,10 +10,9 @@
 // starts while none is in flight begins a new round trip; one that starts while another is in
 // flight shares it (a parallel batch). The browser's two tenant legs (consent page, Allow) count too.
 
-import { createApp, type App } from '../src/app/index.ts';
 import { DEFAULT_SCOPE } from '../src/app/index.ts';
-import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox } from '../src/sandbox/index.ts';
-import { signIn, type Fetch, type SignInTiming } from './lib/browser.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from '../src/sandbox/index.ts';
+import { signIn, startStack, type Fetch, type SignInTiming, type Stack } from './lib/browser.ts';
 import { round, roundSummary, summarize, type Summary } from './lib/stats.ts';
 import { startTutorialApp, type TutorialApp } from './lib/tutorial-app.ts';
 
@@ -69,12 +68,11 @@ function urlOf(input: Parameters<Fetch>[0]): URL {
 }
 
 export async function runRoundTrips(settings: RoundTripSettings, progress: (line: string) => void = () => {}): Promise<RoundTripResult> {
-  let sandbox: Sandbox | undefined;
-  let ours: App | undefined;
+  let stack: Stack | undefined;
   let tutorial: TutorialApp | undefined;
   const realFetch = globalThis.fetch;
   let tally = newTally();
-  const tenantOrigin = () => sandbox?.url ?? '';
+  const tenantOrigin = () => stack?.sandbox.url ?? '';
 
   // The apps call the global fetch: each call to the tenant waits latencyMs first, and is counted.
   globalThis.fetch = async (input, init) => {
@@ -107,17 +105,9 @@ export async function runRoundTrips(settings: RoundTripSettings, progress: (line
   };
 
   try {
-    sandbox = await startSandbox();
     // Discovery happens at start for both, before the latency matters to any sign-in.
-    ours = await createApp({
-      tenantUrl: sandbox.url,
-      clientId: SANDBOX_CLIENT_ID,
-      clientSecret: SANDBOX_CLIENT_SECRET,
-      host: '127.0.0.1',
-      port: 0,
-      log: () => {},
-    });
-    sandbox.addRedirectUri(SANDBOX_CLIENT_ID, ours.redirectUri);
+    stack = await startStack();
+    const { sandbox, app: ours } = stack;
     tutorial = await startTutorialApp(sandbox.url, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, DEFAULT_SCOPE);
     sandbox.addRedirectUri(SANDBOX_CLIENT_ID, tutorial.redirectUri);
 
@@ -162,9 +152,8 @@ export async function runRoundTrips(settings: RoundTripSettings, progress: (line
     return { settings, apps: results, ratio: round(results[0]!.totalMs.median / results[1]!.totalMs.median) };
   } finally {
     globalThis.fetch = realFetch;
-    await ours?.close();
     await tutorial?.close();
-    await sandbox?.close();
+    await stack?.close();
   }
 }
 

@@ -4,33 +4,19 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startStack, type Stack } from '../helpers/browser.ts';
+import { launchChromium, screenshotPath } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-// The README's screenshot is refreshed only on request (SCREENSHOT=1 npm run test:browser), so a
-// test run leaves the work tree as it was; otherwise the picture goes to a temporary folder.
-const SCREENSHOT = process.env.SCREENSHOT === '1'
-  ? new URL('../../docs/screenshot-signed-in.png', import.meta.url)
-  : pathToFileURL(join(mkdtempSync(join(tmpdir(), 'qlik-shot-')), 'signed-in.png'));
+const SCREENSHOT = screenshotPath('screenshot-signed-in.png');
 
 describe('a real browser signs in', () => {
   let stack: Stack;
   let browser: Browser;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`No Chromium at ${CHROMIUM}. Install it (Debian: apt-get install -y chromium), then run npm run test:browser again.`);
-    }
     stack = await startStack();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -54,8 +40,7 @@ describe('a real browser signs in', () => {
 
     await page.waitForURL(`${stack.app.url}/`);
     assert.equal(await page.locator('h1').textContent(), 'Signed in as Ada');
-    mkdirSync(new URL('.', SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT.pathname, fullPage: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     const [sid] = (await context.cookies(stack.app.url)).filter((cookie) => cookie.name === 'sid');
     assert.ok(sid, 'the session cookie is set');

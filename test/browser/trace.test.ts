@@ -5,32 +5,19 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startStack, type Stack } from '../helpers/browser.ts';
+import { launchChromium, screenshotPath } from './chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-// Refreshed only on request, like the sign-in screenshot (login.test.ts).
-const SCREENSHOT = process.env.SCREENSHOT === '1'
-  ? new URL('../../docs/screenshot-trace.png', import.meta.url)
-  : pathToFileURL(join(mkdtempSync(join(tmpdir(), 'qlik-shot-')), 'trace.png'));
+const SCREENSHOT = screenshotPath('screenshot-trace.png');
 
 describe('/trace in a real browser', () => {
   let stack: Stack;
   let browser: Browser;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`No Chromium at ${CHROMIUM}. Install it (Debian: apt-get install -y chromium), then run npm run test:browser again.`);
-    }
     stack = await startStack({ app: { sandbox: true } });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -92,8 +79,7 @@ describe('/trace in a real browser', () => {
     // The picture for the README: the sequence, with the authorization request open.
     await page.locator('details.msg > summary', { hasText: 'GET /oauth/authorize' }).click();
     await page.evaluate('document.querySelector(".seq").scrollIntoView()');
-    mkdirSync(new URL('.', SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT.pathname });
+    await page.screenshot({ path: SCREENSHOT });
 
     await page.getByRole('button', { name: 'Replay this callback' }).click();
     await page.waitForURL(`${stack.app.url}/trace#attacks`);
