@@ -79,7 +79,7 @@ describe('app: the tenant fails at callback time', () => {
     try {
       const browser = new Browser();
       const callback = await consentGiven(browser, stack);
-      stack.sandbox.faults.tokenEndpoint = 'hang';
+      stack.sandbox.faults.named = ['token-slow'];
       const started = performance.now();
       const page = await browser.get(callback);
       const took = performance.now() - started;
@@ -96,14 +96,14 @@ describe('app: the tenant fails at callback time', () => {
   it('shows 502 when the token endpoint answers 500 or an HTML page', async () => {
     const stack = await startStack();
     try {
-      for (const fault of ['error500', 'html'] as const) {
+      for (const fault of ['token-500', 'token-502'] as const) {
         const browser = new Browser();
         const callback = await consentGiven(browser, stack);
-        stack.sandbox.faults.tokenEndpoint = fault;
+        stack.sandbox.faults.named = [fault];
         const page = await browser.get(callback);
         assertFailurePage(page, 502, 'TOKEN_ERROR_RESPONSE');
-        assert.match(page.body, fault === 'error500' ? /HTTP 500, HTTP-500/ : /HTTP 502, no error details/);
-        stack.sandbox.faults.tokenEndpoint = undefined;
+        assert.match(page.body, fault === 'token-500' ? /HTTP 500, HTTP-500/ : /HTTP 502, no error details/);
+        stack.sandbox.faults.named = [];
       }
     } finally {
       await stack.close();
@@ -115,7 +115,7 @@ describe('app: the tenant fails at callback time', () => {
     try {
       const browser = new Browser();
       const callback = await consentGiven(browser, stack);
-      stack.sandbox.faults.api429 = 1;
+      stack.sandbox.faults.named = ['api-429-once'];
       const page = await browser.get(callback);
       assertFailurePage(page, 503, 'API_RATE_LIMITED');
       assert.equal(page.headers.get('retry-after'), '1');
@@ -130,7 +130,7 @@ describe('app: the tenant fails at callback time', () => {
     try {
       const browser = new Browser();
       const callback = await consentGiven(browser, stack);
-      stack.sandbox.faults.tokenEndpoint = 'hang';
+      stack.sandbox.faults.named = ['token-slow'];
       // The session cookie and the sign-in's own sealed cookie (src/app/cookies.ts), as the browser sends them.
       const pending = `signin-${new URL(callback).searchParams.get('state')!.slice(0, 8)}`;
       const cookie = `sid=${browser.cookie(stack.app.url, 'sid')}; ${pending}=${browser.cookie(stack.app.url, pending)}`;
@@ -154,7 +154,7 @@ describe('app: /api/me when the tenant fails', () => {
   it('waits out a rate limit as retry-after says (src/5-lifecycle.ts)', async () => {
     const browser = new Browser();
     await signIn(browser, stack.app);
-    stack.sandbox.faults.api429 = 1;
+    stack.sandbox.faults.named = ['api-429-once'];
     const started = performance.now();
     const me = await browser.get(`${stack.app.url}/api/me`);
     assert.equal(me.status, 200);

@@ -23,12 +23,12 @@ describe('app: the home page lists the first spaces (GET /api/v1/spaces, paged)'
   it('says so, and keeps the user signed in, when the tenant cannot list them', async () => {
     const browser = new Browser();
     await signIn(browser, stack.app, 'ada');
-    stack.sandbox.faults.api429 = 10; // more than qlikFetch waits out (MAX_RATE_LIMIT_RETRIES)
+    stack.sandbox.faults.named = ['api-429']; // retry-after: 13, more than a page waits out
     const home = await browser.get(`${stack.app.url}/`);
-    stack.sandbox.faults.api429 = 0;
+    stack.sandbox.faults.named = [];
     assert.equal(home.status, 200);
     assert.match(home.body, /Signed in as Ada/);
-    assert.match(home.body, /Your spaces could not be listed: Qlik asks us to wait 1 s before asking again\./);
+    assert.match(home.body, /Your spaces could not be listed: Qlik asks us to wait 13 s before asking again\./);
   });
 });
 
@@ -131,9 +131,9 @@ describe('app: a refresh the tenant rate limits (429)', () => {
     const browser = new Browser();
     await signIn(browser, stack.app, 'ada');
     await sleep(600);
-    stack.sandbox.faults.tokenEndpoint = 'rateLimit';
+    stack.sandbox.faults.named = ['token-429'];
     const limited = await browser.get(`${stack.app.url}/api/me`);
-    stack.sandbox.faults.tokenEndpoint = undefined;
+    stack.sandbox.faults.named = [];
     assert.equal(limited.status, 429, 'the tenant\'s 429 is passed on, at once');
     assert.equal(limited.headers.get('retry-after'), '30');
     assert.equal(JSON.parse(limited.body).retryAfterSeconds, 30);

@@ -159,8 +159,7 @@ describe('rate limits as Qlik sets them', () => {
     assert.match(home.body, /Qlik asks us to wait 13 s/);
 
     // A wait within the budget (retry-after: 1) is waited out, and the call succeeds.
-    sandbox.faults.named = [];
-    sandbox.faults.api429 = 1;
+    sandbox.faults.named = ['api-429-once'];
     const retried = await getJson(browser, `${app.url}/api/me`);
     assert.equal(retried.status, 200);
     assert.equal(retried.body.name, 'Ada');

@@ -6,6 +6,7 @@ import {
   IMPERSONATION_GRANT,
   SANDBOX_CLIENT_ID,
   SANDBOX_CLIENT_SECRET,
+  SANDBOX_JWT_CLIENT_ID,
   SANDBOX_M2M_CLIENT_ID,
   SANDBOX_M2M_CLIENT_SECRET,
   SANDBOX_NATIVE_CLIENT_ID,
@@ -28,7 +29,9 @@ describe('the default clients', () => {
         ['sandbox-native-client', 'native', false],
         [SANDBOX_M2M_CLIENT_ID, 'web', true],
         [SANDBOX_SPA_CLIENT_ID, 'spa', false],
+        [SANDBOX_JWT_CLIENT_ID, 'web', false],
       ]);
+      assert.match(clients[4]!.publicKey!, /^-----BEGIN PUBLIC KEY-----/);
       assert.equal(clients[0]!.clientSecret, SANDBOX_CLIENT_SECRET);
       assert.deepEqual(clients[1]!.redirectUris, SANDBOX_NATIVE_REDIRECT_URIS);
       assert.deepEqual(clients[2]!.grantTypes, ['client_credentials', IMPERSONATION_GRANT]);

@@ -6,6 +6,7 @@ import {
   ANOTHER_ISSUER,
   PLAIN_HTTP_TOKEN_ENDPOINT,
   SANDBOX_FAULTS,
+  TEST_FAULTS,
   parseSandboxFault,
   sandboxOptionsFromEnv,
   startSandbox,
@@ -64,6 +65,24 @@ const CHECKS: Record<SandboxFaultName, (sb: Sandbox) => Promise<void>> = {
     const { code, verifier } = await getCode(sb);
     await assertTerse(await exchange(sb, code, verifier), 403, 'HTTP-403', 'Forbidden');
   },
+  'token-429': async (sb) => {
+    const { code, verifier } = await getCode(sb);
+    const res = await exchange(sb, code, verifier);
+    assert.equal(res.headers.get('retry-after'), '30');
+    const body = await assertQlikError(res, 429, 'HTTP-429');
+    assert.equal(body.errors[0]!.title, 'API rate limit reached.');
+  },
+  'token-500': async (sb) => {
+    const { code, verifier } = await getCode(sb);
+    await assertTerse(await exchange(sb, code, verifier), 500, 'HTTP-500', 'Internal Server Error');
+  },
+  'token-502': async (sb) => {
+    const { code, verifier } = await getCode(sb);
+    const res = await exchange(sb, code, verifier);
+    assert.equal(res.status, 502);
+    assert.match(res.headers.get('content-type')!, /^text\/html/);
+    assert.match(await res.text(), /<h1>502 Bad Gateway<\/h1>/);
+  },
   'token-slow': async (sb) => {
     // slowTokenMs is 400 here: a client that waits 100 ms gives up; one that waits longer gets tokens.
     const { code, verifier } = await getCode(sb);
@@ -88,14 +107,25 @@ const CHECKS: Record<SandboxFaultName, (sb: Sandbox) => Promise<void>> = {
     for (let i = 0; i < 3; i += 1) {
       const res = await me(sb, access_token);
       assert.equal(res.headers.get('retry-after'), '13');
-      await assertQlikError(res, 429, 'HTTP-429');
+      const body = await assertQlikError(res, 429, 'HTTP-429');
+      // Qlik's documented title, and the wait in the detail.
+      assert.equal(body.errors[0]!.title, 'API rate limit reached.');
+      assert.match(body.errors[0]!.detail!, /Wait 13 s/);
     }
+  },
+  'api-429-once': async (sb) => {
+    const { access_token } = await signIn(sb);
+    const res = await me(sb, access_token);
+    assert.equal(res.headers.get('retry-after'), '1');
+    assert.match((await assertQlikError(res, 429, 'HTTP-429')).errors[0]!.detail!, /Wait 1 s/);
+    assert.deepEqual(sb.faults.named, [], 'it switched itself off');
+    assert.equal((await me(sb, access_token)).status, 200);
   },
 };
 
 describe('named faults', () => {
   it('the list: unique names, a description and the client check each should trigger', () => {
-    const names = SANDBOX_FAULTS.map((fault) => fault.name);
+    const names = [...SANDBOX_FAULTS, ...TEST_FAULTS].map((fault) => fault.name);
     assert.equal(new Set(names).size, names.length);
     assert.deepEqual([...names].sort(), Object.keys(CHECKS).sort());
     for (const fault of SANDBOX_FAULTS) {
@@ -105,7 +135,7 @@ describe('named faults', () => {
     }
   });
 
-  for (const fault of SANDBOX_FAULTS) {
+  for (const fault of [...SANDBOX_FAULTS, ...TEST_FAULTS]) {
     it(`${fault.name}: ${fault.description}`, () =>
       withSandbox({ faults: [fault.name], slowTokenMs: 400 }, (sb) => CHECKS[fault.name](sb)));
   }
@@ -127,13 +157,18 @@ describe('named faults', () => {
 
   it('token-slow: close() does not wait for the slow answer', async () => {
     const sb = await startSandbox({ faults: ['token-slow'] }); // the real 15 s
-    const pending = fetch(`${sb.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'x' }) }).then(
+    const pending = fetch(`${sb.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token' }) }).then(
       (res) => `answered ${res.status}`,
       () => 'failed',
     );
     while (sb.stats().tokenRequests === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const raced = await Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 100))]);
+    assert.equal(raced, 'still waiting');
+    const started = Date.now();
     await sb.close();
+    assert.ok(Date.now() - started < 500, 'close() was prompt');
     assert.equal(await pending, 'failed');
+    assert.equal(sb.stats().refreshRequests, 1);
   });
 });
 

@@ -14,13 +14,20 @@ describe('scope syntax and allow-list', () => {
       assert.equal(tokens.scope, 'user_default admin.apps:export admin.ai-descriptions');
     }));
 
-  it('grants the client\'s allow-list (without offline_access) for an absent or empty scope', () =>
+  it('refuses an absent or empty scope at /oauth/authorize (Qlik: required), with invalid_scope', () =>
     withSandbox({}, async (sb) => {
+      for (const scope of [undefined, '', '   ']) {
+        const params = assertErrorRedirect(await get(authorizeUrl(sb, pkcePair().challenge, { scope })), 'invalid_scope', 'SANDBOX-OAUTH-5', sb);
+        assert.match(params.get('error_detail')!, /scope is missing/, JSON.stringify(scope));
+      }
+    }));
+
+  it('grants the client\'s allow-list (without offline_access) for an absent or empty scope at the token endpoint', () =>
+    withSandbox({ clients: [{ clientId: 'm2m', clientSecret: 's', redirectUris: [], grantTypes: ['client_credentials'] }] }, async (sb) => {
       const expected = DEFAULT_SCOPES.filter((s) => s !== 'offline_access').join(' ');
       for (const scope of [undefined, '', '   ']) {
-        const tokens = await signIn(sb, { scope });
-        assert.equal(tokens.scope, expected, JSON.stringify(scope));
-        assert.equal('refresh_token' in tokens, false);
+        const res = await post(`${sb.url}/oauth/token`, { grant_type: 'client_credentials', client_id: 'm2m', client_secret: 's', ...(scope === undefined ? {} : { scope }) });
+        assert.equal(((await res.json()) as { scope: string }).scope, expected, JSON.stringify(scope));
       }
     }));
 

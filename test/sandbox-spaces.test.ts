@@ -5,7 +5,7 @@ import type { Sandbox } from '../src/sandbox/index.ts';
 import { assertQlikError, get, post, postJson, signIn, withSandbox } from './helpers/sandbox.ts';
 
 interface SpaceJson { id: string; name: string; tenantId: string; type: string; description?: string; links: { self: { href: string } } }
-interface SpaceList { data: SpaceJson[]; links: { self: { href: string }; next?: { href: string } }; meta: { count: number } }
+interface SpaceList { data: SpaceJson[]; links: { self: { href: string }; next?: { href: string }; prev?: { href: string } }; meta: { count: number } }
 
 async function bearer(sb: Sandbox) {
   const { access_token } = await signIn(sb);
@@ -21,11 +21,18 @@ describe('spaces API', () => {
       assert.deepEqual(page.meta, { count: 12 });
       assert.equal(page.links.self.href, `${sb.url}/api/v1/spaces?limit=5`);
       assert.ok(page.links.next!.href.startsWith(`${sb.url}/api/v1/spaces?limit=5&next=`));
+      assert.equal(page.links.prev, undefined, 'no previous page before the first');
+      // links.prev leads back: from the third page to the second, from the second to the first.
+      const second = (await (await get(page.links.next!.href, auth)).json()) as SpaceList;
+      const third = (await (await get(second.links.next!.href, auth)).json()) as SpaceList;
+      assert.equal(third.links.prev!.href, second.links.self.href);
+      assert.equal(second.links.prev!.href, page.links.self.href);
+      assert.equal(third.links.next, undefined);
       const space = page.data[0]!;
       assert.match(space.id, /^[0-9a-f]{24}$/);
       assert.equal(space.tenantId, 'sandbox-tenant');
       assert.ok(['shared', 'managed', 'data'].includes(space.type));
-      assert.deepEqual(space.links, { self: { href: `${sb.url}/api/v1/spaces/${space.id}` } });
+      assert.deepEqual(space.links, { self: { href: `${sb.url}/api/v1/spaces/${space.id}` }, assignments: { href: `${sb.url}/api/v1/spaces/${space.id}/assignments` } });
       const one = await get(space.links.self.href, auth);
       assert.deepEqual(await one.json(), space);
     }));

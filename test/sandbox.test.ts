@@ -75,13 +75,13 @@ describe('authorize and consent', () => {
       assert.equal(res.headers.get('cache-control'), 'no-store');
       assert.equal(res.headers.get('pragma'), 'no-cache');
       const tokens = (await res.json()) as Tokens;
-      // Qlik's reference: expires_at (ISO date), lower-case bearer, auth_time; no expires_in.
+      // Qlik's reference: expires_at (ISO date), lower-case bearer, auth_time (Unix seconds); no expires_in.
       assert.deepEqual(Object.keys(tokens).sort(), ['access_token', 'auth_time', 'expires_at', 'refresh_token', 'scope', 'token_type']);
       assert.equal(tokens.token_type, 'bearer');
       assert.match(tokens.expires_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       const expiresAt = Date.parse(tokens.expires_at);
       assert.ok(Math.abs(expiresAt - (before + 21600_000)) < 5_000, tokens.expires_at);
-      assert.ok(Math.abs(Date.parse(tokens.auth_time!) - before) < 5_000, tokens.auth_time);
+      assert.ok(Number.isInteger(tokens.auth_time) && Math.abs(tokens.auth_time! * 1000 - before) < 5_000, String(tokens.auth_time));
       assert.equal(tokens.scope, 'user_default offline_access');
       assert.match(tokens.access_token, /^sbx_at_[A-Za-z0-9_-]{43}$/);
       assert.match(tokens.refresh_token ?? '', /^sbx_rt_[A-Za-z0-9_-]{43}$/);
@@ -95,7 +95,8 @@ describe('authorize and consent', () => {
       assert.equal(body.status, 'active');
       assert.match(body.id as string, /^[0-9a-f]{24}$/);
       assert.deepEqual(body.links, { self: { href: `${sb.url}/api/v1/users/${body.id}` } });
-      assert.deepEqual(sb.stats(), { tokenRequests: 1, refreshRequests: 0, revokeRequests: 0, apiRequests: 1 });
+      // users/me's 301, then the user it leads to.
+      assert.deepEqual(sb.stats(), { tokenRequests: 1, refreshRequests: 0, revokeRequests: 0, apiRequests: 2 });
     }));
 
   it('signs in as the chosen user, with a stable id per name', () =>
@@ -149,8 +150,10 @@ describe('authorize and consent', () => {
         [{ scope: 'user_default admin.apps:export!' }, 'invalid_scope', 'SANDBOX-OAUTH-5'],
         [{ response_type: 'token' }, 'unsupported_response_type', 'SANDBOX-OAUTH-4'],
         [{ response_type: undefined }, 'invalid_request', 'SANDBOX-OAUTH-1'],
+        [{ scope: undefined }, 'invalid_scope', 'SANDBOX-OAUTH-5'],
+        [{ scope: ' ' }, 'invalid_scope', 'SANDBOX-OAUTH-5'],
         [{ prompt: 'none' }, 'login_required', 'SANDBOX-OAUTH-9'],
-        [{ prompt: 'consent' }, 'invalid_request', 'SANDBOX-OAUTH-1'],
+        [{ prompt: 'select_account' }, 'invalid_request', 'SANDBOX-OAUTH-1'],
         [{ max_age: '-1' }, 'invalid_request', 'SANDBOX-OAUTH-1'],
       ];
       for (const [overrides, error, code] of cases) {
@@ -163,10 +166,12 @@ describe('authorize and consent', () => {
       assertErrorRedirect(twice, 'invalid_request', 'SANDBOX-OAUTH-1', sb);
     }));
 
-  it('accepts Qlik\'s optional prompt=login, max_age and login_hint', () =>
+  it('accepts Qlik\'s optional prompt=login (or consent), max_age and login_hint', () =>
     withSandbox({}, async (sb) => {
-      const { location } = await getCode(sb, { prompt: 'login', max_age: '0', login_hint: 'grace.hopper' });
-      assert.ok(location.searchParams.get('code'));
+      for (const prompt of ['login', 'consent']) {
+        const { location } = await getCode(sb, { prompt, max_age: '0', login_hint: 'grace.hopper' });
+        assert.ok(location.searchParams.get('code'));
+      }
     }));
 
   it('keeps an existing query on the redirect URI', () =>
@@ -406,12 +411,12 @@ describe('revoke', () => {
       await assertQlikError(await refresh(sb, tokens.refresh_token!), 401, 'SANDBOX-OAUTH-32');
     }));
 
-  it('answers 200 for an unknown token, but still authenticates the client', () =>
+  it('answers 200 for an unknown token, and 400 without a token or with it twice', () =>
     withSandbox(DETAILED, async (sb) => {
       const creds = { client_id: SANDBOX_CLIENT_ID, client_secret: SANDBOX_CLIENT_SECRET };
       assert.equal((await post(`${sb.url}/oauth/revoke`, { token: 'no-such-token', ...creds })).status, 200);
-      await assertQlikError(await post(`${sb.url}/oauth/revoke`, { token: 'x', client_id: SANDBOX_CLIENT_ID, client_secret: 'bad' }), 401, 'SANDBOX-OAUTH-22');
       await assertQlikError(await post(`${sb.url}/oauth/revoke`, creds), 400, 'SANDBOX-OAUTH-21');
+      await assertQlikError(await post(`${sb.url}/oauth/revoke`, 'token=a&token=b'), 400, 'SANDBOX-OAUTH-21');
     }));
 });
 
@@ -465,52 +470,6 @@ describe('REST API', () => {
       assert.equal((await get(`${sb.url}/api/v1/spaces`)).status, 401);
     }));
 
-  it('fault api429: the next N API calls get 429 with retry-after', () =>
-    withSandbox({}, async (sb) => {
-      const { access_token } = await signIn(sb);
-      sb.faults.api429 = 2;
-      for (let i = 0; i < 2; i += 1) {
-        const res = await me(sb, access_token);
-        assert.equal(res.headers.get('retry-after'), '1');
-        const body = await assertQlikError(res, 429, 'HTTP-429');
-        assert.equal(body.errors[0]!.title, 'Too Many Requests');
-      }
-      assert.equal((await me(sb, access_token)).status, 200);
-      assert.equal(sb.faults.api429, 0);
-      assert.equal(sb.stats().apiRequests, 3);
-    }));
-});
-
-describe('token endpoint faults', () => {
-  it("'hang' never answers, and close() still returns promptly", async () => {
-    const sb = await startSandbox();
-    sb.faults.tokenEndpoint = 'hang';
-    const pending = post(`${sb.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: 'x' }).then(
-      (res) => `answered ${res.status}`,
-      () => 'failed',
-    );
-    while (sb.stats().tokenRequests === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    const raced = await Promise.race([pending, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 100))]);
-    assert.equal(raced, 'still waiting');
-    const started = Date.now();
-    await sb.close();
-    assert.ok(Date.now() - started < 500, 'close() was prompt');
-    assert.equal(await pending, 'failed');
-    assert.equal(sb.stats().refreshRequests, 1);
-  });
-
-  it("'error500' and 'html' answer like a broken tenant", () =>
-    withSandbox(DETAILED, async (sb) => {
-      const body = { grant_type: 'authorization_code' };
-      sb.faults.tokenEndpoint = 'error500';
-      await assertQlikError(await post(`${sb.url}/oauth/token`, body), 500, 'HTTP-500');
-      sb.faults.tokenEndpoint = 'html';
-      const res = await post(`${sb.url}/oauth/token`, body);
-      assert.equal(res.status, 502);
-      assert.match(res.headers.get('content-type')!, /^text\/html/);
-      sb.faults.tokenEndpoint = undefined;
-      await assertQlikError(await post(`${sb.url}/oauth/token`, body), 401, 'SANDBOX-OAUTH-36');
-    }));
 });
 
 describe('robustness', () => {
@@ -534,7 +493,6 @@ describe('robustness', () => {
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'spa', clientSecret: 's', redirectUris: [] }] }), /public/);
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'native', redirectUris: [], grantTypes: ['client_credentials'] }] }), /web clients only/);
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', clientSecret: 's', redirectUris: [], scopes: ['bad scope'] }] }), /invalid scope/);
-    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', clientSecret: 's', redirectUris: [], allowedOrigins: ['http://x.example'] }] }), /only single-page-app clients/);
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'spa', redirectUris: [], allowedOrigins: ['http://x.example/'] }] }), /is not an origin/);
     const sb = await startSandbox();
     try {
@@ -551,7 +509,7 @@ describe('independence', () => {
     const { readdirSync, readFileSync } = await import('node:fs');
     const dir = new URL('../src/sandbox/', import.meta.url);
     const files = readdirSync(dir).filter((name) => name.endsWith('.ts'));
-    assert.ok(files.length > 20);
+    assert.ok(files.length > 10);
     for (const name of files) {
       const source = readFileSync(new URL(name, dir), 'utf8');
       for (const [, specifier] of source.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)) {

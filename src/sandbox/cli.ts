@@ -4,13 +4,16 @@
 //   npm run sandbox [-- --port N] [--redirect-uri URI]…
 //
 // Port: --port, else SANDBOX_PORT, else 3001 (next to the app's 3000; 0 = any free port).
-// Also reads SANDBOX_FAULT, SANDBOX_TOKEN_SECONDS and SANDBOX_ERRORS (env.ts), from the environment
-// or a .env file in the working directory. Stops on Ctrl-C (SIGINT) or SIGTERM.
+// Also reads the SANDBOX_* settings (settings.ts), from the environment or a .env file in the working
+// directory. Writes the JWT client's private key to a file of its own, removed at stop.
+// Stops on Ctrl-C (SIGINT) or SIGTERM.
 // Exit codes: 0 stopped on request, 1 could not start (port busy), 2 a setting is wrong.
 import { parseArgs } from 'node:util';
-import { SANDBOX_CLIENT_ID, type SandboxClient, type SandboxOptions } from './options.ts';
-import { SANDBOX_FAULTS } from './faults.ts';
-import { sandboxOptionsFromEnv } from './env.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SANDBOX_CLIENT_ID, SANDBOX_JWT_CLIENT_ID, type SandboxClient, type SandboxOptions } from './options.ts';
+import { SANDBOX_FAULTS, SANDBOX_SWITCHES, sandboxOptionsFromEnv } from './settings.ts';
 import { checkRedirectUri } from './context.ts';
 import { startSandbox } from './server.ts';
 
@@ -23,7 +26,8 @@ const USAGE = `Usage: npm run sandbox [-- --port N] [--redirect-uri URI]...
 Runs the local sandbox tenant alone on 127.0.0.1 and prints its URL and clients.
   --port N            port to listen on (default: SANDBOX_PORT, else ${DEFAULT_SANDBOX_PORT}; 0 = any free port)
   --redirect-uri URI  one more redirect URI for the web client (repeatable); ${APP_REDIRECT_URI} is always registered
-Settings: SANDBOX_FAULT=<name>[,<name>...], SANDBOX_TOKEN_SECONDS=N, SANDBOX_ERRORS=terse|detailed.
+Settings: SANDBOX_FAULT=<name>[,<name>...], SANDBOX_TOKEN_SECONDS=N,
+${SANDBOX_SWITCHES.map((s) => `  ${s.env}=${s.values.map(([value]) => value).join('|')}  ${s.help}`).join('\n')}
 Faults:
 ${SANDBOX_FAULTS.map((fault) => `  ${fault.name.padEnd(24)} ${fault.description}`).join('\n')}`;
 
@@ -61,7 +65,7 @@ function readCliSettings(argv: string[], env: Record<string, string | undefined>
 }
 
 /** The lines `npm run sandbox` prints: URL, settings, and every client with what it needs. */
-function describeSandbox(url: string, clients: SandboxClient[], options: SandboxOptions): string[] {
+function describeSandbox(url: string, clients: SandboxClient[], options: SandboxOptions, keyFile: string): string[] {
   const lines = [
     `Sandbox tenant listening at ${url}`,
     `  issuer / QLIK_TENANT_URL   ${url}`,
@@ -78,6 +82,7 @@ function describeSandbox(url: string, clients: SandboxClient[], options: Sandbox
       `  ${client.clientId}`,
       `    type            ${client.type}${clientKind(client)}`,
       `    client secret   ${client.clientSecret ?? '(none)'}`,
+      ...(client.clientId === SANDBOX_JWT_CLIENT_ID ? [`    private key     ${keyFile}  (PKCS#8 PEM, ES256: QLIK_CLIENT_PRIVATE_KEY_FILE; new at each start)`] : []),
       `    grant types     ${(client.grantTypes ?? []).join(', ')}`,
       `    scopes allowed  ${(client.scopes ?? []).join(' ')}`,
       `    redirect URIs   ${client.redirectUris.length > 0 ? client.redirectUris.join(', ') : '(none)'}${client.type === 'native' ? '  (any port, RFC 8252 §7.3)' : ''}`,
@@ -89,6 +94,7 @@ function describeSandbox(url: string, clients: SandboxClient[], options: Sandbox
 }
 
 function clientKind(client: SandboxClient): string {
+  if (client.publicKey !== undefined) return ' (confidential, private key JWT: registered by public key)';
   if (client.clientSecret === undefined) return ' (public: no secret, PKCE only)';
   if (client.grantTypes?.includes('client_credentials')) return ' (confidential, machine-to-machine and impersonation)';
   return ' (confidential)';
@@ -127,13 +133,18 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   for (const uri of settings.redirectUris) sandbox.addRedirectUri(SANDBOX_CLIENT_ID, uri);
-  process.stdout.write(`${describeSandbox(sandbox.url, sandbox.clients(), settings.options).join('\n')}\n`);
+  // The private key in a directory of its own, readable by this user only, removed at stop.
+  const keyDir = mkdtempSync(join(tmpdir(), 'qlik-sandbox-'));
+  const keyFile = join(keyDir, `${SANDBOX_JWT_CLIENT_ID}.pem`);
+  writeFileSync(keyFile, sandbox.jwtPrivateKeyPem, { mode: 0o600 });
+  process.stdout.write(`${describeSandbox(sandbox.url, sandbox.clients(), settings.options, keyFile).join('\n')}\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1); // a second Ctrl-C: do not wait any longer
     stopping = true;
     process.stdout.write(`\n${signal}: stopping the sandbox tenant…\n`);
+    rmSync(keyDir, { recursive: true, force: true });
     sandbox.close().then(
       () => process.exit(0),
       () => process.exit(1),

@@ -1,39 +1,35 @@
-// What every handler needs: the issuer URL, the registered clients, settings, faults, counters, store, clock.
-import type { OpenIdConfigurationMode, SandboxClient, SandboxClientType, SandboxFaults, SandboxGrantType, SandboxOptions, SandboxStats } from './options.ts';
-import { DEFAULT_SCOPES, defaultClients } from './options.ts';
-import type { ErrorStyle } from './respond.ts';
-import type { SandboxFaultName } from './faults.ts';
+// What every handler needs: the issuer URL, the registered clients, settings, faults, counters, store,
+// clock; and the rules for registering a client (Qlik's client types) and matching its redirect URIs.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { DEFAULT_SCOPES, defaultClients, type OpenIdConfigurationMode, type SandboxClient, type SandboxClientType, type SandboxFaults, type SandboxOptions, type SandboxStats } from './options.ts';
+import type { ErrorStyle } from './http.ts';
 import { createStore, type SandboxStore } from './store.ts';
-import { createSpaces, type SpaceStore } from './spaces-store.ts';
+import { createSpaces, type SpaceStore } from './api.ts';
+import { SCOPE_NAME } from './scopes.ts';
+import { GRANTS, type SandboxGrantType } from './token.ts';
 
 /** A client as the sandbox holds it: every default filled in. */
 export interface RegisteredClient {
   clientId: string;
   type: SandboxClientType;
-  /** Undefined for public clients (native, spa). */
+  /** Undefined for public clients (native, spa) and for web clients registered by key alone. */
   clientSecret: string | undefined;
+  /** Verifies the client's assertions (RFC 7523); web clients only. */
+  publicKey: KeyObject | undefined;
   redirectUris: string[];
   grantTypes: ReadonlySet<SandboxGrantType>;
   /** The allow-list, in order. */
   scopes: readonly string[];
-  /** CORS origins (single-page apps only). */
+  /** CORS origins. */
   allowedOrigins: readonly string[];
 }
 
-export interface SandboxContext {
+type Settings = Required<Omit<SandboxOptions, 'port' | 'clients' | 'faults' | 'now'>>;
+
+export interface SandboxContext extends Settings {
   /** The sandbox's base URL, which is also its issuer identifier (RFC 8414 §2). */
   url: string;
   clients: Map<string, RegisteredClient>;
-  accessTokenLifetimeSeconds: number;
-  refreshTokenLifetimeSeconds: number;
-  rotateRefreshTokens: boolean;
-  refreshTokenReuseDetection: boolean;
-  advertiseIss: boolean;
-  issInCallback: boolean;
-  errors: ErrorStyle;
-  openidConfiguration: OpenIdConfigurationMode;
-  includeExpiresIn: boolean;
-  slowTokenMs: number;
   faults: SandboxFaults;
   stats: SandboxStats;
   store: SandboxStore;
@@ -46,13 +42,14 @@ export interface SandboxContext {
 const SIX_HOURS = 6 * 60 * 60;
 const THIRTY_DAYS = 30 * 24 * 60 * 60;
 
-export function createContext(url: string, options: SandboxOptions): SandboxContext {
+/** `jwtPublicKey`: the public half of the key pair made for SANDBOX_JWT_CLIENT_ID at start. */
+export function createContext(options: SandboxOptions, jwtPublicKey: string): SandboxContext {
   const now = options.now ?? Date.now;
   // RFC 9207 §3: advertising iss promises it on every callback.
   if (options.advertiseIss && options.issInCallback === false) throw new Error('Sandbox: advertiseIss needs issInCallback.');
   return {
-    url,
-    clients: registerClients(options.clients ?? defaultClients()),
+    url: '',
+    clients: registerClients(options.clients ?? defaultClients(jwtPublicKey)),
     accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? SIX_HOURS,
     refreshTokenLifetimeSeconds: options.refreshTokenLifetimeSeconds ?? THIRTY_DAYS,
     rotateRefreshTokens: options.rotateRefreshTokens ?? true,
@@ -62,8 +59,13 @@ export function createContext(url: string, options: SandboxOptions): SandboxCont
     errors: options.errors ?? 'terse',
     openidConfiguration: options.openidConfiguration ?? 'metadata',
     includeExpiresIn: options.includeExpiresIn ?? false,
+    usersMeRedirect: options.usersMeRedirect ?? true,
+    webCodeWithoutSecret: options.webCodeWithoutSecret ?? false,
+    publicClientRefreshTokens: options.publicClientRefreshTokens ?? true,
+    refreshClientId: options.refreshClientId ?? 'ignored',
+    challengeOn403: options.challengeOn403 ?? true,
     slowTokenMs: options.slowTokenMs ?? 15_000,
-    faults: options.faults === undefined ? {} : { named: [...options.faults] },
+    faults: { named: [...(options.faults ?? [])] },
     stats: { tokenRequests: 0, refreshRequests: 0, revokeRequests: 0, apiRequests: 0 },
     store: createStore(now),
     spaces: createSpaces(),
@@ -72,44 +74,36 @@ export function createContext(url: string, options: SandboxOptions): SandboxCont
   };
 }
 
-/** True while the named fault is switched on. */
-export function hasFault(ctx: SandboxContext, name: SandboxFaultName): boolean {
-  return ctx.faults.named?.includes(name) ?? false;
-}
-
-const CODE_GRANTS: SandboxGrantType[] = ['authorization_code', 'refresh_token'];
-const MACHINE_GRANTS: ReadonlySet<SandboxGrantType> = new Set(['client_credentials', 'urn:qlik:oauth:user-impersonation']);
-
 /** Checks and copies the clients, so addRedirectUri never changes the caller's objects. */
 function registerClients(clients: SandboxClient[]): Map<string, RegisteredClient> {
   const registered = new Map<string, RegisteredClient>();
   for (const client of clients) {
     const { clientId } = client;
     const type = client.type ?? 'web';
-    if (registered.has(clientId)) throw new Error(`Sandbox: client "${clientId}" is listed twice.`);
-    // Qlik: web clients are confidential (a secret); native and single-page-app clients are public (none).
-    if (type === 'web' && !client.clientSecret) throw new Error(`Sandbox: web client "${clientId}" needs a secret.`);
-    if (type !== 'web' && client.clientSecret !== undefined) {
-      throw new Error(`Sandbox: ${type} client "${clientId}" is public and cannot have a secret.`);
-    }
-    const grantTypes = new Set(client.grantTypes ?? CODE_GRANTS);
-    // Qlik: machine-to-machine and impersonation are for web (confidential) clients only.
-    if (type !== 'web' && [...grantTypes].some((grant) => MACHINE_GRANTS.has(grant))) {
-      throw new Error(`Sandbox: ${type} client "${clientId}" cannot use client_credentials or impersonation (web clients only).`);
+    const fail = (why: string) => new Error(`Sandbox: ${type} client "${clientId}" ${why}.`);
+    if (registered.has(clientId)) throw fail('is listed twice');
+    // Qlik: web clients are confidential (a secret and/or a private key JWT); native and single-page-app clients are public.
+    if (type === 'web' && !client.clientSecret && !client.publicKey) throw fail('needs a secret or a public key');
+    if (type !== 'web' && (client.clientSecret !== undefined || client.publicKey !== undefined)) throw fail('is public and cannot have a secret or a key');
+    const grantTypes = new Set<SandboxGrantType>(client.grantTypes ?? ['authorization_code', 'refresh_token']);
+    for (const grant of grantTypes) {
+      if (!Object.hasOwn(GRANTS, grant)) throw fail(`has an unknown grant type "${grant}" (known: ${Object.keys(GRANTS).join(', ')})`);
+      // Qlik: machine-to-machine and impersonation are for web (confidential) clients only.
+      if (GRANTS[grant].webOnly && type !== 'web') throw fail(`cannot use ${grant} (web clients only)`);
     }
     const scopes = client.scopes ?? DEFAULT_SCOPES;
-    scopes.forEach((scope) => checkScopeName(scope, clientId));
+    const badScope = scopes.find((scope) => !SCOPE_NAME.test(scope));
+    if (badScope !== undefined) throw fail(`has an invalid scope "${badScope}"`);
     client.redirectUris.forEach(checkRedirectUri);
     const allowedOrigins = client.allowedOrigins ?? [];
-    if (allowedOrigins.length > 0 && type !== 'spa') throw new Error(`Sandbox: only single-page-app clients have allowed origins ("${clientId}" is ${type}).`);
     // An origin is scheme://host[:port], exactly as a browser sends it in the Origin header.
-    for (const origin of allowedOrigins) {
-      if (!URL.canParse(origin) || new URL(origin).origin !== origin) throw new Error(`Sandbox: "${origin}" is not an origin (scheme://host[:port]).`);
-    }
+    const badOrigin = allowedOrigins.find((origin) => !URL.canParse(origin) || new URL(origin).origin !== origin);
+    if (badOrigin !== undefined) throw fail(`has "${badOrigin}", which is not an origin (scheme://host[:port])`);
     registered.set(clientId, {
       clientId,
       type,
       clientSecret: client.clientSecret,
+      publicKey: client.publicKey === undefined ? undefined : signingKey(client.publicKey, fail),
       redirectUris: [...client.redirectUris],
       grantTypes,
       scopes: [...scopes],
@@ -119,11 +113,18 @@ function registerClients(clients: SandboxClient[]): Map<string, RegisteredClient
   return registered;
 }
 
-/** Qlik: scope tokens are letters, digits, `_ . - :` (e.g. admin.apps:export). */
-export const SCOPE_NAME = /^[A-Za-z0-9_.:-]+$/;
-
-function checkScopeName(scope: string, clientId: string): void {
-  if (!SCOPE_NAME.test(scope)) throw new Error(`Sandbox: client "${clientId}" has an invalid scope "${scope}".`);
+/** RFC 7518 §3.1: ES256 needs an EC P-256 key, RS256 an RSA key (of 2048 bits or more, §3.3). */
+function signingKey(pem: string, fail: (why: string) => Error): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw fail('has a publicKey that is not a PEM public key');
+  }
+  const { namedCurve, modulusLength = 0 } = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'ec' && namedCurve === 'prime256v1') return key;
+  if (key.asymmetricKeyType === 'rsa' && modulusLength >= 2048) return key;
+  throw fail('has a publicKey that is neither EC P-256 (ES256) nor RSA of 2048 bits or more (RS256)');
 }
 
 /** RFC 6749 §3.1.2: a redirect URI is an absolute URI and has no fragment. */
@@ -133,12 +134,31 @@ export function checkRedirectUri(uri: string): void {
   }
 }
 
+/** A loopback redirect with a port: http://127.0.0.1:PORT/…, http://localhost:PORT/… or http://[::1]:PORT/… */
+const LOOPBACK_WITH_PORT = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})([/?].*)?$/;
+
+/** Exact string equality (Qlik, RFC 9700 §4.1.3), with one exception for native clients: the loopback port. */
+export function redirectUriMatches(client: RegisteredClient, uri: string): boolean {
+  if (client.redirectUris.includes(uri)) return true;
+  // RFC 8252 §7.3: "The authorization server MUST allow any port to be specified at the time of the
+  // request for loopback IP redirect URIs, to accommodate clients that obtain an available ephemeral
+  // port from the operating system." Only for native clients, and only when registered without a port;
+  // everything but the port must still match to the byte.
+  if (client.type !== 'native') return false;
+  const match = LOOPBACK_WITH_PORT.exec(uri);
+  if (match === null) return false;
+  const port = Number(match[2]);
+  if (port < 1 || port > 65_535 || match[2]!.startsWith('0')) return false;
+  return client.redirectUris.includes(`http://${match[1]}${match[3] ?? ''}`);
+}
+
 /** The public view of a registered client (copies), for Sandbox.clients() and `npm run sandbox`. */
 export function describeClient(client: RegisteredClient): SandboxClient {
   return {
     clientId: client.clientId,
     type: client.type,
     ...(client.clientSecret === undefined ? {} : { clientSecret: client.clientSecret }),
+    ...(client.publicKey === undefined ? {} : { publicKey: client.publicKey.export({ type: 'spki', format: 'pem' }).toString() }),
     redirectUris: [...client.redirectUris],
     grantTypes: [...client.grantTypes],
     scopes: [...client.scopes],

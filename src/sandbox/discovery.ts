@@ -1,9 +1,10 @@
 // GET /.well-known/oauth-authorization-server (documented), /.well-known/openid-configuration (the
 // tutorial's, no longer documented: configurable), and the (empty) JWKS they point to.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hasFault, type SandboxContext } from './context.ts';
+import type { SandboxContext } from './context.ts';
 import { HTTP } from './error-codes.ts';
-import { QlikFailure, sendHtml, sendJson, sendRedirect } from './respond.ts';
+import { QlikFailure, sendHtml, sendJson, sendRedirect } from './http.ts';
+import { hasFault } from './settings.ts';
 
 /** Where the discovery-http-endpoint fault points the token endpoint: plain http, not loopback. */
 export const PLAIN_HTTP_TOKEN_ENDPOINT = 'http://tenant.sandbox.invalid/oauth/token';

@@ -85,6 +85,7 @@ export const TOKEN = {
   unknownUser: oauth('SANDBOX-OAUTH-40', 'No such user to impersonate', 'invalid_grant', UNAUTHORIZED),
   forbidden: oauth('SANDBOX-OAUTH-41', 'User disabled or token limit reached', 'access_denied', FORBIDDEN),
   fault: oauth('SANDBOX-OAUTH-42', 'Refused on purpose (SANDBOX_FAULT=token-error)', 'invalid_client', UNAUTHORIZED),
+  badAssertion: oauth('SANDBOX-OAUTH-43', 'Invalid client assertion', 'invalid_client', UNAUTHORIZED),
 } as const satisfies Record<string, OAuthErrorCode>;
 
 /** Generic HTTP failures, on any path (Qlik's REST convention: HTTP-<status>). */
@@ -95,7 +96,7 @@ export const HTTP = {
   notFound: { code: 'HTTP-404', title: 'Not Found' },
   methodNotAllowed: { code: 'HTTP-405', title: 'Method Not Allowed' },
   tooLarge: { code: 'HTTP-413', title: 'Payload Too Large' },
-  tooManyRequests: { code: 'HTTP-429', title: 'Too Many Requests' },
+  tooManyRequests: { code: 'HTTP-429', title: 'API rate limit reached.' }, // Qlik's documented title
   internal: { code: 'HTTP-500', title: 'Internal Server Error' },
 } as const satisfies Record<string, ErrorCode>;
 

@@ -33,7 +33,7 @@ export function userSubject(user: string): string {
   return `sandbox|${user}`;
 }
 
-/** The body of GET /api/v1/users/me, shaped like Qlik's User object. */
+/** The body of GET /api/v1/users/{id} (where users/me leads), shaped like Qlik's User object. */
 export function userFor(user: string, baseUrl: string): Record<string, unknown> {
   const id = userId(user);
   const bot = user.startsWith(BOT_PREFIX);

@@ -1,7 +1,9 @@
 // The sandbox's public types: what a test or `npm start` passes in, and what it gets back.
+import type { ErrorStyle } from './http.ts';
+import type { SandboxFaultName } from './settings.ts';
+import type { SandboxGrantType } from './token.ts';
 
-import type { ErrorStyle } from './respond.ts';
-import type { SandboxFaultName } from './faults.ts';
+export type { SandboxGrantType };
 
 /** The web client (confidential, authorization code + PKCE): what `npm start` uses. */
 export const SANDBOX_CLIENT_ID = 'sandbox-web-client';
@@ -22,36 +24,40 @@ export const SANDBOX_SPA_CLIENT_ID = 'sandbox-spa-client';
 export const SANDBOX_SPA_REDIRECT_URIS: readonly string[] = ['http://localhost:5173/callback'];
 export const SANDBOX_SPA_ORIGINS: readonly string[] = ['http://localhost:5173'];
 
+/**
+ * A web client registered by public key, with no secret: it authenticates with a private key JWT
+ * (RFC 7523 §2.2). Its key pair is made at each start; the private key is `Sandbox.jwtPrivateKeyPem`.
+ */
+export const SANDBOX_JWT_CLIENT_ID = 'sandbox-jwt-client';
+
 /** The grant type Qlik documents for an M2M client acting as a user. */
 export const IMPERSONATION_GRANT = 'urn:qlik:oauth:user-impersonation';
 
 /**
- * Qlik's client types (Administration activity center → OAuth): 'web' is confidential (a secret);
- * 'native' and 'spa' are public (no secret, PKCE only).
+ * Qlik's client types (Administration activity center → OAuth): 'web' is confidential (a secret or a
+ * public key); 'native' and 'spa' are public (no secret, PKCE only).
  */
 export type SandboxClientType = 'web' | 'native' | 'spa';
-export type SandboxGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | typeof IMPERSONATION_GRANT;
 
 /** An OAuth client registered with the sandbox tenant (in Qlik: Administration activity center → OAuth). */
 export interface SandboxClient {
   clientId: string;
   /** Default 'web'. */
   type?: SandboxClientType;
-  /** Web clients only, and required for them. */
+  /** Web clients only; a web client needs this, `publicKey`, or both. */
   clientSecret?: string;
+  /** Web clients only: an EC P-256 or RSA public key (PEM) that verifies its client assertions (RFC 7523). */
+  publicKey?: string;
   /**
    * Compared by exact string equality, as Qlik does, except for a native client's loopback URIs
    * (http://127.0.0.1/… or http://localhost/…), where any port matches (RFC 8252 §7.3).
    */
   redirectUris: string[];
-  /**
-   * Default ['authorization_code', 'refresh_token']. 'client_credentials' and the impersonation
-   * grant are for web clients only (Qlik: M2M).
-   */
+  /** Default ['authorization_code', 'refresh_token']. The machine grants are for web clients only. */
   grantTypes?: SandboxGrantType[];
-  /** The client's scope allow-list: what an empty or absent `scope` grants. Default DEFAULT_SCOPES. */
+  /** The client's scope allow-list. Default DEFAULT_SCOPES. */
   scopes?: string[];
-  /** Single-page apps only: the origins whose browser code may call the token endpoint and APIs (CORS). */
+  /** The origins whose browser code may call the token endpoint and APIs (CORS). */
   allowedOrigins?: string[];
 }
 
@@ -60,9 +66,11 @@ export const DEFAULT_SCOPES: readonly string[] = [
   'user_default', 'offline_access', 'admin_classic', 'admin.apps', 'admin.apps:export', 'admin.spaces', 'admin.ai-descriptions',
 ];
 
-/** The four clients of a default sandbox, one per Qlik client type. */
-export function defaultClients(): SandboxClient[] {
-  return [
+const M2M_GRANTS: SandboxGrantType[] = ['client_credentials', IMPERSONATION_GRANT];
+
+/** The clients of a default sandbox, one per Qlik client type; the JWT client when its public key is given. */
+export function defaultClients(jwtPublicKey?: string): SandboxClient[] {
+  const clients: SandboxClient[] = [
     { clientId: SANDBOX_CLIENT_ID, type: 'web', clientSecret: SANDBOX_CLIENT_SECRET, redirectUris: [] },
     { clientId: SANDBOX_NATIVE_CLIENT_ID, type: 'native', redirectUris: [...SANDBOX_NATIVE_REDIRECT_URIS] },
     {
@@ -70,51 +78,55 @@ export function defaultClients(): SandboxClient[] {
       type: 'web',
       clientSecret: SANDBOX_M2M_CLIENT_SECRET,
       redirectUris: [],
-      grantTypes: ['client_credentials', IMPERSONATION_GRANT],
+      grantTypes: M2M_GRANTS,
       scopes: ['user_default', 'admin_classic', 'admin.apps', 'admin.spaces'],
     },
     { clientId: SANDBOX_SPA_CLIENT_ID, type: 'spa', redirectUris: [...SANDBOX_SPA_REDIRECT_URIS], allowedOrigins: [...SANDBOX_SPA_ORIGINS] },
   ];
+  if (jwtPublicKey !== undefined) {
+    const grantTypes: SandboxGrantType[] = ['authorization_code', 'refresh_token', ...M2M_GRANTS];
+    clients.push({ clientId: SANDBOX_JWT_CLIENT_ID, type: 'web', publicKey: jwtPublicKey, redirectUris: [], grantTypes });
+  }
+  return clients;
 }
 
 /** What /.well-known/openid-configuration does: Qlik no longer documents that path [?]. */
 export type OpenIdConfigurationMode = 'metadata' | 'notFound' | 'redirect' | 'html';
 
+/** Every option has a default; those marked [?] are what no source settles about a real tenant. */
 export interface SandboxOptions {
   /** Default 0: an ephemeral port. The sandbox listens on 127.0.0.1 only. */
   port?: number;
-  /** Default: defaultClients(), one per client type. */
+  /** Default: defaultClients(), one per client type, and the JWT client. */
   clients?: SandboxClient[];
   /** Default 21600 (6 hours, as Qlik). */
   accessTokenLifetimeSeconds?: number;
   /** Default 30 days, as Qlik. */
   refreshTokenLifetimeSeconds?: number;
-  /**
-   * Qlik documents no rotation rule [?]. Default true: a refresh returns a new refresh_token and
-   * the old one stops working. false: the refresh response has no refresh_token and the old one stays valid.
-   */
+  /** [?] Default true: a refresh returns a new refresh_token, the old one stops working. false: none, the old one lives on. */
   rotateRefreshTokens?: boolean;
-  /**
-   * Default false. true: presenting a refresh token that was already rotated away ends the whole
-   * grant (RFC 9700 §4.14.2 reuse detection). Qlik documents neither behaviour.
-   */
+  /** [?] Default false. true: a refresh token already rotated away ends the whole grant (RFC 9700 §4.14.2). */
   refreshTokenReuseDetection?: boolean;
   /** Default false. true: metadata says authorization_response_iss_parameter_supported (RFC 9207). */
   advertiseIss?: boolean;
-  /**
-   * Default true: callbacks carry `iss` (RFC 9207 §2). Qlik documents neither way [?]; false gives a
-   * tenant that never sends it (and so must not advertise it).
-   */
+  /** [?] Default true: callbacks carry `iss` (RFC 9207 §2). false: never (and so not advertised either). */
   issInCallback?: boolean;
   /** Default 'terse': /oauth/* errors as a real tenant sends them. 'detailed': explained, for learning. */
   errors?: ErrorStyle;
-  /**
-   * Default 'metadata' (the same document as /.well-known/oauth-authorization-server). 'notFound': 404;
-   * 'redirect': 302 to a login page; 'html': 200 with a login page.
-   */
+  /** [?] Default 'metadata' (as the documented path). 'notFound': 404; 'redirect': 302 to a login page; 'html': a login page. */
   openidConfiguration?: OpenIdConfigurationMode;
   /** Default false: token answers carry expires_at only, as Qlik's reference. true: also expires_in. */
   includeExpiresIn?: boolean;
+  /** Default true: GET /api/v1/users/me answers 301 to /api/v1/users/{id}, as documented. false: 200 and the user. */
+  usersMeRedirect?: boolean;
+  /** [?] Default false: a web client's code exchange needs its secret (or assertion). true: PKCE alone will do. */
+  webCodeWithoutSecret?: boolean;
+  /** [?] Default true: public clients get a refresh token for offline_access. false: only confidential ones do. */
+  publicClientRefreshTokens?: boolean;
+  /** [?] Default 'ignored': a refresh's client_id is not looked at (the token names its client). 'refused': 400. */
+  refreshClientId?: 'ignored' | 'refused';
+  /** [?] Default true: a 403 from the REST API carries a WWW-Authenticate insufficient_scope challenge. */
+  challengeOn403?: boolean;
   /** Named faults switched on from the start (SANDBOX_FAULT); see SANDBOX_FAULTS. */
   faults?: readonly SandboxFaultName[];
   /** How long the token-slow fault waits before answering. Default 15000 ms (past the client's 10 s timeout). */
@@ -123,17 +135,9 @@ export interface SandboxOptions {
   now?: () => number;
 }
 
-/** Failures a test can switch on while the sandbox runs: `sandbox.faults.tokenEndpoint = 'hang'`. */
+/** The faults switched on, by name; a test may change the list while the sandbox runs. */
 export interface SandboxFaults {
-  /**
-   * 'hang': never answer; 'error500': 500 with a Qlik error body; 'html': 502 with an HTML page;
-   * 'rateLimit': 429 with `retry-after: 30`, as Qlik's tier-2 limit (100 token requests a minute).
-   */
-  tokenEndpoint?: 'hang' | 'error500' | 'html' | 'rateLimit' | undefined;
-  /** Answer the next N requests to /api/v1/* with 429 and `retry-after: 1`. */
-  api429?: number;
-  /** Named faults, as SANDBOX_FAULT switches them on (see SANDBOX_FAULTS). */
-  named?: readonly SandboxFaultName[];
+  named: readonly SandboxFaultName[];
 }
 
 export interface SandboxStats {
@@ -143,7 +147,7 @@ export interface SandboxStats {
   refreshRequests: number;
   /** Every request to /oauth/revoke. */
   revokeRequests: number;
-  /** Every request to /api/v1/*, including those answered 401 or 429. */
+  /** Every request to /api/v1/*, including those answered 401, 301 or 429. */
   apiRequests: number;
 }
 
@@ -151,6 +155,8 @@ export interface Sandbox {
   /** e.g. http://127.0.0.1:54321, no trailing slash. Also the issuer. */
   url: string;
   faults: SandboxFaults;
+  /** The PKCS#8 PEM private key of SANDBOX_JWT_CLIENT_ID, made at start (ES256, EC P-256). */
+  jwtPrivateKeyPem: string;
   /** Register a redirect URI after start (the app learns its own port only then). */
   addRedirectUri(clientId: string, uri: string): void;
   /** The registered clients, as they are now (copies). */

@@ -1,24 +1,27 @@
 // Which scopes a request gets: Qlik's scope syntax, the client's allow-list, and the empty-scope rule.
 import type { RegisteredClient } from './context.ts';
-import { SCOPE_NAME } from './context.ts';
+
+/** Qlik: scope tokens are letters, digits, `_ . - :` (e.g. admin.apps:export). */
+export const SCOPE_NAME = /^[A-Za-z0-9_.:-]+$/;
 
 /** RFC 6749 §3.3: scope is a list of space-separated scope tokens. Duplicates are dropped. */
-export function splitScope(scope: string): string[] {
-  return [...new Set(scope.split(' ').filter((s) => s !== ''))];
+export function splitScope(scope: string | undefined): string[] {
+  return [...new Set((scope ?? '').split(' ').filter((s) => s !== ''))];
 }
 
 export type ScopeDecision = { scopes: string[]; problem?: undefined } | { problem: string; scopes?: undefined };
 
 /**
  * The scopes a request is granted, or why not.
- * - Qlik: an absent or empty `scope` grants the client's allow-list, except offline_access, which
- *   must be asked for explicitly (both documented; how they combine is our reading [?]).
+ * - An absent or empty `scope` (optional at the token endpoint; /oauth/authorize refuses it before)
+ *   grants the client's allow-list, except offline_access, which must be asked for explicitly.
+ *   What a real tenant grants then is not documented [?]: this is our reading.
  * - Qlik: scope tokens are letters, digits, `_ . - :`; each must be on the client's allow-list.
  * Every lookup is an array search, never an object property: `constructor` or `__proto__` is
  * just an unknown scope.
  */
 export function decideScopes(client: RegisteredClient, requested: string | undefined): ScopeDecision {
-  const asked = requested === undefined ? [] : splitScope(requested);
+  const asked = splitScope(requested);
   if (asked.length === 0) return { scopes: client.scopes.filter((scope) => scope !== 'offline_access') };
 
   const malformed = asked.find((scope) => !SCOPE_NAME.test(scope));

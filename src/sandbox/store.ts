@@ -1,4 +1,5 @@
-// The sandbox's memory: sign-ins waiting for consent, authorization codes, and tokens.
+// The sandbox's memory: sign-ins waiting for consent, authorization codes, tokens, and the client
+// assertions already seen.
 // Everything is in memory, expires, and is capped, so a long-running `npm start` stays small.
 import { randomBytes } from 'node:crypto';
 
@@ -108,27 +109,22 @@ export interface SandboxStore {
   pending: BoundedMap<PendingAuthorization>;
   codes: BoundedMap<AuthorizationCode>;
   tokens: BoundedMap<TokenRecord>;
+  /** Client assertions seen, keyed by client id and jti, kept until they expire (RFC 7523 §3 item 7). */
+  assertions: BoundedMap<{ keepUntil: number }>;
 }
 
 export const PENDING_LIFETIME_MS = 10 * 60_000;
 export const CODE_LIFETIME_MS = 60_000;
-const CODE_KEPT_MS = 10 * 60_000;
-const TOKEN_KEPT_AFTER_EXPIRY_MS = 60 * 60_000;
+export const CODE_KEPT_MS = 10 * 60_000;
+export const TOKEN_KEPT_AFTER_EXPIRY_MS = 60 * 60_000;
 
 export function createStore(now: () => number): SandboxStore {
   return {
     pending: new BoundedMap(1_000, now),
     codes: new BoundedMap(1_000, now),
     tokens: new BoundedMap(10_000, now),
+    assertions: new BoundedMap(10_000, now),
   };
-}
-
-export function codeKeepUntil(issuedAt: number): number {
-  return issuedAt + CODE_KEPT_MS;
-}
-
-export function tokenKeepUntil(expiresAt: number): number {
-  return expiresAt + TOKEN_KEPT_AFTER_EXPIRY_MS;
 }
 
 /** Revoke every token issued from one authorization code (its refreshes included). */
