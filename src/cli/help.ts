@@ -3,7 +3,7 @@
 // cannot drift from them.
 
 import { CALLBACK_PATH, DEFAULT_PORT, DEFAULT_SCOPE } from '../app/config.ts';
-import { SANDBOX_CLIENT_ID, SANDBOX_FAULTS } from '../sandbox/index.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_FAULTS, SANDBOX_SWITCHES } from '../sandbox/index.ts';
 
 /** [name, meaning, default] — the app's contract (design.md), plus TRACE and SESSION_SECRET. */
 export const SETTINGS: readonly (readonly [string, string, string])[] = [
@@ -36,9 +36,10 @@ export function startHelp(): string {
     'Only with the sandbox tenant (refused when QLIK_TENANT_URL is set: they only apply to the sandbox):',
     '  SANDBOX_FAULT=<name>[,<name>…]  break the sandbox on purpose; at that tutorial step, the client\'s check should stop it:',
     ...table([['name', 'step', 'check', 'what the sandbox does wrong'], ...SANDBOX_FAULTS.map((fault) => [fault.name, fault.step, fault.expectedCheck, fault.description])], '    '),
-    '  SANDBOX_TOKEN_SECONDS=N         access tokens live N seconds (up to 30 days); default 21600 (6 h, as Qlik)',
-    '  SANDBOX_ERRORS=detailed         explain each OAuth error (RFC 6749 error names, the sandbox\'s own codes);',
-    '                                  default terse: "Unauthorized" (OAUTH-5), as a real tenant answers',
+    ...table([
+      ['SANDBOX_TOKEN_SECONDS=N', 'access tokens live N seconds (up to 30 days); default 21600 (6 h, as Qlik)'],
+      ...SANDBOX_SWITCHES.map((s) => [`${s.env}=${s.values[1][0]}`, s.help]),
+    ], '  '),
     '',
   ];
   return `${lines.join('\n')}\n`;
