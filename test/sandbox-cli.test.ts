@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import {
   SANDBOX_CLIENT_ID,
   SANDBOX_CLIENT_SECRET,
   SANDBOX_FAULTS,
+  SANDBOX_JWT_CLIENT_ID,
   SANDBOX_M2M_CLIENT_ID,
   SANDBOX_M2M_CLIENT_SECRET,
   SANDBOX_NATIVE_CLIENT_ID,
@@ -62,6 +63,11 @@ describe('npm run sandbox', () => {
           'http://localhost:3000/login/callback, http://127.0.0.1:4000/cb', 'http://127.0.0.1/callback', 'detailed', '30 s', 'api-429']) {
           assert.ok(out.includes(text), `prints ${text}`);
         }
+        // The JWT client's id on a line of its own, and its private key in a file only this user may read.
+        assert.ok(out.includes(`\n  ${SANDBOX_JWT_CLIENT_ID}\n`));
+        const keyFile = /^ {4}private key +(\S+\.pem) /m.exec(out)![1]!;
+        assert.match(readFileSync(keyFile, 'utf8'), /^-----BEGIN PRIVATE KEY-----\n/);
+        assert.equal(statSync(keyFile).mode & 0o077, 0);
         const doc = (await (await fetch(`${url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
         assert.equal(doc.issuer, url);
         // The settings took effect: detailed errors, and a token that lives 30 s.
@@ -74,6 +80,7 @@ describe('npm run sandbox', () => {
 
         run.child.kill(signal);
         assert.equal(await run.exited, 0, run.err());
+        assert.equal(existsSync(keyFile), false, 'the private key is removed at stop');
         await assert.rejects(fetch(`${url}/.well-known/oauth-authorization-server`), 'the port is closed');
       } finally {
         run.child.kill('SIGKILL');

@@ -106,7 +106,7 @@ export function authenticateClient(creds: ClientCredentials, ctx: SandboxContext
   if (client === undefined) throw fail(TOKEN.unknownClient, `No OAuth client "${clientId.slice(0, 100)}" is registered on this tenant. Check the client ID.`);
   if (client.type !== 'web') {
     // RFC 6749 §2.1: a public client cannot keep a secret, so one sent here is a configuration mistake.
-    if (creds.method === 'basic' || creds.secret !== undefined || jwt !== undefined) {
+    if (creds.secret !== undefined || jwt !== undefined) {
       throw fail(TOKEN.publicWithSecret, `"${client.clientId}" is a public (${client.type}) client: send client_id only, no client_secret or assertion.`);
     }
     return client;
