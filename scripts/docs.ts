@@ -32,7 +32,7 @@ export const STEP_FILES: Record<string, string[]> = {
   '3.4': ['src/3.4-api.ts', 'src/errors.ts', 'src/http.ts'],
   lifecycle: ['src/lifecycle.ts', 'src/3.3-token.ts', 'src/3.4-api.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
   trace: ['src/trace.ts', 'src/redact.ts', 'src/errors.ts'],
-  machine: ['src/machine.ts', 'src/lifecycle.ts', 'src/3.3-token.ts', 'src/3.4-api.ts', 'src/3.2-authorize.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  machine: ['src/machine.ts', 'src/3.3-token.ts', 'src/3.2-authorize.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
   native: ['src/native-login.ts', 'src/3.2-authorize.ts', 'src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
 };
 

@@ -8,7 +8,7 @@
 //   processTokenResponse()  — check the tokens that come back.
 
 import { timingSafeEqual } from 'node:crypto';
-import { AuthorizationError, TenantError, check, clip, defineChecks, quote, skip, type CheckObserver, type Setting } from './errors.ts';
+import { QlikOAuthError, TenantError, check, clip, defineChecks, quote, skip, type Check, type CheckObserver, type Setting } from './errors.ts';
 import { parseErrorBody, parseJsonObject, parseRetryAfter, type HttpOptions, type HttpResult } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { clientPost, type ClientConfig, type ClientCredentials } from './client.ts';
@@ -85,6 +85,27 @@ export function validateCallback(callbackUrl: URL | string, expected: CallbackEx
   const code = params.get('code');
   check(C.CODE_MISSING, code, () => 'The callback has neither a code nor an error.', on);
   return { code };
+}
+
+/** The tenant sent the user back with `error=…` (RFC 6749 §4.1.2.1, plus Qlik's `error_code` and `error_detail`). */
+export class AuthorizationError extends QlikOAuthError {
+  readonly error: string;
+  readonly errorDescription: string | undefined;
+  readonly errorUri: string | undefined;
+  readonly qlikErrorCode: string | undefined;
+  readonly qlikErrorDetail: string | undefined;
+
+  constructor(check: Check, params: URLSearchParams) {
+    const error = params.get('error') ?? '';
+    const said = [params.get('error_description'), params.get('error_detail')].filter(Boolean).map((text) => clip(text!, 300)).join(' — ');
+    const declined = error === 'access_denied';
+    super(check, `The tenant refused the sign-in: ${clip(error)}${said ? ` (${said})` : ''}.`, declined ? { hint: 'The sign-in was declined at the tenant. Start again and choose Allow to continue.', settings: [] } : {});
+    this.error = error;
+    this.errorDescription = params.get('error_description') ?? undefined;
+    this.errorUri = params.get('error_uri') ?? undefined;
+    this.qlikErrorCode = params.get('error_code') ?? undefined;
+    this.qlikErrorDetail = params.get('error_detail') ?? undefined;
+  }
 }
 
 /** Constant-time compare. Lengths are compared first (timingSafeEqual needs them equal): a state's length is no secret. */

@@ -2,10 +2,10 @@
 //
 // The tutorial calls client.userinfo(). Qlik has no userinfo endpoint; its "who am I" is
 // GET /api/v1/users/me with the token in an Authorization: Bearer header (RFC 6750 §2.1), which
-// answers 301 to the user's own resource, /api/v1/users/{id} (src/http.ts follows it).
+// answers 301 to the user's own resource, /api/v1/users/{id} (bearerRequest() follows it).
 
 import { TenantError, check, clip, defineChecks, type CheckObserver } from './errors.ts';
-import { httpRequest, parseErrorBody, parseJsonObject, parseRetryAfter, type HttpOptions, type HttpRequest, type HttpResult } from './http.ts';
+import { HTTP_CHECKS, httpRequest, parseErrorBody, parseJsonObject, parseRetryAfter, type HttpOptions, type HttpRequest, type HttpResult } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 
 export const API_CHECKS = defineChecks('3.4', {
@@ -49,16 +49,29 @@ export function processUserResponse(result: HttpResult, options: Pick<HttpOption
   };
 }
 
+/** Qlik's users/me answers 301 to the user resource: one hop, and one to spare. */
+const MAX_REDIRECTS = 2;
+
 /**
  * RFC 6750 §2.1: one request with the access token in the Authorization header — never in the URL
- * (§2.3 leaks it to logs and Referer). A JSON body, when given, is sent as application/json. A GET
- * follows a redirect to the tenant's own origin (Qlik's users/me answers 301); nothing else does.
+ * (§2.3 leaks it to logs and Referer). A JSON body, when given, is sent as application/json.
  */
-export function bearerRequest(metadata: TenantMetadata, accessToken: string, request: { method: HttpRequest['method']; url: string; json?: unknown }, options: HttpOptions = {}): Promise<HttpResult> {
+export async function bearerRequest(metadata: TenantMetadata, accessToken: string, request: { method: HttpRequest['method']; url: string; json?: unknown }, options: HttpOptions = {}): Promise<HttpResult> {
   const headers: Record<string, string> = { authorization: `Bearer ${accessToken}` };
   if (request.json !== undefined) headers['content-type'] = 'application/json';
   const body = request.json === undefined ? undefined : JSON.stringify(request.json);
-  return httpRequest({ method: request.method, url: request.url, issuer: metadata.issuer, headers, body, followSameOrigin: request.method === 'GET' }, options);
+  let url = request.url;
+  for (let hop = 0; ; hop++) {
+    const result = await httpRequest({ method: request.method, url, issuer: metadata.issuer, headers, body, allowRedirect: request.method === 'GET' }, options);
+    if (result.status < 300 || result.status >= 400) return result;
+    // RFC 9110 §15.4: following is the client's choice. Qlik's users/me answers 301, so a GET follows
+    // a redirect — to the tenant's own origin only, since the token goes along (the Fetch standard
+    // drops Authorization on a cross-origin hop for the same reason), and at most twice.
+    const location = result.headers.get('location') ?? '';
+    const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
+    check(HTTP_CHECKS.REDIRECT_REFUSED, next?.origin === new URL(url).origin && hop < MAX_REDIRECTS, () => `GET ${clip(url)} answered ${result.status}, a redirect to ${clip(location || '(no location)')}; only a redirect to the same origin is followed, at most ${MAX_REDIRECTS} times.`, options.onCheck);
+    url = next.href;
+  }
 }
 
 /**

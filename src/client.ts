@@ -4,8 +4,6 @@
 // A Web client is confidential: it has a secret, or a private key (private key JWT). A single-page
 // or native app is public: it has neither, and PKCE alone ties the code to it (docs/client-types.md).
 
-import { Buffer } from 'node:buffer';
-import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { httpRequest, type HttpOptions, type HttpResult } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 
@@ -15,13 +13,11 @@ export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'p
 /** Who the client is: enough for the token endpoint (machine-to-machine needs no redirect URI). */
 export interface ClientCredentials {
   clientId: string;
-  /** Undefined for a public client (single-page or native app), or one that signs with a private key. */
+  /** Undefined for a public client (single-page or native app), or one that proves itself with a key. */
   clientSecret?: string | undefined;
-  /** A private key (PEM, PKCS#8) for private key JWT: EC P-256 signs ES256, RSA signs RS256. */
-  privateKey?: string | KeyObject | undefined;
-  /** The `kid` the tenant knows the key by, when it was given one. */
-  keyId?: string | undefined;
-  /** Default: private_key_jwt with a key, client_secret_post with a secret (the tutorial's), else none. */
+  /** Private key JWT: signs an assertion for the token endpoint it is given (src/private-key-jwt.ts makes one). */
+  assertion?: ((audience: string) => string) | undefined;
+  /** Default: private_key_jwt with an assertion, client_secret_post with a secret (the tutorial's), else none. */
   authMethod?: ClientAuthMethod | undefined;
 }
 
@@ -32,13 +28,13 @@ export interface ClientConfig extends ClientCredentials {
 }
 
 /**
- * The method this client uses: the one it names; else private_key_jwt with a key; none without a
+ * The method this client uses: the one it names; else private_key_jwt with a signer; none without a
  * secret; else client_secret_post — unless the tenant's metadata lists its methods (RFC 8414 §2)
  * without post but with basic. Qlik lists none.
  */
 export function authMethodOf(client: ClientCredentials, supported: readonly string[] = []): ClientAuthMethod {
   if (client.authMethod !== undefined) return client.authMethod;
-  if (client.privateKey !== undefined) return 'private_key_jwt';
+  if (client.assertion !== undefined) return 'private_key_jwt';
   if (!client.clientSecret) return 'none';
   if (supported.length > 0 && !supported.includes('client_secret_post') && supported.includes('client_secret_basic')) return 'client_secret_basic';
   return 'client_secret_post';
@@ -46,7 +42,7 @@ export function authMethodOf(client: ClientCredentials, supported: readonly stri
 
 /**
  * POSTs `fields` to the token or revocation endpoint with the client's authentication (never in a
- * URL). `client_id` is always in the body: Qlik requires it there whatever the method. The body is a
+ * URL), `client_id` in the body (below). The body is a
  * form (RFC 6749 §4.1.3) unless `json` is set: Qlik takes JSON too, and impersonation's
  * `user_lookup` is an object a form cannot carry.
  */
@@ -67,34 +63,14 @@ export function clientPost(metadata: TenantMetadata, client: ClientCredentials, 
   }
   if (method === 'private_key_jwt') {
     // RFC 7523 §2.2: a JWT signed with the client's key proves who it is; no secret travels.
+    if (!client.assertion) throw new TypeError("The client authenticates with private_key_jwt but has no assertion signer; give it one (privateKeyJwt()).");
     body.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-    body.client_assertion = clientAssertion(client, metadata.tokenEndpoint);
+    body.client_assertion = client.assertion(metadata.tokenEndpoint);
   }
   const nested = Object.keys(body).find((name) => typeof body[name] !== 'string');
   if (!json && nested !== undefined) throw new TypeError(`The field "${nested}" is not a string; a form carries only strings, so send this request as JSON.`);
   const text = json ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString();
   return httpRequest({ method: 'POST', url, issuer: metadata.issuer, headers, body: text }, options);
-}
-
-/**
- * RFC 7523 §3: iss and sub are the client, aud the token endpoint, a jti used once, and a short
- * life (60 s). Signed ES256 with an EC P-256 key or RS256 with an RSA key (RFC 7518 §3.1).
- */
-export function clientAssertion(client: ClientCredentials, audience: string, now = Date.now()): string {
-  const key = typeof client.privateKey === 'string' ? createPrivateKey(client.privateKey) : client.privateKey;
-  if (key === undefined || (key.asymmetricKeyType !== 'ec' && key.asymmetricKeyType !== 'rsa')) throw new TypeError('private_key_jwt needs an EC P-256 or RSA private key (PEM, PKCS#8) in privateKey.');
-  const alg = key.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
-  const iat = Math.floor(now / 1000);
-  const header = { alg, typ: 'JWT', ...(client.keyId ? { kid: client.keyId } : {}) };
-  const claims = { iss: client.clientId, sub: client.clientId, aud: audience, jti: randomUUID(), iat, exp: iat + 60 };
-  const input = `${base64url(header)}.${base64url(claims)}`;
-  // JWS (RFC 7515) wants the raw r‖s form of an ECDSA signature, not DER.
-  const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
-  return `${input}.${signature.toString('base64url')}`;
-}
-
-function base64url(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
 /** application/x-www-form-urlencoded, as RFC 6749 Appendix B asks for Basic credentials. */

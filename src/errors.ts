@@ -1,5 +1,5 @@
 // What a failed check throws. Each step declares its own checks (defineChecks: the rule, what must
-// hold, and what to do when it does not), so a step copied on its own carries its own rulebook;
+// hold, what to do when it does not), so a step copied on its own carries its own rulebook;
 // src/checks.ts merges them into the one list the app, the docs and the tests read.
 
 /** The tutorial section a check belongs to (3.1–3.4), what comes after it, or the shared plumbing. */
@@ -8,40 +8,51 @@ export type Step = 'http' | '3.1' | '3.2' | '3.3' | '3.4' | 'lifecycle' | 'machi
 /** The settings a failure points at, by what they are (an app names its own variables for them). */
 export type Setting = 'tenantUrl' | 'clientId' | 'clientSecret' | 'scope' | 'redirectUri';
 
-/** One check: where it comes from, what must hold, and what the user can do when it does not. */
+/** One check: the RFC section or Qlik fact it enforces, what must hold, and what the user can do when it does not. */
 export interface Check {
   code: string;
   step: Step;
-  /** The RFC section or Qlik fact the check enforces. */
   rule: string;
-  /** What the check makes sure of, as a reader would say it. */
   title: string;
   hint: string;
   settings: readonly Setting[];
-  /** True for a value the caller gave that cannot work: it throws a ConfigurationError. */
+  /** A value the caller gave that cannot work (a short state, a client without a secret): a ConfigurationError. */
   configuration?: boolean;
 }
 
-type CheckRow = Omit<Check, 'code' | 'step' | 'settings'> & { settings?: readonly Setting[] };
-
-/** A step's catalogue: each code written once, with its rule, title, hint and settings. */
-export function defineChecks<Code extends string>(step: Step, rows: Record<Code, CheckRow>): Record<Code, Check> {
+/** A step's catalogue: each code written once. */
+export function defineChecks<Code extends string>(step: Step, rows: Record<Code, Omit<Check, 'code' | 'step' | 'settings'> & { settings?: readonly Setting[] }>): Record<Code, Check> {
   const checks = {} as Record<Code, Check>;
   for (const code of Object.keys(rows) as Code[]) checks[code] = { code, step, settings: [], ...rows[code] };
   return checks;
 }
 
-/** Reports each check as it holds, fails or has nothing to look at, for the transcript (src/trace.ts). */
+/** Hears each check as it holds (or had nothing to look at), for the transcript (src/trace.ts). */
 export type CheckObserver = (check: Check, passed: boolean, notApplicable?: { applicable: false; why: string }) => void;
 
-/** What an error may carry besides its check: a tenant's status and words, a wait, a cause. */
+/**
+ * One check, as one statement: throws the check's error when the rule does not hold, and tells the
+ * observer when it does, so the transcript lists the checks in the order the code makes them.
+ */
+export function check(rule: Check, holds: unknown, message: () => string, onCheck?: CheckObserver, details?: ErrorDetails): asserts holds {
+  if (!holds) throw new (rule.configuration ? ConfigurationError : QlikOAuthError)(rule, message(), details);
+  onCheck?.(rule, true);
+}
+
+/** A check that had nothing to look at (ISS_MISSING when the tenant never promised iss): it did not apply. */
+export function skip(rule: Check, why: string, onCheck?: CheckObserver): void {
+  onCheck?.(rule, true, { applicable: false, why });
+}
+
+/** What an error may carry besides its check. */
 export interface ErrorDetails {
-  hint?: string;
-  settings?: readonly Setting[];
+  hint?: string | undefined;
+  settings?: readonly Setting[] | undefined;
   cause?: unknown;
   status?: number;
+  /** Seconds to wait before trying again, when the tenant said so (429). */
   retryAfter?: number | undefined;
-  /** True when the sign-in is over and the user has to sign in again. */
+  /** The sign-in is over: the user has to sign in again. */
   signInAgain?: boolean;
 }
 
@@ -52,7 +63,6 @@ export class QlikOAuthError extends Error {
   readonly hint: string;
   readonly settings: readonly Setting[];
   readonly status: number | undefined;
-  /** Seconds to wait before trying again, when the tenant said so (429). */
   readonly retryAfter: number | undefined;
   readonly signInAgain: boolean;
 
@@ -82,11 +92,12 @@ export class QlikOAuthError extends Error {
   }
 }
 
-/** The error a tenant put in a response body, in either shape it uses. */
+/** A value given to the library cannot work: the caller's mistake, not the user's. */
+export class ConfigurationError extends QlikOAuthError {}
+
+/** The error a tenant put in a response body: RFC 6749 §5.2 `error`, or Qlik's `errors[0]` and `traceId`. */
 export interface TenantErrorBody {
-  /** RFC 6749 `error`, or Qlik's `errors[0].code` (e.g. `OAUTH-5`). */
   code: string | undefined;
-  /** `error_description`, or Qlik's `title` and `detail`. */
   message: string | undefined;
   traceId: string | undefined;
 }
@@ -109,33 +120,6 @@ export class TenantError extends QlikOAuthError {
   }
 }
 
-/** 3.3: the tenant sent the user back with `error=…` (RFC 6749 §4.1.2.1, plus Qlik's `error_code`, `error_detail`). */
-export class AuthorizationError extends QlikOAuthError {
-  readonly error: string;
-  readonly errorDescription: string | undefined;
-  readonly errorUri: string | undefined;
-  readonly qlikErrorCode: string | undefined;
-  readonly qlikErrorDetail: string | undefined;
-
-  constructor(check: Check, params: URLSearchParams) {
-    const error = params.get('error') ?? '';
-    const said = ['error_description', 'error_detail'].map((name) => params.get(name)).filter(Boolean).map((text) => clip(text!, 300)).join(' — ');
-    const declined = error === 'access_denied';
-    super(check, `The tenant refused the sign-in: ${clip(error)}${said ? ` (${said})` : ''}.`, {
-      hint: declined ? 'The sign-in was declined at the tenant. Start again and choose Allow to continue.' : undefined,
-      settings: declined ? [] : undefined,
-    });
-    this.error = error;
-    this.errorDescription = params.get('error_description') ?? undefined;
-    this.errorUri = params.get('error_uri') ?? undefined;
-    this.qlikErrorCode = params.get('error_code') ?? undefined;
-    this.qlikErrorDetail = params.get('error_detail') ?? undefined;
-  }
-}
-
-/** A value given to the library cannot work (a short state, a bad scope, a client without a secret): the caller's mistake, not the user's. */
-export class ConfigurationError extends QlikOAuthError {}
-
 /**
  * A value the tenant (or a callback URL) sent, as a message shows it: a string in quotes, cut to 100
  * characters; a short list of short strings as JSON; anything else by its kind. Never a whole value:
@@ -143,28 +127,12 @@ export class ConfigurationError extends QlikOAuthError {}
  */
 export function quote(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(clip(value));
+  if (Array.isArray(value) && value.length <= 10 && value.every((item) => typeof item === 'string' && item.length <= 40)) return JSON.stringify(value);
   if (typeof value !== 'object' || value === null) return String(value);
-  if (Array.isArray(value) && value.length <= 10 && value.every((item) => typeof item === 'string' && item.length <= 40)) {
-    return JSON.stringify(value);
-  }
   return Array.isArray(value) ? `an array of ${value.length} items` : 'an object';
 }
 
 /** Free text, cut to `max` characters: keeps pages, logs and transcripts small. */
 export function clip(text: string, max = 100): string {
   return text.length > max ? `${text.slice(0, max)}…(${text.length} chars)` : text;
-}
-
-/**
- * One check, as one statement: throws the check's error when the rule does not hold, and reports
- * it to the transcript when it does, so the transcript lists checks in the order the code makes them.
- */
-export function check(rule: Check, holds: unknown, message: () => string, onCheck?: CheckObserver, details?: ErrorDetails): asserts holds {
-  if (!holds) throw new (rule.configuration ? ConfigurationError : QlikOAuthError)(rule, message(), details);
-  onCheck?.(rule, true);
-}
-
-/** Reports a check that had nothing to look at (ISS_MISSING when the tenant never promised iss): it did not apply. */
-export function skip(rule: Check, why: string, onCheck?: CheckObserver): void {
-  onCheck?.(rule, true, { applicable: false, why });
 }

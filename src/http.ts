@@ -1,7 +1,6 @@
 // The one place that calls fetch. Every request to the tenant goes through httpRequest(), so every
 // request gets the same protections: https only (loopback excepted), a timeout, a cap on the body
-// size, no redirect followed (but an API GET's to its own origin), nothing we sent echoed back, and
-// a hook that lets the transcript (src/trace.ts) see the exchange.
+// size, no redirect followed, nothing we sent echoed back, and a hook for the transcript (src/trace.ts).
 
 import { QlikOAuthError, check, clip, defineChecks, type CheckObserver, type TenantErrorBody } from './errors.ts';
 
@@ -11,7 +10,7 @@ export const HTTP_CHECKS = defineChecks('http', {
   INSECURE_URL: { rule: 'RFC 6749 §3.1, RFC 6749 §3.2', title: 'the request goes over https (http only between loopback addresses)', hint: 'Use the https:// address of the tenant; plain http is only for a tenant on this machine (the sandbox).', settings: ['tenantUrl'] },
   TIMEOUT: { rule: BOUNDED, title: 'the tenant answers within the timeout', hint: 'The tenant is slow or unreachable. Try again in a moment; if it persists, check the tenant URL and your network.' },
   NETWORK_ERROR: { rule: 'Qlik: tenant reachable', title: 'the tenant can be reached', hint: 'Check that the tenant URL is right and reachable from this machine.', settings: ['tenantUrl'] },
-  REDIRECT_REFUSED: { rule: 'RFC 9110 §15.4', title: 'a tenant endpoint does not redirect, but an API GET to its own origin', hint: 'Use the tenant URL exactly as the tenant shows it (https://<tenant>.<region>.qlikcloud.com).', settings: ['tenantUrl'] },
+  REDIRECT_REFUSED: { rule: 'RFC 9110 §15.4', title: 'a tenant endpoint does not redirect (an API GET may, to its own origin)', hint: 'Use the tenant URL exactly as the tenant shows it (https://<tenant>.<region>.qlikcloud.com).', settings: ['tenantUrl'] },
   BODY_TOO_LARGE: { rule: BOUNDED, title: 'the response body fits the size cap', hint: 'A tenant endpoint never sends this much. Check the tenant URL, or raise maxBodyBytes if you know why.', settings: ['tenantUrl'] },
   NOT_JSON: { rule: 'RFC 8259 §11', title: 'the response is application/json', hint: 'The URL probably points at a web page, not the tenant API. Check the tenant URL.', settings: ['tenantUrl'] },
   JSON_INVALID: { rule: 'RFC 8259 §2', title: 'the response body parses as JSON', hint: 'The tenant sent a broken response. Try again; if it persists, contact Qlik support with the time of the attempt.' },
@@ -21,8 +20,6 @@ const C = HTTP_CHECKS;
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-/** Qlik's users/me answers 301 to the user resource: one hop, and one to spare. */
-const MAX_REDIRECTS = 2;
 
 /** One request and what came back, as the transcript records it (before redaction). */
 export interface HttpExchange {
@@ -66,8 +63,8 @@ export interface HttpRequest {
   body?: string;
   /** The tenant's issuer, when known: plain http to loopback is then allowed only for a loopback http tenant. */
   issuer?: string;
-  /** Follow a redirect to the same origin (Qlik's users/me answers 301). Only bearerRequest's GETs set it. */
-  followSameOrigin?: boolean;
+  /** Hand a redirect back instead of refusing it: bearerRequest() follows Qlik's users/me 301 itself. */
+  allowRedirect?: boolean;
 }
 
 /**
@@ -90,26 +87,16 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-function parseUrl(text: string, base?: string): URL | undefined {
-  return URL.canParse(text, base) ? new URL(text, base) : undefined;
+function parseUrl(text: string): URL | undefined {
+  return URL.canParse(text) ? new URL(text) : undefined;
 }
 
 /** Sends one request to the tenant and reads the whole response, with the protections above. */
 export async function httpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResult> {
-  let url = request.url;
-  for (let hop = 0; ; hop++) {
-    const { result, redirectTo } = await exchange({ ...request, url }, hop, options);
-    if (redirectTo === undefined) return result;
-    url = redirectTo;
-  }
-}
-
-/** One request and its response, read in full: a single hop of httpRequest(), and where a followed redirect goes. */
-async function exchange(request: HttpRequest, hop: number, options: HttpOptions): Promise<{ result: HttpResult; redirectTo?: string }> {
   // RFC 6749 §3.1, RFC 6750 §5.3: codes, secrets and tokens travel over TLS only. Checked where every
   // request leaves, so that no caller (a copied step fed its own metadata) can skip it.
-  const parsed = parseUrl(request.url);
-  const insecure = parsed === undefined ? 'it is not an absolute URL' : insecureUrlReason(parsed, request.issuer);
+  const url = parseUrl(request.url);
+  const insecure = url === undefined ? 'it is not an absolute URL' : insecureUrlReason(url, request.issuer);
   check(C.INSECURE_URL, insecure === undefined, () => `Refusing to send ${request.method} ${clip(request.url)}: ${insecure}.`);
   const headers = { accept: 'application/json', ...request.headers };
   const record: HttpExchange = { method: request.method, url: request.url, requestHeaders: headers, requestBody: request.body, status: undefined, responseHeaders: {}, responseBody: undefined, durationMs: 0, errorCode: undefined };
@@ -132,16 +119,11 @@ async function exchange(request: HttpRequest, hop: number, options: HttpOptions)
     const result = { status: response.status, headers: secrets.length ? scrubHeaders(response.headers, secrets) : response.headers, body: scrub(body, secrets) };
     record.responseHeaders = Object.fromEntries(result.headers);
     record.responseBody = result.body;
-    if (response.status < 300 || response.status >= 400) return { result };
-    const location = result.headers.get('location') ?? '';
-    const next = parseUrl(location, request.url);
     // RFC 9110 §15.4 leaves following to the client. A token, revocation or discovery endpoint that
-    // redirects could take the code or the secret elsewhere (a 307 re-posts the form, RFC 9700 §4.12):
-    // never followed. An API GET may be (Qlik's users/me is a 301), to its own origin only, since
-    // the bearer token goes along (the Fetch standard drops Authorization on a cross-origin hop).
-    const follow = request.followSameOrigin === true && request.method === 'GET' && next?.origin === parsed!.origin && hop < MAX_REDIRECTS;
-    check(C.REDIRECT_REFUSED, follow, () => `${request.method} ${clip(request.url)} answered ${response.status}, a redirect to ${clip(location || '(no location)')}; only an API GET to the same origin is followed, at most ${MAX_REDIRECTS} times.`, options.onCheck);
-    return { result, redirectTo: next!.href };
+    // redirects could take the code or the secret elsewhere (a 307 re-posts the form, RFC 9700 §4.12).
+    const redirect = response.status >= 300 && response.status < 400;
+    check(C.REDIRECT_REFUSED, !redirect || request.allowRedirect, () => `${request.method} ${clip(request.url)} answered ${response.status}, a redirect to ${clip(result.headers.get('location') ?? '(no location)')}; redirects from this endpoint are not followed.`);
+    return result;
   } catch (error) {
     const failure = toHttpError(error, request, timeoutMs, signal, options.signal);
     record.errorCode = failure.code;

@@ -12,3 +12,4 @@ export * from './trace.ts';
 export * from './lifecycle.ts';
 export * from './machine.ts';
 export * from './native-login.ts';
+export * from './private-key-jwt.ts';

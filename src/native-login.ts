@@ -10,11 +10,11 @@
 
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AuthorizationError, QlikOAuthError, check, defineChecks, quote } from './errors.ts';
+import { QlikOAuthError, check, defineChecks, quote } from './errors.ts';
 import type { HttpOptions } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from './3.2-authorize.ts';
-import { exchangeCode, validateCallback, type TokenSet } from './3.3-token.ts';
+import { AuthorizationError, exchangeCode, validateCallback, type TokenSet } from './3.3-token.ts';
 import type { ClientCredentials } from './client.ts';
 
 export const NATIVE_CHECKS = {

@@ -3,7 +3,8 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TenantError, AuthorizationError, QlikOAuthError } from '../src/errors.ts';
+import { TenantError, QlikOAuthError } from '../src/errors.ts';
+import { AuthorizationError } from '../src/3.3-token.ts';
 import { CHECKS } from '../src/checks.ts';
 import { errorReply, statusFor } from '../src/app/error-page.ts';
 import { html } from '../src/app/html.ts';

@@ -131,8 +131,8 @@ function runExample(dir: string, example: string, args: string[]) {
   return promisify(execFile)(process.execPath, [example, ...args], { cwd: dir, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8', timeout: 30_000 });
 }
 
-test('machine-to-machine runs with plain node from the machine files (plus discovery): client credentials, then impersonation', async () => {
-  const dir = folderWith(['machine', '3.1'], 'm2m.mjs');
+test('machine-to-machine runs with plain node from the machine files (plus discovery and the REST helper): client credentials, then impersonation', async () => {
+  const dir = folderWith(['machine', 'lifecycle', '3.1'], 'm2m.mjs');
   const bot = await runExample(dir, 'm2m.mjs', [sandbox.url, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET]);
   assert.deepEqual(JSON.parse(bot.stdout), { name: `${SANDBOX_M2M_CLIENT_ID} (bot)`, sameUser: true });
   const ada = await runExample(dir, 'm2m.mjs', [sandbox.url, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, 'sandbox|ada']);

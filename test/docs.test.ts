@@ -20,7 +20,7 @@ test('docs checker: a changed excerpt is caught', () => {
   const page = '<!-- excerpt: src/3.2-authorize.ts#codeChallengeS256 -->\n```ts\nexport function codeChallengeS256() {}\n```\n<!-- /excerpt -->';
   const rendered = renderPage(page);
   assert.notEqual(rendered, page);
-  assert.match(rendered, /hash\('sha256', codeVerifier, 'base64url'\)/);
+  assert.match(rendered, /createHash\('sha256'\)\.update\(codeVerifier\)\.digest\('base64url'\)/);
   assert.equal(renderPage(rendered), rendered, 'rendering is stable');
 });
 

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { DEFAULT_CALLBACK_PATH, loopbackRedirectUri, startLoopbackSignIn } from '../src/native-login.ts';
-import { AuthorizationError, QlikOAuthError, ConfigurationError, TenantError } from '../src/errors.ts';
+import { QlikOAuthError, ConfigurationError, TenantError } from '../src/errors.ts';
+import { AuthorizationError } from '../src/3.3-token.ts';
 import { METADATA } from './helpers/tenant.ts';
 
 interface TokenCall {

@@ -4,7 +4,8 @@
 // rule it enforces and a hint ("what to do next"), so the page can say all of that. Anything else
 // is a bug in this app: the browser gets a generic 500 and the log gets the name and message.
 
-import { AuthorizationError, ConfigurationError, QlikOAuthError, type Setting } from '../errors.ts';
+import { ConfigurationError, QlikOAuthError, type Setting } from '../errors.ts';
+import { AuthorizationError } from '../3.3-token.ts';
 import { CALLBACK_CHECKS } from '../3.3-token.ts';
 import { escapeControl } from '../redact.ts';
 import { errorPage, simplePage } from './pages.ts';
