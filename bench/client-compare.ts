@@ -15,10 +15,10 @@
 
 import * as oauth from 'oauth4webapi';
 import * as openid from 'openid-client';
-import { discover } from '../src/1-discovery.ts';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../src/2-authorize.ts';
-import { exchangeCode, validateCallback } from '../src/3-token.ts';
-import { getCurrentUser } from '../src/4-api.ts';
+import { discover } from '../src/3.1-discovery.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../src/3.2-authorize.ts';
+import { exchangeCode, validateCallback } from '../src/3.3-token.ts';
+import { getCurrentUser } from '../src/3.4-api.ts';
 import { httpRequest, type HttpOptions } from '../src/http.ts';
 import { cannedFetch, type CannedTally, type Fetch } from './lib/canned-tenant.ts';
 import { CLIENT, ISSUER, SCOPE } from './lib/fixtures.ts';

@@ -2,9 +2,9 @@
 // The copy-paste test runs it from an empty folder holding only the files docs/machine.md lists
 // (plus 1-discovery.js for the tenant's endpoints).
 // Usage: node m2m.mjs <tenant-url> <client-id> <client-secret> [subject-to-impersonate]
-import { discover } from './1-discovery.js';
-import { qlikFetch } from './5-lifecycle.js';
-import { machineSession } from './6-machine.js';
+import { discover } from './3.1-discovery.js';
+import { qlikFetch } from './lifecycle.js';
+import { machineSession } from './machine.js';
 
 const [tenantUrl, clientId, clientSecret, subject] = process.argv.slice(2);
 const metadata = await discover(tenantUrl);

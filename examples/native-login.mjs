@@ -4,8 +4,8 @@
 // Usage: node native-login.mjs <tenant-url> <client-id>
 // A real program prints the URL and opens the browser; here the "browser" part (consent page,
 // Allow, the redirect back to our listener) is scripted against the sandbox tenant.
-import { discover } from './1-discovery.js';
-import { getCurrentUser } from './4-api.js';
+import { discover } from './3.1-discovery.js';
+import { getCurrentUser } from './3.4-api.js';
 import { startLoopbackSignIn } from './native-login.js';
 
 const [tenantUrl, clientId] = process.argv.slice(2);

@@ -2,10 +2,10 @@
 // The copy-paste test runs it from an empty folder holding only the built files a step needs.
 // Usage: node sign-in.mjs <tenant-url> <client-id> <client-secret> <redirect-uri>
 // The "browser" part (consent page, Allow) is scripted against the sandbox tenant.
-import { discover } from './1-discovery.js';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from './2-authorize.js';
-import { exchangeCode, validateCallback } from './3-token.js';
-import { getCurrentUser } from './4-api.js';
+import { discover } from './3.1-discovery.js';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from './3.2-authorize.js';
+import { exchangeCode, validateCallback } from './3.3-token.js';
+import { getCurrentUser } from './3.4-api.js';
 
 const [tenantUrl, clientId, clientSecret, redirectUri] = process.argv.slice(2);
 const client = { clientId, clientSecret, redirectUri };

@@ -5,12 +5,12 @@
 //                         or when a link points at a file or a test name that does not exist
 //
 // Generated parts sit between HTML comments, so they render as nothing on the code host:
-//   <!-- excerpt: src/1-discovery.ts#discover -->   ```ts …the exported declaration… ```   <!-- /excerpt -->
+//   <!-- excerpt: src/3.1-discovery.ts#discover -->   ```ts …the exported declaration… ```   <!-- /excerpt -->
 //   <!-- files: 3.1 -->    a table of the files to copy for a step, with their sizes   <!-- /files -->
 //   <!-- transcript: 3.1 --> a redacted transcript of a sandbox sign-in (npm run docs only) <!-- /transcript -->
 // Links: [text](../path) must exist; [`a test name`](../test/x.test.ts) must name a test in that file.
 // Check tables (a table whose header starts `| code | rule |`): the rule cell of each row is
-// written from src/errors.ts (CHECKS), with each RFC section as a link, so a changed rule is one
+// written from src/checks.ts (CHECKS), with each RFC section as a link, so a changed rule is one
 // `npm run docs` away from every page.
 // Concepts: a step page links each glossary term (GLOSSARY) to docs/concepts.md at its first use.
 // Anchors: a link to page.md#anchor must name a heading or an <a id> of that page; docs/security.md
@@ -19,21 +19,21 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHECKS } from '../src/errors.ts';
+import { CHECKS } from '../src/checks.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DOCS = join(ROOT, 'docs');
 
 /** What to copy for each step: the step, and the files it imports (test/copy-paste.test.ts proves it). */
 export const STEP_FILES: Record<string, string[]> = {
-  '3.1': ['src/1-discovery.ts', 'src/errors.ts', 'src/http.ts'],
-  '3.2': ['src/2-authorize.ts', 'src/errors.ts'],
-  '3.3': ['src/3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
-  '3.4': ['src/4-api.ts', 'src/errors.ts', 'src/http.ts'],
-  lifecycle: ['src/5-lifecycle.ts', 'src/3-token.ts', 'src/4-api.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  '3.1': ['src/3.1-discovery.ts', 'src/errors.ts', 'src/http.ts'],
+  '3.2': ['src/3.2-authorize.ts', 'src/errors.ts'],
+  '3.3': ['src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  '3.4': ['src/3.4-api.ts', 'src/errors.ts', 'src/http.ts'],
+  lifecycle: ['src/lifecycle.ts', 'src/3.3-token.ts', 'src/3.4-api.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
   trace: ['src/trace.ts', 'src/redact.ts', 'src/errors.ts'],
-  machine: ['src/6-machine.ts', 'src/5-lifecycle.ts', 'src/3-token.ts', 'src/4-api.ts', 'src/2-authorize.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
-  native: ['src/native-login.ts', 'src/2-authorize.ts', 'src/3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  machine: ['src/machine.ts', 'src/3.3-token.ts', 'src/3.2-authorize.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  native: ['src/native-login.ts', 'src/3.2-authorize.ts', 'src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
 };
 
 /** The exported declaration `name` in `file`, from its doc comment to its closing line. */

@@ -1,10 +1,7 @@
 // Runs a real sign-in (then a refresh and a sign-out) against the sandbox tenant and returns its
 // redacted transcript per tutorial section, for the docs pages (npm run docs).
 import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from '../src/sandbox/index.ts';
-import {
-  Trace, buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, discover, exchangeCode,
-  formatTranscript, getCurrentUser, qlikFetch, revokeToken, validateCallback, type TraceEvent,
-} from '../src/index.ts';
+import { Trace, buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, discover, exchangeCode, formatTranscript, getCurrentUser, qlikFetch, revokeToken, validateCallback, type TraceEvent } from '../src/index.ts';
 
 export async function sandboxTranscripts(): Promise<Record<string, string>> {
   const sandbox = await startSandbox();

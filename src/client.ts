@@ -1,22 +1,23 @@
 // The OAuth client as registered at the tenant (Administration → OAuth), and how it proves who it
-// is at the token endpoint. Every step that talks to the token or revocation endpoint imports this
-// file; none of them has to import a step it does not use to get the client's type.
+// is when it POSTs to the token or revocation endpoint.
 //
-// A Web client is confidential: it has a secret. A single-page or native app is public: it has no
-// secret, and PKCE alone ties the code to it. Qlik's three client types: docs/client-types.md.
+// A Web client is confidential: it has a secret, or a private key (private key JWT). A single-page
+// or native app is public: it has neither, and PKCE alone ties the code to it (docs/client-types.md).
 
-/** How a client authenticates at the token endpoint (RFC 6749 §2.3, RFC 8414 §2 names). */
-export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'none';
+import { httpRequest, type HttpOptions, type HttpResult } from './http.ts';
+import type { TenantMetadata } from './3.1-discovery.ts';
+
+/** How a client authenticates at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2; RFC 8414 §2 names). */
+export type ClientAuthMethod = 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt' | 'none';
 
 /** Who the client is: enough for the token endpoint (machine-to-machine needs no redirect URI). */
 export interface ClientCredentials {
   clientId: string;
-  /** Undefined for a public client (single-page or native app): it has no secret to send. */
+  /** Undefined for a public client (single-page or native app), or one that proves itself with a key. */
   clientSecret?: string | undefined;
-  /**
-   * Default: `client_secret_post` when there is a secret (what the tutorial and Qlik's docs use),
-   * `none` when there is not.
-   */
+  /** Private key JWT: signs an assertion for the token endpoint it is given (src/private-key-jwt.ts makes one). */
+  assertion?: ((audience: string) => string) | undefined;
+  /** Default: private_key_jwt with an assertion, client_secret_post with a secret (the tutorial's), else none. */
   authMethod?: ClientAuthMethod | undefined;
 }
 
@@ -27,46 +28,49 @@ export interface ClientConfig extends ClientCredentials {
 }
 
 /**
- * The method this client uses: the one it names; else none without a secret; else
- * client_secret_post — unless the tenant's metadata lists its methods (RFC 8414 §2
- * token_endpoint_auth_methods_supported) without post but with basic. Qlik lists none.
+ * The method this client uses: the one it names; else private_key_jwt with a signer; none without a
+ * secret; else client_secret_post — unless the tenant's metadata lists its methods (RFC 8414 §2)
+ * without post but with basic. Qlik lists none.
  */
 export function authMethodOf(client: ClientCredentials, supported: readonly string[] = []): ClientAuthMethod {
   if (client.authMethod !== undefined) return client.authMethod;
-  if (client.clientSecret === undefined) return 'none';
+  if (client.assertion !== undefined) return 'private_key_jwt';
+  if (!client.clientSecret) return 'none';
   if (supported.length > 0 && !supported.includes('client_secret_post') && supported.includes('client_secret_basic')) return 'client_secret_basic';
   return 'client_secret_post';
 }
 
 /**
- * Adds the client's authentication to a token or revocation request: fields for the body, and
- * headers. The secret goes in the body (client_secret_post) or in an Authorization header
- * (client_secret_basic) — never in a URL, and a public client sends none at all.
+ * POSTs `fields` to the token or revocation endpoint with the client's authentication (never in a
+ * URL), `client_id` in the body (below). The body is a
+ * form (RFC 6749 §4.1.3) unless `json` is set: Qlik takes JSON too, and impersonation's
+ * `user_lookup` is an object a form cannot carry.
  */
-export function clientAuthentication(
-  client: ClientCredentials,
-  supported: readonly string[] = [],
-): { fields: Record<string, string>; headers: Record<string, string> } {
-  const method = authMethodOf(client, supported);
-  if (method !== 'none' && (client.clientSecret === undefined || client.clientSecret === '')) {
+export function clientPost(metadata: TenantMetadata, client: ClientCredentials, url: string, fields: Record<string, unknown>, options: HttpOptions = {}, json = false): Promise<HttpResult> {
+  const method = authMethodOf(client, metadata.tokenEndpointAuthMethods);
+  const headers: Record<string, string> = { 'content-type': json ? 'application/json' : 'application/x-www-form-urlencoded' };
+  // Qlik requires client_id in the body of every grant but the refresh, whose schema has none: there
+  // a client that proves itself in a header or an assertion sends none, as @qlik/api does.
+  const identified = method === 'client_secret_basic' || method === 'private_key_jwt';
+  const body: Record<string, unknown> = fields.grant_type === 'refresh_token' && identified ? { ...fields } : { ...fields, client_id: client.clientId };
+  if (method === 'client_secret_post' || method === 'client_secret_basic') {
     // A confidential method with no secret would send an empty one: say so rather than be refused.
-    throw new TypeError(`The client authenticates with ${method} but has no clientSecret; give it one, or use authMethod 'none' for a public client.`);
+    if (!client.clientSecret) throw new TypeError(`The client authenticates with ${method} but has no clientSecret; give it one, or use authMethod 'none' for a public client.`);
+    // RFC 6749 §2.3.1: in the body (the tutorial's, Qlik's docs'), or id and secret form-encoded,
+    // joined by ":" and base64-encoded in a Basic header (what every server MUST support).
+    if (method === 'client_secret_post') body.client_secret = client.clientSecret;
+    else headers.authorization = `Basic ${btoa(`${formEncode(client.clientId)}:${formEncode(client.clientSecret)}`)}`;
   }
-  switch (method) {
-    case 'client_secret_basic':
-      // RFC 6749 §2.3.1: id and secret are form-urlencoded, then joined by ":" and base64-encoded.
-      // The method every server MUST support.
-      return {
-        fields: {},
-        headers: { authorization: `Basic ${Buffer.from(`${formEncode(client.clientId)}:${formEncode(client.clientSecret!)}`).toString('base64')}` },
-      };
-    case 'client_secret_post':
-      // RFC 6749 §2.3.1: both in the body; a server MAY support it. Qlik does, and the tutorial uses it.
-      return { fields: { client_id: client.clientId, client_secret: client.clientSecret! }, headers: {} };
-    case 'none':
-      // RFC 6749 §2.1, §3.2.1: a public client identifies itself with client_id and has no secret.
-      return { fields: { client_id: client.clientId }, headers: {} };
+  if (method === 'private_key_jwt') {
+    // RFC 7523 §2.2: a JWT signed with the client's key proves who it is; no secret travels.
+    if (!client.assertion) throw new TypeError("The client authenticates with private_key_jwt but has no assertion signer; give it one (privateKeyJwt()).");
+    body.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+    body.client_assertion = client.assertion(metadata.tokenEndpoint);
   }
+  const nested = Object.keys(body).find((name) => typeof body[name] !== 'string');
+  if (!json && nested !== undefined) throw new TypeError(`The field "${nested}" is not a string; a form carries only strings, so send this request as JSON.`);
+  const text = json ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString();
+  return httpRequest({ method: 'POST', url, issuer: metadata.issuer, headers, body: text }, options);
 }
 
 /** application/x-www-form-urlencoded, as RFC 6749 Appendix B asks for Basic credentials. */

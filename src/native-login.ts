@@ -10,12 +10,21 @@
 
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CallbackError, ConfigurationError, QlikOAuthError, quote } from './errors.ts';
+import { QlikOAuthError, check, defineChecks, quote } from './errors.ts';
 import type { HttpOptions } from './http.ts';
-import type { TenantMetadata } from './1-discovery.ts';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from './2-authorize.ts';
-import { exchangeCode, validateCallback, type TokenSet } from './3-token.ts';
+import type { TenantMetadata } from './3.1-discovery.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from './3.2-authorize.ts';
+import { AuthorizationError, exchangeCode, validateCallback, type TokenSet } from './3.3-token.ts';
 import type { ClientCredentials } from './client.ts';
+
+export const NATIVE_CHECKS = {
+  ...defineChecks('3.2', {
+    REDIRECT_NOT_LOOPBACK: { rule: 'RFC 8252 §7.3', title: 'a native app redirects to http on the loopback interface', hint: 'Register a loopback redirect URI for the native client, e.g. http://127.0.0.1/callback, and use the same one here.', settings: ['redirectUri'], configuration: true },
+  }),
+  ...defineChecks('3.3', {
+    LOOPBACK_TIMEOUT: { rule: 'Robustness: every call is bounded', title: 'the browser comes back to the loopback listener within the time limit', hint: 'Run the sign-in again and finish it in the browser within the time limit (or give a longer one).' },
+  }),
+};
 
 /** The path the listener answers on when no redirect URI is given: what the sandbox's native client registers. */
 export const DEFAULT_CALLBACK_PATH = '/callback';
@@ -59,14 +68,8 @@ export function loopbackRedirectUri(redirectUri: string | undefined, port = 0): 
   if (redirectUri === undefined) return { host: '127.0.0.1', port, path: DEFAULT_CALLBACK_PATH };
   const url = URL.canParse(redirectUri) ? new URL(redirectUri) : undefined;
   // RFC 8252 §7.3: http (TLS is pointless on loopback), a loopback host, no fragment (RFC 6749 §3.1.2).
-  if (url === undefined || url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) || url.hash !== '' || url.search !== '' || url.username !== '') {
-    throw new ConfigurationError(
-      'REDIRECT_NOT_LOOPBACK',
-      `The redirect URI ${quote(redirectUri)} is not http://127.0.0.1:<port>/<path> (or [::1], or localhost) without query or fragment.`,
-      'Register a loopback redirect URI for the native client, e.g. http://127.0.0.1/callback, and use the same one here.',
-      { settings: ['redirectUri'] },
-    );
-  }
+  const loopback = url?.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && !url.hash && !url.search && !url.username;
+  check(NATIVE_CHECKS.REDIRECT_NOT_LOOPBACK, url && loopback, () => `The redirect URI ${quote(redirectUri)} is not http://127.0.0.1:<port>/<path> (or [::1], or localhost) without query or fragment.`);
   return { host: url.hostname === '[::1]' ? '::1' : '127.0.0.1', port: url.port === '' ? port : Number(url.port), path: url.pathname };
 }
 
@@ -107,7 +110,7 @@ export async function startLoopbackSignIn(
     try {
       ({ code } = validateCallback(new URL(req.url ?? '/', redirectUri), { expectedState: state, issuer: metadata.issuer, issRequired: metadata.issParameterSupported }, options));
     } catch (error) {
-      if (error instanceof CallbackError) {
+      if (error instanceof QlikOAuthError && !(error instanceof AuthorizationError)) {
         // Not the answer to our request: say so, and keep waiting for the real one.
         params.onIgnoredRequest?.(`${url.pathname}: ${error.code}, ${error.message}`);
         return page(res, 400, 'Not this sign-in', `${error.message} This window is still waiting for the sign-in it started.`);
@@ -135,11 +138,7 @@ export async function startLoopbackSignIn(
   const timer = setTimeout(() => {
     finish(() =>
       settle.reject(
-        new CallbackError(
-          'LOOPBACK_TIMEOUT',
-          `No sign-in came back within ${Math.round(timeoutMs / 1000)} s.`,
-          'Run the sign-in again and finish it in the browser within the time limit (or give a longer one).',
-        ),
+        new QlikOAuthError(NATIVE_CHECKS.LOOPBACK_TIMEOUT, `No sign-in came back within ${Math.round(timeoutMs / 1000)} s.`),
       ),
     );
   }, timeoutMs);
@@ -176,7 +175,7 @@ export async function startLoopbackSignIn(
     redirectUri,
     tokens,
     close: () =>
-      finish(() => settle.reject(new CallbackError('LOOPBACK_TIMEOUT', 'The sign-in was stopped before the browser came back.', 'Run the sign-in again.'))),
+      finish(() => settle.reject(new QlikOAuthError(NATIVE_CHECKS.LOOPBACK_TIMEOUT, 'The sign-in was stopped before the browser came back.', { hint: 'Run the sign-in again.' }))),
   };
 }
 

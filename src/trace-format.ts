@@ -2,7 +2,9 @@
 // transcript as versioned JSON. Display only: the events were redacted when they were recorded
 // (src/trace.ts, src/redact.ts), and nothing here adds a value that was not in them.
 
-import { docsPageOf, ruleLinks, type TraceEvent } from './trace.ts';
+import { ruleLinks, type TraceEvent } from './trace.ts';
+import { CHECKS, type CheckCode } from './checks.ts';
+import type { Step } from './errors.ts';
 
 /**
  * Why each parameter goes over the wire, in a reader's words: the authorization request (3.2), the
@@ -87,4 +89,20 @@ function parsedIfJson(body: string | undefined): unknown {
   } catch {
     return body;
   }
+}
+
+const DOCS_PAGES: Record<Step, string | undefined> = {
+  http: 'http.md',
+  '3.1': '3.1-discovery.md',
+  '3.2': '3.2-authorize.md',
+  '3.3': '3.3-token.md',
+  '3.4': '3.4-api.md',
+  lifecycle: 'lifecycle.md',
+  machine: 'machine.md',
+};
+
+/** `STATE_MISMATCH` → `3.3-token.md`: the docs page whose check table has this code. */
+export function docsPageOf(code: string): string | undefined {
+  const step = CHECKS[code as CheckCode]?.step;
+  return step === undefined ? undefined : DOCS_PAGES[step];
 }

@@ -5,7 +5,7 @@
 // Steps do not know about the transcript. They accept `onExchange` and `onCheck` hooks (src/http.ts);
 // trace.hooks('3.3') returns hooks that file what they hear under section 3.3.
 
-import { CHECKS, QlikOAuthError, clip, type CheckCode, type NotApplicable, type Step } from './errors.ts';
+import { QlikOAuthError, clip, type Check, type CheckObserver, type Step } from './errors.ts';
 import type { HttpExchange, HttpOptions } from './http.ts';
 import { MAX_URL_CHARS, escapeControl, redactBody, redactForm, redactHeaders, redactUrl, redactUrlsIn, redactValue, showsPrefix, type Redactor } from './redact.ts';
 
@@ -47,7 +47,7 @@ export interface CheckEvent {
   type: 'check';
   section: Step;
   at: string;
-  code: CheckCode;
+  code: string;
   rule: string;
   title: string;
   passed: boolean;
@@ -98,13 +98,14 @@ export class Trace {
   hooks(section: Step): Required<Pick<HttpOptions, 'onExchange' | 'onCheck'>> {
     return {
       onExchange: (exchange) => this.push(this.exchangeEvent(section, exchange)),
-      onCheck: (code, passed, notApplicable) => this.check(section, code, passed, undefined, notApplicable),
+      onCheck: (check, passed, notApplicable) => this.check(section, check, passed, undefined, notApplicable),
     };
   }
 
   /** Records a named check. The steps report passes; a failure comes from its thrown error. */
-  check(section: Step, code: CheckCode, passed: boolean, message?: string, notApplicable?: NotApplicable): void {
-    const { rule, title } = CHECKS[code];
+  check(section: Step, { code, rule, title }: Check, passed: boolean, message?: string, notApplicable?: Parameters<CheckObserver>[2]): void {
+    // A check made again in the same section (each endpoint's ENDPOINT_* checks, a second refresh) is shown once.
+    if (passed && this.events.some((event) => event.type === 'check' && event.section === section && event.code === code && event.passed)) return;
     this.push({
       type: 'check',
       section,
@@ -121,7 +122,7 @@ export class Trace {
 
   /** Records the check that stopped a sign-in, so "why did my login fail" has an answer. */
   failure(section: Step, error: unknown): void {
-    if (error instanceof QlikOAuthError) this.check(CHECKS[error.code].step === 'http' ? section : CHECKS[error.code].step, error.code, false, error.message);
+    if (error instanceof QlikOAuthError) this.check(error.step === 'http' ? section : error.step, error.check, false, error.message);
     else this.note(section, `Unexpected failure: ${error instanceof Error ? error.name : 'unknown error'}`);
   }
 
@@ -262,21 +263,6 @@ export function ruleLinks(rule: string): { text: string; href: string | undefine
 }
 
 /** The docs page that explains a step's checks (docs/<page>), for links from the transcript. */
-const DOCS_PAGES: Record<Step, string | undefined> = {
-  http: 'http.md',
-  '3.1': '3.1-discovery.md',
-  '3.2': '3.2-authorize.md',
-  '3.3': '3.3-token.md',
-  '3.4': '3.4-api.md',
-  lifecycle: 'lifecycle.md',
-  machine: 'machine.md',
-};
-
-/** `STATE_MISMATCH` → `3.3-token.md`: the docs page whose check table has this code. */
-export function docsPageOf(code: CheckCode): string | undefined {
-  return DOCS_PAGES[CHECKS[code].step];
-}
-
 const URL_IN_TEXT = /https?:\/\/[^\s"'<>]+/g;
 /** A note mentions a URL or two; more are not listed one by one. */
 const MAX_LINKS = 4;

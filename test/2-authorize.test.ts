@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../src/2-authorize.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../src/3.2-authorize.ts';
 import { CLIENT, METADATA } from './helpers/tenant.ts';
 
 test('RFC 7636 Appendix B: the S256 challenge of the example verifier', () => {
@@ -107,9 +107,9 @@ test('STATE_TOO_SHORT: a state under 128 bits is refused', () => {
   assert.ok(buildAuthorizationUrl(METADATA, CLIENT, { ...params(), state: 'a'.repeat(22) }));
 });
 
-test('an empty scope sends no scope parameter (Qlik then grants the client\'s allow-list)', () => {
-  const url = buildAuthorizationUrl(METADATA, CLIENT, { ...params(), scope: '' });
-  assert.equal(url.searchParams.has('scope'), false);
+test('SCOPE_INVALID: an empty scope is refused, since Qlik requires scope at /oauth/authorize; the request always carries one', () => {
+  assert.throws(() => buildAuthorizationUrl(METADATA, CLIENT, { ...params(), scope: '' }), { code: 'SCOPE_INVALID', message: /Qlik requires a scope/ });
+  assert.equal(buildAuthorizationUrl(METADATA, CLIENT, params()).searchParams.get('scope'), params().scope);
 });
 
 test('SCOPE_INVALID: doubled spaces, a quote or a backslash', () => {

@@ -3,9 +3,11 @@ import crypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { validateCallback, exchangeCode, processTokenResponse, CALLBACK_CHECKS } from '../src/3-token.ts';
-import { AuthorizationError, CallbackError, TokenError, type CheckCode } from '../src/errors.ts';
-import { createState } from '../src/2-authorize.ts';
+import { validateCallback, exchangeCode, processTokenResponse, CALLBACK_CHECKS } from '../src/3.3-token.ts';
+import { QlikOAuthError, TenantError } from '../src/errors.ts';
+import { AuthorizationError } from '../src/3.3-token.ts';
+import { type CheckCode } from '../src/checks.ts';
+import { createState } from '../src/3.2-authorize.ts';
 import { CLIENT, METADATA, TENANT, mockTenant, qlikTokens, result } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -21,7 +23,7 @@ const ok = (extra = '') => callback(`code=the-code&state=${STATE}${extra}`);
 
 function callbackFails(url: string, code: CheckCode, exp = expected) {
   assert.throws(() => validateCallback(url, exp), (e: unknown) => {
-    assert.ok(e instanceof CallbackError || e instanceof AuthorizationError, String(e));
+    assert.ok(e instanceof QlikOAuthError || e instanceof AuthorizationError, String(e));
     assert.equal(e.code, code);
     return true;
   });
@@ -121,8 +123,8 @@ test('odd characters and broken percent-encoding in code are passed through, not
 
 test('onCheck hears every callback check once the callback passes', () => {
   const heard: string[] = [];
-  validateCallback(ok(), expected, { onCheck: (code) => heard.push(code) });
-  assert.deepEqual(heard, [...CALLBACK_CHECKS]);
+  validateCallback(ok(), expected, { onCheck: (check) => heard.push(check.code) });
+  assert.deepEqual(heard, Object.keys(CALLBACK_CHECKS), 'every callback check, in the order the code makes them');
 });
 
 // ---------------------------------------------------------------- exchangeCode
@@ -164,8 +166,8 @@ test('exchangeCode posts exactly the client_secret_post form, and nothing secret
 
 function tokenFails(res: ReturnType<typeof result>, code: CheckCode) {
   assert.throws(() => processTokenResponse(res, Date.now()), (e: unknown) => {
-    assert.ok(e instanceof TokenError || (e as { code?: string }).code?.startsWith('JSON') || (e as { code?: string }).code === 'NOT_JSON', String(e));
-    assert.equal((e as TokenError).code, code);
+    assert.ok(e instanceof QlikOAuthError, String(e));
+    assert.equal(e.code, code);
     return true;
   });
 }
@@ -173,7 +175,7 @@ function tokenFails(res: ReturnType<typeof result>, code: CheckCode) {
 test('TOKEN_ERROR_RESPONSE: a tenant that names the secret gets a hint about the client only', () => {
   const res = result(401, { errors: [{ code: 'OAUTH-22', title: 'Invalid client_secret', detail: 'x', status: '401' }] });
   assert.throws(() => processTokenResponse(res, Date.now()), (e: unknown) => {
-    assert.ok(e instanceof TokenError);
+    assert.ok(e instanceof TenantError);
     assert.equal(e.code, 'TOKEN_ERROR_RESPONSE');
     assert.equal(e.status, 401);
     assert.equal(e.tenantError?.code, 'OAUTH-22');
@@ -188,7 +190,7 @@ test('TOKEN_ERROR_RESPONSE: a tenant that names the secret gets a hint about the
 test('TOKEN_ERROR_RESPONSE: real Qlik 401 "Unauthorized" (OAUTH-5) lists the causes in order, with the traceId', () => {
   const res = result(401, { errors: [{ title: 'Unauthorized', code: 'OAUTH-5', status: '401' }], traceId: '7f1c2d3e4b5a6978' });
   assert.throws(() => processTokenResponse(res, Date.now()), (e: unknown) => {
-    assert.ok(e instanceof TokenError);
+    assert.ok(e instanceof TenantError);
     assert.equal(e.traceId, '7f1c2d3e4b5a6978');
     assert.match(e.message, /OAUTH-5: Unauthorized, traceId 7f1c2d3e4b5a6978/);
     const order = ['client secret', 'redirect URI', 'single-use', 'PKCE'].map((word) => e.hint.indexOf(word));
@@ -200,12 +202,12 @@ test('TOKEN_ERROR_RESPONSE: real Qlik 401 "Unauthorized" (OAUTH-5) lists the cau
 
 test('TOKEN_ERROR_RESPONSE: 403 at the token endpoint says user disabled or token limit', () => {
   const res = result(403, { errors: [{ title: 'Forbidden', code: 'OAUTH-14', status: '403' }], traceId: 't-1' });
-  assert.throws(() => processTokenResponse(res, Date.now()), (e: TokenError) => /disabled/.test(e.hint) && /token limit/.test(e.hint));
+  assert.throws(() => processTokenResponse(res, Date.now()), (e: TenantError) => /disabled/.test(e.hint) && /token limit/.test(e.hint));
 });
 
 test('TOKEN_ERROR_RESPONSE: RFC 6749 §5.2 error body is read', () => {
   const res = result(400, { error: 'invalid_grant', error_description: 'code expired' });
-  assert.throws(() => processTokenResponse(res, Date.now()), (e: TokenError) => {
+  assert.throws(() => processTokenResponse(res, Date.now()), (e: TenantError) => {
     assert.equal(e.code, 'TOKEN_ERROR_RESPONSE');
     assert.equal(e.tenantError?.code, 'invalid_grant');
     assert.match(e.message, /invalid_grant: code expired/);
@@ -245,13 +247,25 @@ test('TOKEN_TYPE_NOT_BEARER: mac, DPoP, or none; Bearer in any case is fine', ()
   }
 });
 
-test('EXPIRY_INVALID: expires_in non-numeric, negative or zero; expires_at unparsable or past', () => {
-  for (const expires_in of ['soon', -5, 0, '3600s', '', null, true]) {
+test('EXPIRY_INVALID: expires_in non-numeric or negative; expires_at unparsable or past', () => {
+  for (const expires_in of ['soon', -5, '3600s', '', null, true, Number.NaN]) {
     tokenFails(result(200, qlikTokens({ expires_in })), 'EXPIRY_INVALID');
   }
   for (const expires_at of ['tomorrow', '2001-01-01T00:00:00Z', 12345]) {
     tokenFails(result(200, qlikTokens({ expires_at })), 'EXPIRY_INVALID');
   }
+});
+
+test('golang/oauth2 TestExpiresInZero-like: expires_in 0 says nothing usable, the expiry is unknown (RFC 6749 App. A.14 allows it)', () => {
+  const tokens = processTokenResponse(result(200, qlikTokens({ expires_in: 0, expires_at: undefined })), 1_000_000);
+  assert.equal(tokens.expiresAt, undefined);
+  assert.equal(tokens.lifetimeMs, undefined);
+});
+
+test('oauth4webapi-like: an absurd expires_in (1e308) gives a capped lifetime, never an infinite one', () => {
+  const tokens = processTokenResponse(result(200, qlikTokens({ expires_in: 1e308, expires_at: undefined })), 1_000_000);
+  assert.ok(Number.isFinite(tokens.expiresAt), String(tokens.expiresAt));
+  assert.equal(tokens.lifetimeMs, 365 * 24 * 3600 * 1000);
 });
 
 test('expiry from expires_in (number or numeric string) or Qlik\'s expires_at; none means unknown', () => {
@@ -293,9 +307,9 @@ test('BODY_TOO_LARGE: a 30 MB token response is not read into memory', async () 
 
 test('TOKEN_ERROR_RESPONSE hints: a bad code is not blamed on the secret; a 429 says to wait', () => {
   const badCode = result(400, { error: 'invalid_grant', error_description: 'The code was issued to another client' });
-  assert.throws(() => processTokenResponse(badCode, Date.now()), (e: TokenError) => !/secret/.test(e.hint) && /Start the sign-in again/.test(e.hint));
+  assert.throws(() => processTokenResponse(badCode, Date.now()), (e: TenantError) => !/secret/.test(e.hint) && /Start the sign-in again/.test(e.hint));
   const limited = result(429, { errors: [{ code: 'HTTP-429', title: 'Too Many Requests' }] }, { 'retry-after': '17' });
-  assert.throws(() => processTokenResponse(limited, Date.now()), (e: TokenError) => /wait 17 s/.test(e.hint) && e.retryAfter === 17);
+  assert.throws(() => processTokenResponse(limited, Date.now()), (e: TenantError) => /wait 17 s/.test(e.hint) && e.retryAfter === 17);
   const limitedAt = result(429, {}, { 'retry-after': new Date(Date.now() + 30_000).toUTCString() });
-  assert.throws(() => processTokenResponse(limitedAt, Date.now()), (e: TokenError) => e.retryAfter! >= 29 && e.retryAfter! <= 31, 'retry-after as an HTTP date');
+  assert.throws(() => processTokenResponse(limitedAt, Date.now()), (e: TenantError) => e.retryAfter! >= 29 && e.retryAfter! <= 31, 'retry-after as an HTTP date');
 });

@@ -1,20 +1,21 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { getCurrentUser, processUserResponse, parseWwwAuthenticate } from '../src/4-api.ts';
+import { getCurrentUser, processUserResponse, parseWwwAuthenticate } from '../src/3.4-api.ts';
 import { parseRetryAfter } from '../src/http.ts';
-import { ApiError, type CheckCode } from '../src/errors.ts';
+import { TenantError } from '../src/errors.ts';
+import { type CheckCode } from '../src/checks.ts';
 import { METADATA, QLIK_USER, mockTenant, result } from './helpers/tenant.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());
 after(() => server.close());
 
-function apiFails(res: ReturnType<typeof result>, code: CheckCode): ApiError {
-  let caught: ApiError | undefined;
+function apiFails(res: ReturnType<typeof result>, code: CheckCode): TenantError {
+  let caught: TenantError | undefined;
   assert.throws(() => processUserResponse(res), (e: unknown) => {
-    assert.equal((e as ApiError).code, code);
-    caught = e as ApiError;
+    assert.equal((e as TenantError).code, code);
+    caught = e as TenantError;
     return true;
   });
   return caught!;

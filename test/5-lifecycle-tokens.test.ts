@@ -1,11 +1,11 @@
-// Refresh and revocation, at the wire (src/5-lifecycle.ts): what goes to the token and revocation
+// Refresh and revocation, at the wire (src/lifecycle.ts): what goes to the token and revocation
 // endpoints, for each way a client authenticates.
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { refreshTokens, revokeToken, closeSession, refreshSession, type QlikSession } from '../src/5-lifecycle.ts';
-import { LifecycleError, TokenError } from '../src/errors.ts';
-import type { TokenSet } from '../src/3-token.ts';
+import { refreshTokens, revokeToken, closeSession, refreshSession, type QlikSession } from '../src/lifecycle.ts';
+import { QlikOAuthError, TenantError } from '../src/errors.ts';
+import type { TokenSet } from '../src/3.3-token.ts';
 import { CLIENT, METADATA, TENANT, mockTenant, qlikTokens } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -43,19 +43,19 @@ test('refreshTokens keeps the old refresh token, and the old scope, when none co
 
 test('refreshTokens reports invalid_grant as TOKEN_ERROR_RESPONSE; refreshSession makes it REFRESH_FAILED, sign in again', async () => {
   server.use(http.post(TOKEN_URL, () => HttpResponse.json({ error: 'invalid_grant' }, { status: 400 })));
-  await assert.rejects(refreshTokens(METADATA, CLIENT, tokens()), (e: TokenError) => e.code === 'TOKEN_ERROR_RESPONSE' && e.tenantError?.code === 'invalid_grant');
+  await assert.rejects(refreshTokens(METADATA, CLIENT, tokens()), (e: TenantError) => e.code === 'TOKEN_ERROR_RESPONSE' && e.tenantError?.code === 'invalid_grant');
   const session: QlikSession = { metadata: METADATA, client: CLIENT, tokens: tokens() };
-  await assert.rejects(refreshSession(session, 'at-old'), (e: unknown) => e instanceof LifecycleError && e.code === 'REFRESH_FAILED' && e.signInAgain && e.cause instanceof TokenError);
+  await assert.rejects(refreshSession(session, 'at-old'), (e: unknown) => e instanceof QlikOAuthError && e.code === 'REFRESH_FAILED' && e.signInAgain && e.cause instanceof TenantError);
 });
 
 test('REFRESH_FAILED: a 429 from the token endpoint keeps the grant and passes the wait on', async () => {
   server.use(http.post(TOKEN_URL, () => HttpResponse.json({ errors: [{ code: 'HTTP-429', title: 'Too Many Requests' }] }, { status: 429, headers: { 'retry-after': '13' } })));
   const session: QlikSession = { metadata: METADATA, client: CLIENT, tokens: tokens() };
-  await assert.rejects(refreshSession(session, 'at-old'), (e: unknown) => e instanceof LifecycleError && !e.signInAgain && e.retryAfter === 13);
+  await assert.rejects(refreshSession(session, 'at-old'), (e: unknown) => e instanceof QlikOAuthError && !e.signInAgain && e.retryAfter === 13);
 });
 
-test('NO_REFRESH_TOKEN: nothing to refresh with is a LifecycleError that says sign in again', async () => {
-  await assert.rejects(refreshTokens(METADATA, CLIENT, { ...tokens(), refreshToken: undefined }), (e: unknown) => e instanceof LifecycleError && e.code === 'NO_REFRESH_TOKEN' && e.signInAgain);
+test('NO_REFRESH_TOKEN: nothing to refresh with is a QlikOAuthError that says sign in again', async () => {
+  await assert.rejects(refreshTokens(METADATA, CLIENT, { ...tokens(), refreshToken: undefined }), (e: unknown) => e instanceof QlikOAuthError && e.code === 'NO_REFRESH_TOKEN' && e.signInAgain);
 });
 
 test('client_secret_basic: the secret goes in a Basic header (RFC 6749 §2.3.1), form-encoded, and not in the body', async () => {
@@ -102,13 +102,13 @@ test('REVOKE_FAILED: revokeToken falls back to /oauth/revoke and reports a failu
   server.use(http.post(`${TENANT}/oauth/revoke`, () => HttpResponse.json({ errors: [{ code: 'OAUTH-5', title: 'bad' }], traceId: 'tr-9' }, { status: 400 })));
   await assert.rejects(
     revokeToken({ ...METADATA, revocationEndpoint: undefined }, CLIENT, { token: 'rt-1', hint: 'refresh_token' }),
-    (e: unknown) => e instanceof LifecycleError && e.code === 'REVOKE_FAILED' && /revoke/.test(e.message) && e.traceId === 'tr-9',
+    (e: unknown) => e instanceof QlikOAuthError && e.code === 'REVOKE_FAILED' && /revoke/.test(e.message) && e.traceId === 'tr-9',
   );
 });
 
 test('closeSession sends nothing for a session that never got a token (an unused machine session)', async () => {
   // msw fails any request it has no handler for: a revocation here would reject.
-  const session: QlikSession = { metadata: METADATA, client: CLIENT, tokens: { ...tokens(undefined), accessToken: '', refreshToken: undefined } };
+  const session: QlikSession = { metadata: METADATA, client: CLIENT, tokens: undefined };
   assert.deepEqual(await closeSession(session), []);
   assert.equal(session.closed, true);
 });
@@ -129,6 +129,6 @@ test('SESSION_CLOSED: closeSession revokes refresh then access token, and no ref
   const session: QlikSession = { metadata: METADATA, client: CLIENT, tokens: tokens() };
   assert.deepEqual(await closeSession(session), []);
   assert.deepEqual(revoked, ['refresh_token', 'access_token']);
-  await assert.rejects(refreshSession(session, 'at-old'), (e: unknown) => e instanceof LifecycleError && e.code === 'SESSION_CLOSED');
+  await assert.rejects(refreshSession(session, 'at-old'), (e: unknown) => e instanceof QlikOAuthError && e.code === 'SESSION_CLOSED');
   assert.equal(refreshes, 0);
 });

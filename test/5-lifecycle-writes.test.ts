@@ -4,8 +4,8 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse, delay } from 'msw';
-import { qlikFetch, paginate, MAX_URL_LENGTH, type QlikSession } from '../src/5-lifecycle.ts';
-import { ApiError, LifecycleError } from '../src/errors.ts';
+import { qlikFetch, paginate, MAX_URL_LENGTH, type QlikSession } from '../src/lifecycle.ts';
+import { TenantError, QlikOAuthError } from '../src/errors.ts';
 import { CLIENT, METADATA, TENANT, mockTenant } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -40,7 +40,7 @@ test('a POST sends JSON with the bearer token and returns the 201 body; a DELETE
 
 test('a GET does not take a 201 or 204 for an answer', async () => {
   server.use(http.get(SPACES, () => new HttpResponse(null, { status: 204 })));
-  await assert.rejects(qlikFetch(session(), '/api/v1/spaces'), (e: ApiError) => e.code === 'API_ERROR');
+  await assert.rejects(qlikFetch(session(), '/api/v1/spaces'), (e: TenantError) => e.code === 'API_ERROR');
 });
 
 test('a write is replayed after a 401 and a refresh (the tenant did not act on it)', async () => {
@@ -72,7 +72,7 @@ test('WRITE_OUTCOME_UNKNOWN: a write that met a 5xx is not sent again, and the e
     return HttpResponse.json({ errors: [{ code: 'HTTP-502' }], traceId: 'tr-5xx' }, { status: 502 });
   }));
   await assert.rejects(qlikFetch(session(), '/api/v1/spaces', { method: 'POST', json: { name: 'x' } }), (e: unknown) => {
-    assert.ok(e instanceof LifecycleError);
+    assert.ok(e instanceof QlikOAuthError);
     assert.equal(e.code, 'WRITE_OUTCOME_UNKNOWN');
     assert.match(e.message, /may or may not have been applied/);
     assert.equal(e.traceId, 'tr-5xx');
@@ -89,7 +89,7 @@ test('WRITE_OUTCOME_UNKNOWN: a write that timed out is not sent again', async ()
     return HttpResponse.json({ id: 'late' }, { status: 201 });
   }));
   const slow = session({ options: { timeoutMs: 50 } });
-  await assert.rejects(qlikFetch(slow, '/api/v1/spaces', { method: 'POST', json: { name: 'x' } }), (e: unknown) => e instanceof LifecycleError && e.code === 'WRITE_OUTCOME_UNKNOWN');
+  await assert.rejects(qlikFetch(slow, '/api/v1/spaces', { method: 'POST', json: { name: 'x' } }), (e: unknown) => e instanceof QlikOAuthError && e.code === 'WRITE_OUTCOME_UNKNOWN');
   assert.equal(posts, 1);
 });
 
@@ -100,7 +100,7 @@ test('a 429 beyond the session\'s budget fails at once, with the wait in the err
     return HttpResponse.json({ errors: [{ code: 'HTTP-429' }] }, { status: 429, headers: { 'retry-after': '13' } });
   }));
   const started = Date.now();
-  await assert.rejects(qlikFetch(session({ rateLimitBudgetSeconds: 2 }), '/api/v1/users/me'), (e: ApiError) => e.code === 'API_RATE_LIMITED' && e.retryAfter === 13);
+  await assert.rejects(qlikFetch(session({ rateLimitBudgetSeconds: 2 }), '/api/v1/users/me'), (e: TenantError) => e.code === 'API_RATE_LIMITED' && e.retryAfter === 13);
   assert.equal(calls, 1, 'no second try: 13 s is over the budget');
   assert.ok(Date.now() - started < 5_000, 'it did not sleep 13 s');
 });
@@ -109,7 +109,7 @@ test('a caller\'s deadline stops a wait for a 429', async () => {
   server.use(http.get(`${TENANT}/api/v1/users/me`, () => HttpResponse.json({}, { status: 429, headers: { 'retry-after': '5' } })));
   await assert.rejects(
     qlikFetch(session(), '/api/v1/users/me', { signal: AbortSignal.timeout(50) }),
-    (e: unknown) => e instanceof LifecycleError && e.code === 'DEADLINE_EXCEEDED',
+    (e: unknown) => e instanceof QlikOAuthError && e.code === 'DEADLINE_EXCEEDED',
   );
 });
 
@@ -125,7 +125,7 @@ test('URL_TOO_LONG: a half-megabyte next link is refused before any work on it, 
     (async () => {
       for await (const item of paginate(session(), '/api/v1/spaces')) items.push(item);
     })(),
-    (e: unknown) => e instanceof LifecycleError && e.code === 'URL_TOO_LONG' && e.message.length < 400,
+    (e: unknown) => e instanceof QlikOAuthError && e.code === 'URL_TOO_LONG' && e.message.length < 400,
   );
   assert.equal(items.length, 1);
   assert.equal(calls, 1);
@@ -133,5 +133,5 @@ test('URL_TOO_LONG: a half-megabyte next link is refused before any work on it, 
 });
 
 test('SESSION_CLOSED: no call goes out once the session is closed', async () => {
-  await assert.rejects(qlikFetch(session({ closed: true }), '/api/v1/users/me'), (e: unknown) => e instanceof LifecycleError && e.code === 'SESSION_CLOSED');
+  await assert.rejects(qlikFetch(session({ closed: true }), '/api/v1/users/me'), (e: unknown) => e instanceof QlikOAuthError && e.code === 'SESSION_CLOSED');
 });

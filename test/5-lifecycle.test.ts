@@ -1,11 +1,9 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import {
-  qlikFetch, paginate, isExpired, refreshSession, EXPIRY_MARGIN_MS, MAX_PAGES, MAX_RATE_LIMIT_WAIT_SECONDS, type QlikSession,
-} from '../src/5-lifecycle.ts';
-import type { ApiError, LifecycleError, TokenError } from '../src/errors.ts';
-import type { TokenSet } from '../src/3-token.ts';
+import { qlikFetch, paginate, isExpired, refreshSession, EXPIRY_MARGIN_MS, MAX_PAGES, MAX_RATE_LIMIT_WAIT_SECONDS, type QlikSession } from '../src/lifecycle.ts';
+import type { TenantError, QlikOAuthError } from '../src/errors.ts';
+import type { TokenSet } from '../src/3.3-token.ts';
 import { CLIENT, METADATA, TENANT, mockTenant } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -52,10 +50,10 @@ function tenant({ rotate = true } = {}) {
 
 test('isExpired counts a token as expired EXPIRY_MARGIN_MS early; unknown expiry never expires', () => {
   const now = 1_000_000_000;
-  assert.equal(isExpired(session({ expiresAt: now + EXPIRY_MARGIN_MS + 1 }).tokens, now), false);
-  assert.equal(isExpired(session({ expiresAt: now + EXPIRY_MARGIN_MS }).tokens, now), true);
-  assert.equal(isExpired(session({ expiresAt: now - 1 }).tokens, now), true);
-  assert.equal(isExpired(session({ expiresAt: undefined }).tokens, now), false);
+  assert.equal(isExpired(session({ expiresAt: now + EXPIRY_MARGIN_MS + 1 }).tokens!, now), false);
+  assert.equal(isExpired(session({ expiresAt: now + EXPIRY_MARGIN_MS }).tokens!, now), true);
+  assert.equal(isExpired(session({ expiresAt: now - 1 }).tokens!, now), true);
+  assert.equal(isExpired(session({ expiresAt: undefined }).tokens!, now), false);
 });
 
 test('a fresh token is used as is: no refresh', async () => {
@@ -73,7 +71,7 @@ test('expiry-driven refresh: an expired token is refreshed before the call', asy
   await qlikFetch(s, '/api/v1/users/me');
   assert.equal(state.refreshes, 1);
   assert.equal(state.apiCalls, 1, 'no wasted call with the old token');
-  assert.equal(s.tokens.accessToken, 'at-2');
+  assert.equal(s.tokens!.accessToken, 'at-2');
   assert.equal(seen.length, 1);
 });
 
@@ -113,16 +111,16 @@ test('a refresh answer without scope keeps the scope granted before (RFC 6749 §
   tenant();
   const s = session({ scope: 'user_default offline_access', expiresAt: 0 });
   await qlikFetch(s, '/api/v1/users/me');
-  assert.equal(s.tokens.accessToken, 'at-2');
-  assert.equal(s.tokens.scope, 'user_default offline_access');
+  assert.equal(s.tokens!.accessToken, 'at-2');
+  assert.equal(s.tokens!.scope, 'user_default offline_access');
 });
 
 test('rotation: a new refresh token replaces the old one', async () => {
   const state = tenant({ rotate: true });
   const s = session({ expiresAt: 0 });
   await qlikFetch(s, '/api/v1/users/me');
-  assert.equal(s.tokens.refreshToken, 'rt-2');
-  s.tokens = { ...s.tokens, expiresAt: 0 };
+  assert.equal(s.tokens!.refreshToken, 'rt-2');
+  s.tokens! = { ...s.tokens!, expiresAt: 0 };
   await qlikFetch(s, '/api/v1/users/me');
   assert.deepEqual(state.refreshTokensSeen, ['rt-1', 'rt-2']);
 });
@@ -131,8 +129,8 @@ test('no rotation: the old refresh token is kept and used again', async () => {
   const state = tenant({ rotate: false });
   const s = session({ expiresAt: 0 });
   await qlikFetch(s, '/api/v1/users/me');
-  assert.equal(s.tokens.refreshToken, 'rt-1');
-  s.tokens = { ...s.tokens, expiresAt: 0 };
+  assert.equal(s.tokens!.refreshToken, 'rt-1');
+  s.tokens! = { ...s.tokens!, expiresAt: 0 };
   await qlikFetch(s, '/api/v1/users/me');
   assert.deepEqual(state.refreshTokensSeen, ['rt-1', 'rt-1']);
 });
@@ -153,8 +151,8 @@ test('no stampede on 401: 20 parallel calls rejected with the old token make exa
   assert.equal(state.refreshes, 1);
 });
 
-test('NO_REFRESH_TOKEN: expired with no refresh token is a clear LifecycleError, nothing sent', async () => {
-  await assert.rejects(qlikFetch(session({ expiresAt: 0, refreshToken: undefined }), '/api/v1/users/me'), (e: LifecycleError) => {
+test('NO_REFRESH_TOKEN: expired with no refresh token is a clear QlikOAuthError, nothing sent', async () => {
+  await assert.rejects(qlikFetch(session({ expiresAt: 0, refreshToken: undefined }), '/api/v1/users/me'), (e: QlikOAuthError) => {
     assert.equal(e.code, 'NO_REFRESH_TOKEN');
     assert.equal(e.signInAgain, true);
     assert.match(e.hint, /offline_access/);
@@ -164,10 +162,10 @@ test('NO_REFRESH_TOKEN: expired with no refresh token is a clear LifecycleError,
 
 test('REFRESH_FAILED: a refresh refused with invalid_grant says "sign in again", the tenant error as cause', async () => {
   server.use(http.post(TOKEN, () => HttpResponse.json({ error: 'invalid_grant', error_description: 'revoked' }, { status: 400 })));
-  await assert.rejects(qlikFetch(session({ expiresAt: 0 }), '/api/v1/users/me'), (e: LifecycleError) => {
+  await assert.rejects(qlikFetch(session({ expiresAt: 0 }), '/api/v1/users/me'), (e: QlikOAuthError) => {
     assert.equal(e.code, 'REFRESH_FAILED');
     assert.equal(e.signInAgain, true);
-    assert.equal((e.cause as TokenError).tenantError?.code, 'invalid_grant');
+    assert.equal((e.cause as TenantError).tenantError?.code, 'invalid_grant');
     return true;
   });
 });
@@ -188,7 +186,7 @@ test('429 beyond the bound: a retry-after longer than the wait budget fails at o
   const budget = String(MAX_RATE_LIMIT_WAIT_SECONDS + 1);
   server.use(http.get(ME, () => { calls++; return HttpResponse.json({ errors: [{ code: 'HTTP-429' }] }, { status: 429, headers: { 'retry-after': budget } }); }));
   const started = Date.now();
-  await assert.rejects(qlikFetch(session(), '/api/v1/users/me'), (e: ApiError) => e.code === 'API_RATE_LIMITED' && e.retryAfter === Number(budget));
+  await assert.rejects(qlikFetch(session(), '/api/v1/users/me'), (e: TenantError) => e.code === 'API_RATE_LIMITED' && e.retryAfter === Number(budget));
   assert.equal(calls, 1);
   assert.ok(Date.now() - started < 1000, 'did not wait at all');
 });

@@ -1,21 +1,12 @@
-// Machine-to-machine and impersonation at the wire (src/6-machine.ts): what each grant sends, the
+// Machine-to-machine and impersonation at the wire (src/machine.ts): what each grant sends, the
 // checks made before sending, the tenant's refusals, and the session's token cache.
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import {
-  clientCredentialsToken,
-  impersonationToken,
-  machineAccessToken,
-  machineSession,
-  checkUserLookup,
-  IMPERSONATION_GRANT_TYPE,
-  MAX_USER_LOOKUP_LENGTH,
-  type UserLookup,
-} from '../src/6-machine.ts';
-import { qlikFetch } from '../src/5-lifecycle.ts';
-import { requestTokens } from '../src/3-token.ts';
-import { ConfigurationError, TokenError } from '../src/errors.ts';
+import { clientCredentialsToken, impersonationToken, machineSession, checkUserLookup, IMPERSONATION_GRANT_TYPE, MAX_USER_LOOKUP_LENGTH, type UserLookup } from '../src/machine.ts';
+import { qlikFetch, sessionAccessToken } from '../src/lifecycle.ts';
+import { requestTokens } from '../src/3.3-token.ts';
+import { ConfigurationError, TenantError } from '../src/errors.ts';
 import { METADATA, QLIK_USER, TENANT, mockTenant } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -57,7 +48,7 @@ function recordTokenRequests(answer = () => tokenAnswer()): Seen[] {
 test('client_credentials: a form body with grant_type, scope, client_id and client_secret (RFC 6749 §4.4.2, client_secret_post)', async () => {
   const seen = recordTokenRequests();
   const checks: string[] = [];
-  const tokens = await clientCredentialsToken(METADATA, M2M, { scope: 'user_default' }, { onCheck: (code, passed) => passed && checks.push(code) });
+  const tokens = await clientCredentialsToken(METADATA, M2M, { scope: 'user_default' }, { onCheck: (check, passed) => passed && checks.push(check.code) });
   assert.deepEqual(checks.slice(0, 2), ['CONFIDENTIAL_CLIENT_REQUIRED', 'SCOPE_INVALID'], 'the checks made before sending are reported, then the token checks');
   assert.ok(checks.includes('ACCESS_TOKEN_MISSING'));
   assert.equal(seen.length, 1);
@@ -77,7 +68,7 @@ test('client_credentials with client_secret_basic: the secret only in the Author
   const seen = recordTokenRequests();
   await clientCredentialsToken(METADATA, { ...M2M, authMethod: 'client_secret_basic' });
   assert.equal(seen[0]!.authorization, `Basic ${Buffer.from(`${M2M.clientId}:${M2M.clientSecret}`).toString('base64')}`);
-  assert.deepEqual(Object.fromEntries(new URLSearchParams(seen[0]!.text)), { grant_type: 'client_credentials' });
+  assert.deepEqual(Object.fromEntries(new URLSearchParams(seen[0]!.text)), { grant_type: 'client_credentials', client_id: M2M.clientId }, 'Qlik requires client_id in the body whatever the authentication');
 });
 
 test('client_credentials: a refresh_token in the answer is not kept (RFC 6749 §4.4.3)', async () => {
@@ -89,7 +80,7 @@ test('client_credentials: a refresh_token in the answer is not kept (RFC 6749 §
 test('impersonation: a JSON body with user_lookup { field, value }, as Qlik documents and @qlik/api sends', async () => {
   const seen = recordTokenRequests(() => tokenAnswer({ issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' }));
   const checks: string[] = [];
-  await impersonationToken(METADATA, M2M, { scope: 'user_default', userLookup: SUBJECT }, { onCheck: (code) => checks.push(code) });
+  await impersonationToken(METADATA, M2M, { scope: 'user_default', userLookup: SUBJECT }, { onCheck: (check) => checks.push(check.code) });
   assert.ok(checks.includes('USER_LOOKUP_INVALID'));
   assert.equal(seen[0]!.contentType, 'application/json');
   assert.deepEqual(JSON.parse(seen[0]!.text), {
@@ -104,13 +95,13 @@ test('impersonation: a JSON body with user_lookup { field, value }, as Qlik docu
 test('impersonation by userId, with client_secret_basic: JSON without the secret, which goes in the header', async () => {
   const seen = recordTokenRequests();
   await impersonationToken(METADATA, { ...M2M, authMethod: 'client_secret_basic' }, { userLookup: { field: 'userId', value: QLIK_USER.id } });
-  assert.deepEqual(JSON.parse(seen[0]!.text), { grant_type: IMPERSONATION_GRANT_TYPE, user_lookup: { field: 'userId', value: QLIK_USER.id } });
+  assert.deepEqual(JSON.parse(seen[0]!.text), { grant_type: IMPERSONATION_GRANT_TYPE, user_lookup: { field: 'userId', value: QLIK_USER.id }, client_id: M2M.clientId });
   assert.match(seen[0]!.authorization!, /^Basic /);
 });
 
 test('requestTokens refuses a nested field in a form body, before sending', async () => {
   const seen = recordTokenRequests();
-  await assert.rejects(requestTokens(METADATA, M2M, { grant_type: 'x', user_lookup: { field: 'subject', value: 'v' } }), TypeError);
+  await assert.rejects(requestTokens(METADATA, M2M, { grant: { grant_type: 'x', user_lookup: { field: 'subject', value: 'v' } }, action: 'x' }), TypeError);
   assert.equal(seen.length, 0);
 });
 
@@ -154,10 +145,10 @@ test('SCOPE_INVALID: a malformed scope is refused before a machine grant is sent
   assert.equal(seen.length, 0);
 });
 
-test('IMPERSONATION_REFUSED: an unknown user is a TokenError that names the lookup and keeps the traceId', async () => {
+test('IMPERSONATION_REFUSED: an unknown user is a TenantError that names the lookup and keeps the traceId', async () => {
   recordTokenRequests(() => HttpResponse.json({ errors: [{ title: 'Unauthorized', code: 'OAUTH-5', status: '401' }], traceId: 'trace-42' }, { status: 401 }));
   await assert.rejects(impersonationToken(METADATA, M2M, { userLookup: SUBJECT }), (e: unknown) => {
-    assert.ok(e instanceof TokenError);
+    assert.ok(e instanceof TenantError);
     assert.equal(e.code, 'IMPERSONATION_REFUSED');
     assert.equal(e.status, 401);
     assert.equal(e.traceId, 'trace-42');
@@ -172,7 +163,7 @@ test('IMPERSONATION_REFUSED: an unknown user is a TokenError that names the look
 test('MACHINE_TOKEN_REFUSED: a refused client credentials grant says what to check for an M2M client', async () => {
   recordTokenRequests(() => HttpResponse.json({ errors: [{ title: 'Unauthorized', code: 'OAUTH-5', status: '401' }], traceId: 't1' }, { status: 401 }));
   await assert.rejects(clientCredentialsToken(METADATA, M2M), (e: unknown) => {
-    assert.ok(e instanceof TokenError && e.code === 'MACHINE_TOKEN_REFUSED');
+    assert.ok(e instanceof TenantError && e.code === 'MACHINE_TOKEN_REFUSED');
     assert.match(e.hint, /client credentials grant allowed/);
     assert.deepEqual(e.settings, ['clientId', 'clientSecret', 'scope']);
     return true;
@@ -181,7 +172,7 @@ test('MACHINE_TOKEN_REFUSED: a refused client credentials grant says what to che
 
 test('a 429 or 5xx on a machine grant is not called a refusal: it keeps TOKEN_ERROR_RESPONSE and the wait', async () => {
   recordTokenRequests(() => HttpResponse.json({ errors: [{ code: 'HTTP-429', title: 'Too Many Requests' }] }, { status: 429, headers: { 'retry-after': '13' } }));
-  await assert.rejects(clientCredentialsToken(METADATA, M2M), (e: unknown) => e instanceof TokenError && e.code === 'TOKEN_ERROR_RESPONSE' && e.retryAfter === 13);
+  await assert.rejects(clientCredentialsToken(METADATA, M2M), (e: unknown) => e instanceof TenantError && e.code === 'TOKEN_ERROR_RESPONSE' && e.retryAfter === 13);
 });
 
 test('machineSession: many concurrent calls fetch one token; later calls reuse it until it is in its margin', async () => {
@@ -202,8 +193,8 @@ test('machineSession: many concurrent calls fetch one token; later calls reuse i
   assert.equal(new Set(bearers).size, 1);
 
   // In its refresh margin: the next call fetches a new token first, again once for all callers.
-  session.tokens = { ...session.tokens, expiresAt: Date.now() + 1_000 };
-  await Promise.all([qlikFetch(session, '/api/v1/users/me'), qlikFetch(session, '/api/v1/users/me'), machineAccessToken(session)]);
+  session.tokens = { ...session.tokens!, expiresAt: Date.now() + 1_000 };
+  await Promise.all([qlikFetch(session, '/api/v1/users/me'), qlikFetch(session, '/api/v1/users/me'), sessionAccessToken(session)]);
   assert.equal(seen.length, 2);
   assert.equal(new Set(bearers).size, 2);
   assert.equal(new URLSearchParams(seen[1]!.text).get('grant_type'), 'client_credentials');
@@ -214,7 +205,7 @@ test('machineSession: a 401 from the API fetches a new token once and retries', 
   let calls = 0;
   server.use(http.get(ME_URL, () => (++calls === 1 ? HttpResponse.json({ errors: [{ code: 'HTTP-401', title: 'Unauthorized' }] }, { status: 401 }) : HttpResponse.json(QLIK_USER))));
   const session = machineSession(METADATA, M2M);
-  await machineAccessToken(session);
+  await sessionAccessToken(session);
   assert.equal(seen.length, 1);
   const me = await qlikFetch(session, '/api/v1/users/me');
   assert.equal(me.id, QLIK_USER.id);
@@ -225,7 +216,7 @@ test('machineSession: a 401 from the API fetches a new token once and retries', 
 test('machineSession with a user lookup uses impersonation, and its refusal reaches the caller as IMPERSONATION_REFUSED', async () => {
   const seen = recordTokenRequests(() => HttpResponse.json({ errors: [{ title: 'Unauthorized', code: 'OAUTH-5', status: '401' }] }, { status: 401 }));
   const session = machineSession(METADATA, M2M, { userLookup: { field: 'userId', value: 'no-such-user' } });
-  await assert.rejects(qlikFetch(session, '/api/v1/users/me'), (e: unknown) => e instanceof TokenError && e.code === 'IMPERSONATION_REFUSED');
+  await assert.rejects(qlikFetch(session, '/api/v1/users/me'), (e: unknown) => e instanceof TenantError && e.code === 'IMPERSONATION_REFUSED');
   assert.equal(JSON.parse(seen[0]!.text).grant_type, IMPERSONATION_GRANT_TYPE);
   assert.throws(() => machineSession(METADATA, M2M, { userLookup: { field: 'userId', value: '' } }), (e: unknown) => e instanceof ConfigurationError && e.code === 'USER_LOOKUP_INVALID');
 });

@@ -51,7 +51,7 @@ describe('app: a wrong client secret', () => {
     assert.match(page.body, /The tenant refused to exchange the code \(HTTP 401, invalid_client: The client_secret is not the one registered for client &#39;sandbox-web-client&#39;/);
     assert.match(page.body, /Check the client ID and client secret against the OAuth client at the tenant[\s\S]*In this app these are set by QLIK_CLIENT_ID, QLIK_CLIENT_SECRET/);
     assert.ok(!page.body.includes('not-the-secret'), 'not even the wrong secret is shown');
-    assert.ok(stack.logs.some((line) => line.startsWith('502 TokenError TOKEN_ERROR_RESPONSE:')), stack.logs.join('\n'));
+    assert.ok(stack.logs.some((line) => line.startsWith('502 TenantError TOKEN_ERROR_RESPONSE:')), stack.logs.join('\n'));
   });
 });
 
@@ -151,7 +151,7 @@ describe('app: /api/me when the tenant fails', () => {
   });
   after(() => stack.close());
 
-  it('waits out a rate limit as retry-after says (src/5-lifecycle.ts)', async () => {
+  it('waits out a rate limit as retry-after says (src/lifecycle.ts)', async () => {
     const browser = new Browser();
     await signIn(browser, stack.app);
     stack.sandbox.faults.named = ['api-429-once'];

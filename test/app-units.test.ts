@@ -3,7 +3,9 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiError, AuthorizationError, CallbackError, DiscoveryError, HttpError, TokenError } from '../src/errors.ts';
+import { TenantError, QlikOAuthError } from '../src/errors.ts';
+import { AuthorizationError } from '../src/3.3-token.ts';
+import { CHECKS } from '../src/checks.ts';
 import { errorReply, statusFor } from '../src/app/error-page.ts';
 import { html } from '../src/app/html.ts';
 import { readConfig } from '../src/app/config.ts';
@@ -114,13 +116,13 @@ describe('sessions: the sessions themselves', () => {
 
 describe('error pages: status by failure', () => {
   const cases: [string, unknown, number][] = [
-    ['a failed callback check', new CallbackError('STATE_MISMATCH', 'm', 'h'), 400],
-    ['a declined sign-in', new AuthorizationError({ error: 'access_denied' }), 400],
-    ['a refused token request', new TokenError('TOKEN_ERROR_RESPONSE', 'm', 'h', { status: 401 }), 502],
-    ['a failed API call', new ApiError('API_ERROR', 'm', 'h', { status: 500 }), 502],
-    ['bad tenant metadata', new DiscoveryError('ISSUER_MISMATCH', 'm', 'h'), 502],
-    ['an unreachable tenant', new HttpError('NETWORK_ERROR', 'm', 'h'), 502],
-    ['a tenant too slow', new HttpError('TIMEOUT', 'm', 'h'), 504],
+    ['a failed callback check', new QlikOAuthError(CHECKS.STATE_MISMATCH, 'm', { hint: 'h' }), 400],
+    ['a declined sign-in', new AuthorizationError(CHECKS.AUTHORIZATION_ERROR, new URLSearchParams({ error: 'access_denied' })), 400],
+    ['a refused token request', new TenantError(CHECKS.TOKEN_ERROR_RESPONSE, 'm', undefined, { hint: 'h', status: 401 }), 502],
+    ['a failed API call', new TenantError(CHECKS.API_ERROR, 'm', undefined, { hint: 'h', status: 500 }), 502],
+    ['bad tenant metadata', new QlikOAuthError(CHECKS.ISSUER_MISMATCH, 'm', { hint: 'h' }), 502],
+    ['an unreachable tenant', new QlikOAuthError(CHECKS.NETWORK_ERROR, 'm', { hint: 'h' }), 502],
+    ['a tenant too slow', new QlikOAuthError(CHECKS.TIMEOUT, 'm', { hint: 'h' }), 504],
     ['a bug', new TypeError('x is undefined'), 500],
     ['a thrown string', 'oops', 500],
   ];
@@ -139,7 +141,7 @@ describe('error pages: status by failure', () => {
   });
 
   it('a failed step shows its message, hint, code and rule, escaped', () => {
-    const reply = errorReply(new CallbackError('ISS_MISMATCH', 'issuer "<b>x</b>"', 'fix & retry'), () => {});
+    const reply = errorReply(new QlikOAuthError(CHECKS.ISS_MISMATCH, 'issuer "<b>x</b>"', { hint: 'fix & retry' }), () => {});
     assert.equal(reply.status, 400);
     assert.ok(reply.body.includes('issuer &quot;&lt;b&gt;x&lt;/b&gt;&quot;'));
     assert.ok(reply.body.includes('fix &amp; retry'));

@@ -11,15 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { preflight, type CheckLine } from '../src/cli/preflight.ts';
-import {
-  SANDBOX_CLIENT_ID,
-  SANDBOX_CLIENT_SECRET,
-  SANDBOX_M2M_CLIENT_ID,
-  SANDBOX_M2M_CLIENT_SECRET,
-  startSandbox,
-  type Sandbox,
-  type SandboxOptions,
-} from '../src/sandbox/index.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, startSandbox, type Sandbox, type SandboxOptions } from '../src/sandbox/index.ts';
 import { HOSTILE_CLIENT_ID, HOSTILE_CLIENT_SECRET, json, redirect, startHostileTenant, type HostileTenant, type Responder } from './helpers/hostile-tenant.ts';
 
 const CHECK = fileURLToPath(new URL('../src/cli/check.ts', import.meta.url));

@@ -4,9 +4,9 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { exchangeCode } from '../src/3-token.ts';
-import { closeSession, qlikFetch, type QlikSession } from '../src/5-lifecycle.ts';
-import { clientCredentialsToken, impersonationToken, machineSession } from '../src/6-machine.ts';
+import { exchangeCode } from '../src/3.3-token.ts';
+import { closeSession, qlikFetch, type QlikSession } from '../src/lifecycle.ts';
+import { clientCredentialsToken, impersonationToken, machineSession } from '../src/machine.ts';
 import type { ClientConfig } from '../src/client.ts';
 import { METADATA, QLIK_USER, TENANT, mockTenant } from './helpers/tenant.ts';
 

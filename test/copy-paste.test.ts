@@ -10,15 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { STEP_FILES as DOCS_STEP_FILES } from '../scripts/docs.ts';
-import {
-  startSandbox,
-  SANDBOX_CLIENT_ID,
-  SANDBOX_CLIENT_SECRET,
-  SANDBOX_M2M_CLIENT_ID,
-  SANDBOX_M2M_CLIENT_SECRET,
-  SANDBOX_NATIVE_CLIENT_ID,
-  type Sandbox,
-} from '../src/sandbox/index.ts';
+import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, SANDBOX_NATIVE_CLIENT_ID, type Sandbox } from '../src/sandbox/index.ts';
 
 /** What each step needs, as its docs page says (scripts/docs.ts), as built .js files. */
 const STEP_FILES = Object.fromEntries(
@@ -102,7 +94,7 @@ test('a copied 3-token.ts alone refuses an http token endpoint for an https tena
   const port = (listener.address() as AddressInfo).port;
   writeFileSync(
     join(dir, 'try.mjs'),
-    `import { exchangeCode } from './3-token.js';
+    `import { exchangeCode } from './3.3-token.js';
 const metadata = { issuer: 'https://acme.eu.qlikcloud.com', authorizationEndpoint: 'https://acme.eu.qlikcloud.com/oauth/authorize',
   tokenEndpoint: 'http://127.0.0.1:${port}/oauth/token', revocationEndpoint: undefined, usersMeEndpoint: 'https://acme.eu.qlikcloud.com/api/v1/users/me',
   issParameterSupported: false, tokenEndpointAuthMethods: [], document: {} };
@@ -139,8 +131,8 @@ function runExample(dir: string, example: string, args: string[]) {
   return promisify(execFile)(process.execPath, [example, ...args], { cwd: dir, env: { ...process.env, NODE_OPTIONS: '' }, encoding: 'utf8', timeout: 30_000 });
 }
 
-test('machine-to-machine runs with plain node from the machine files (plus discovery): client credentials, then impersonation', async () => {
-  const dir = folderWith(['machine', '3.1'], 'm2m.mjs');
+test('machine-to-machine runs with plain node from the machine files (plus discovery and the REST helper): client credentials, then impersonation', async () => {
+  const dir = folderWith(['machine', 'lifecycle', '3.1'], 'm2m.mjs');
   const bot = await runExample(dir, 'm2m.mjs', [sandbox.url, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET]);
   assert.deepEqual(JSON.parse(bot.stdout), { name: `${SANDBOX_M2M_CLIENT_ID} (bot)`, sameUser: true });
   const ada = await runExample(dir, 'm2m.mjs', [sandbox.url, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, 'sandbox|ada']);

@@ -3,11 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import {
-  GLOSSARY, checkAnchor, checkDocs, checkGlossaryLinks, exerciseFaults, extractDeclaration, headingAnchor, linkRule, pageAnchors, renderCheckTables,
-  renderPage, testNames,
-} from '../scripts/docs.ts';
-import { CHECKS } from '../src/errors.ts';
+import { GLOSSARY, checkAnchor, checkDocs, checkGlossaryLinks, exerciseFaults, extractDeclaration, headingAnchor, linkRule, pageAnchors, renderCheckTables, renderPage, testNames } from '../scripts/docs.ts';
+import { CHECKS } from '../src/checks.ts';
 
 test('docs: generated excerpts and file tables match src/, links and test names resolve', () => {
   assert.deepEqual(checkDocs(), []);
@@ -20,18 +17,18 @@ test('docs: every check code in src/errors.ts is explained on some page', () => 
 });
 
 test('docs checker: a changed excerpt is caught', () => {
-  const page = '<!-- excerpt: src/2-authorize.ts#codeChallengeS256 -->\n```ts\nexport function codeChallengeS256() {}\n```\n<!-- /excerpt -->';
+  const page = '<!-- excerpt: src/3.2-authorize.ts#codeChallengeS256 -->\n```ts\nexport function codeChallengeS256() {}\n```\n<!-- /excerpt -->';
   const rendered = renderPage(page);
   assert.notEqual(rendered, page);
-  assert.match(rendered, /hash\('sha256', codeVerifier, 'base64url'\)/);
+  assert.match(rendered, /createHash\('sha256'\)\.update\(codeVerifier\)\.digest\('base64url'\)/);
   assert.equal(renderPage(rendered), rendered, 'rendering is stable');
 });
 
 test('docs checker: excerpts start at the doc comment and end at the closing brace', () => {
-  const excerpt = extractDeclaration('src/2-authorize.ts', 'codeChallengeS256');
+  const excerpt = extractDeclaration('src/3.2-authorize.ts', 'codeChallengeS256');
   assert.match(excerpt, /^\/\*\* RFC 7636 §4\.2/);
   assert.match(excerpt, /\n}$/);
-  assert.throws(() => extractDeclaration('src/2-authorize.ts', 'noSuchThing'), /no exported declaration/);
+  assert.throws(() => extractDeclaration('src/3.2-authorize.ts', 'noSuchThing'), /no exported declaration/);
 });
 
 test('docs checker: test names are read from test files', () => {

@@ -15,23 +15,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import { createApp } from '../src/app/index.ts';
-import { HttpError, DiscoveryError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
 import { Browser } from './helpers/browser.ts';
-import {
-  HONEST,
-  HOSTILE_CLIENT_ID,
-  HOSTILE_CLIENT_SECRET,
-  delayed,
-  hang,
-  hostileSignIn,
-  json,
-  reset,
-  startHostileStack,
-  startHostileTenant,
-  tokenResponse,
-  type HostileStack,
-  type Responder,
-} from './helpers/hostile-tenant.ts';
+import { HONEST, HOSTILE_CLIENT_ID, HOSTILE_CLIENT_SECRET, delayed, hang, hostileSignIn, json, reset, startHostileStack, startHostileTenant, tokenResponse, type HostileStack, type Responder } from './helpers/hostile-tenant.ts';
 import { assertErrorPage } from './helpers/pages.ts';
 
 describe('faults at start: createApp() gives up within the timeout', () => {
@@ -41,7 +27,7 @@ describe('faults at start: createApp() gives up within the timeout', () => {
     try {
       const started = performance.now();
       const start = createApp({ tenantUrl: tenant.url, clientId: HOSTILE_CLIENT_ID, clientSecret: HOSTILE_CLIENT_SECRET, host: '127.0.0.1', port: 0, timeoutMs: 300 });
-      await assert.rejects(start, (e: unknown) => e instanceof HttpError && e.code === 'TIMEOUT' && /within 300 ms/.test(e.message));
+      await assert.rejects(start, (e: unknown) => e instanceof QlikOAuthError && e.code === 'TIMEOUT' && /within 300 ms/.test(e.message));
       assert.ok(performance.now() - started < 2_000);
     } finally {
       await tenant.close();
@@ -53,7 +39,7 @@ describe('faults at start: createApp() gives up within the timeout', () => {
     tenant.on.discovery = json(500, { errors: [{ code: 'HTTP-500', title: 'Internal error' }] });
     try {
       const start = createApp({ tenantUrl: tenant.url, clientId: HOSTILE_CLIENT_ID, clientSecret: HOSTILE_CLIENT_SECRET, host: '127.0.0.1', port: 0 });
-      await assert.rejects(start, (e: unknown) => e instanceof DiscoveryError && e.code === 'DISCOVERY_FAILED' && /HTTP 500; /.test(e.message));
+      await assert.rejects(start, (e: unknown) => e instanceof QlikOAuthError && e.code === 'DISCOVERY_FAILED' && /HTTP 500; /.test(e.message));
     } finally {
       await tenant.close();
     }

@@ -3,10 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import {
-  buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, discover, exchangeCode,
-  getCurrentUser, validateCallback, type HttpExchange,
-} from '../src/index.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, discover, exchangeCode, getCurrentUser, validateCallback, type HttpExchange } from '../src/index.ts';
 import { CLIENT, QLIK_USER, TENANT, mockTenant, qlikMetadataDocument } from './helpers/tenant.ts';
 
 const server = mockTenant();

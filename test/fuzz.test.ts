@@ -10,9 +10,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Agent, request } from 'node:http';
-import { processDiscoveryResponse } from '../src/1-discovery.ts';
-import { processTokenResponse, validateCallback } from '../src/3-token.ts';
-import { parseWwwAuthenticate, processUserResponse } from '../src/4-api.ts';
+import { processDiscoveryResponse } from '../src/3.1-discovery.ts';
+import { processTokenResponse, validateCallback } from '../src/3.3-token.ts';
+import { parseWwwAuthenticate, processUserResponse } from '../src/3.4-api.ts';
 import { parseRetryAfter } from '../src/http.ts';
 import { parseErrorBody, type HttpResult } from '../src/http.ts';
 import { QlikOAuthError } from '../src/errors.ts';

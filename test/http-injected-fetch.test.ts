@@ -2,7 +2,7 @@
 // given, including one that ignores the abort signal.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HttpError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
 import { httpRequest, type HttpExchange } from '../src/http.ts';
 
 const URL_ = 'https://acme.eu.qlikcloud.com/api/v1/users/me';
@@ -22,12 +22,12 @@ function chunkedFetch(chunks: Uint8Array[], then: 'close' | 'hang' = 'close', he
   };
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<HttpError> {
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<QlikOAuthError> {
   const error = await promise.then(
     () => assert.fail(`expected ${code}`),
     (e: unknown) => e,
   );
-  assert.ok(error instanceof HttpError, `an HttpError, got ${String(error)}`);
+  assert.ok(error instanceof QlikOAuthError, `an QlikOAuthError, got ${String(error)}`);
   assert.equal(error.code, code);
   return error;
 }

@@ -2,7 +2,7 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse, delay } from 'msw';
 import { httpRequest, parseJsonObject, parseErrorBody, isLoopbackHost, type HttpExchange } from '../src/http.ts';
-import { HttpError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
 import { TENANT, mockTenant, result } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -11,12 +11,12 @@ after(() => server.close());
 
 const url = `${TENANT}/thing`;
 
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<HttpError> {
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<QlikOAuthError> {
   const error = await promise.then(
     () => assert.fail(`expected ${code}, got success`),
     (e: unknown) => e,
   );
-  assert.ok(error instanceof HttpError, `expected HttpError, got ${String(error)}`);
+  assert.ok(error instanceof QlikOAuthError, `expected QlikOAuthError, got ${String(error)}`);
   assert.equal(error.code, code);
   return error;
 }
@@ -150,7 +150,7 @@ test('onExchange sees a failed exchange with its error code', async () => {
 test('NOT_JSON: an HTML page is not taken for JSON', () => {
   assert.throws(
     () => parseJsonObject(result(200, '<html>{}</html>', { 'content-type': 'text/html' }), 'The thing'),
-    (e: HttpError) => e.code === 'NOT_JSON' && /text\/html/.test(e.message),
+    (e: QlikOAuthError) => e.code === 'NOT_JSON' && /text\/html/.test(e.message),
   );
 });
 

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { DEFAULT_CALLBACK_PATH, loopbackRedirectUri, startLoopbackSignIn } from '../src/native-login.ts';
-import { AuthorizationError, CallbackError, ConfigurationError, TokenError } from '../src/errors.ts';
+import { QlikOAuthError, ConfigurationError, TenantError } from '../src/errors.ts';
+import { AuthorizationError } from '../src/3.3-token.ts';
 import { METADATA } from './helpers/tenant.ts';
 
 interface TokenCall {
@@ -76,26 +77,26 @@ test('the tenant’s own error (state matching) ends the sign-in with Authorizat
   await assert.rejects(login.tokens, (e: unknown) => e instanceof AuthorizationError && e.error === 'access_denied');
 });
 
-test('a refused exchange ends the sign-in with the TokenError, and the browser is told', async () => {
+test('a refused exchange ends the sign-in with the TenantError, and the browser is told', async () => {
   const login = await startLoopbackSignIn(METADATA, { clientId: 'native-app' }, { scope: 'user_default' }, {
     fetch: tokenEndpoint(401, { errors: [{ title: 'Unauthorized', code: 'OAUTH-5', status: '401' }], traceId: 't' }).fetch,
   });
   const page = await fetch(`${login.redirectUri}?code=c&state=${login.authorizationUrl.searchParams.get('state')}`);
   assert.equal(page.status, 502);
   assert.match(await page.text(), /Sign-in failed/);
-  await assert.rejects(login.tokens, (e: unknown) => e instanceof TokenError && e.status === 401);
+  await assert.rejects(login.tokens, (e: unknown) => e instanceof TenantError && e.status === 401);
 });
 
 test('LOOPBACK_TIMEOUT: no callback within the time limit ends the wait and frees the port', async () => {
   const login = await startLoopbackSignIn(METADATA, { clientId: 'native-app' }, { scope: 'user_default', timeoutMs: 100 });
-  await assert.rejects(login.tokens, (e: unknown) => e instanceof CallbackError && e.code === 'LOOPBACK_TIMEOUT' && e.rule === 'Robustness: every call is bounded');
+  await assert.rejects(login.tokens, (e: unknown) => e instanceof QlikOAuthError && e.code === 'LOOPBACK_TIMEOUT' && e.rule === 'Robustness: every call is bounded');
   await assert.rejects(fetch(login.redirectUri), 'nothing listens any more');
 });
 
 test('close() stops the listener and the sign-in', async () => {
   const login = await startLoopbackSignIn(METADATA, { clientId: 'native-app' }, { scope: 'user_default' });
   login.close();
-  await assert.rejects(login.tokens, (e: unknown) => e instanceof CallbackError);
+  await assert.rejects(login.tokens, (e: unknown) => e instanceof QlikOAuthError);
   await assert.rejects(fetch(login.redirectUri));
 });
 

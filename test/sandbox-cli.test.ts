@@ -8,16 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  SANDBOX_CLIENT_ID,
-  SANDBOX_CLIENT_SECRET,
-  SANDBOX_FAULTS,
-  SANDBOX_JWT_CLIENT_ID,
-  SANDBOX_M2M_CLIENT_ID,
-  SANDBOX_M2M_CLIENT_SECRET,
-  SANDBOX_NATIVE_CLIENT_ID,
-  SANDBOX_SPA_CLIENT_ID,
-} from '../src/sandbox/index.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_FAULTS, SANDBOX_JWT_CLIENT_ID, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, SANDBOX_NATIVE_CLIENT_ID, SANDBOX_SPA_CLIENT_ID } from '../src/sandbox/index.ts';
 
 const TSX = import.meta.resolve('tsx');
 const CLI = fileURLToPath(new URL('../src/sandbox/cli.ts', import.meta.url));

@@ -2,16 +2,8 @@
 // alone; revocation (RFC 7009) with or without credentials.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  SANDBOX_CLIENT_ID,
-  SANDBOX_CLIENT_SECRET,
-  SANDBOX_NATIVE_CLIENT_ID,
-  SANDBOX_SPA_CLIENT_ID,
-  SANDBOX_SPA_REDIRECT_URIS,
-} from '../src/sandbox/index.ts';
-import {
-  FORM, REDIRECT_URI, assertDetailed, assertTerse, basic, exchange, get, getCode, me, post, postJson, refresh, signIn, withSandbox,
-} from './helpers/sandbox.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_NATIVE_CLIENT_ID, SANDBOX_SPA_CLIENT_ID, SANDBOX_SPA_REDIRECT_URIS } from '../src/sandbox/index.ts';
+import { FORM, REDIRECT_URI, assertDetailed, assertTerse, basic, exchange, get, getCode, me, post, postJson, refresh, signIn, withSandbox } from './helpers/sandbox.ts';
 
 const DETAILED = { errors: 'detailed' } as const;
 

@@ -2,20 +2,8 @@
 // single-page app (public), and machine-to-machine (client_credentials and impersonation).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  IMPERSONATION_GRANT,
-  SANDBOX_CLIENT_ID,
-  SANDBOX_CLIENT_SECRET,
-  SANDBOX_JWT_CLIENT_ID,
-  SANDBOX_M2M_CLIENT_ID,
-  SANDBOX_M2M_CLIENT_SECRET,
-  SANDBOX_NATIVE_CLIENT_ID,
-  SANDBOX_NATIVE_REDIRECT_URIS,
-  SANDBOX_SPA_CLIENT_ID,
-} from '../src/sandbox/index.ts';
-import {
-  assertDetailed, assertTerse, authorizeUrl, basic, FORM, get, getCode, me, pkcePair, post, postJson, signIn, withSandbox, type Tokens,
-} from './helpers/sandbox.ts';
+import { IMPERSONATION_GRANT, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_JWT_CLIENT_ID, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, SANDBOX_NATIVE_CLIENT_ID, SANDBOX_NATIVE_REDIRECT_URIS, SANDBOX_SPA_CLIENT_ID } from '../src/sandbox/index.ts';
+import { assertDetailed, assertTerse, authorizeUrl, basic, FORM, get, getCode, me, pkcePair, post, postJson, signIn, withSandbox, type Tokens } from './helpers/sandbox.ts';
 
 const DETAILED = { errors: 'detailed' } as const;
 const M2M = { client_id: SANDBOX_M2M_CLIENT_ID, client_secret: SANDBOX_M2M_CLIENT_SECRET };

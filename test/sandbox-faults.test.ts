@@ -2,21 +2,8 @@
 // settings reader that turns SANDBOX_* variables into options.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ANOTHER_ISSUER,
-  PLAIN_HTTP_TOKEN_ENDPOINT,
-  SANDBOX_FAULTS,
-  TEST_FAULTS,
-  parseSandboxFault,
-  sandboxOptionsFromEnv,
-  startSandbox,
-  type Sandbox,
-  type SandboxFaultName,
-} from '../src/sandbox/index.ts';
-import {
-  assertDetailed, assertQlikError, assertTerse, authorizeUrl, decide, exchange, get, getCode, me, pkcePair, refresh, signIn,
-  startConsent, withSandbox,
-} from './helpers/sandbox.ts';
+import { ANOTHER_ISSUER, PLAIN_HTTP_TOKEN_ENDPOINT, SANDBOX_FAULTS, TEST_FAULTS, parseSandboxFault, sandboxOptionsFromEnv, startSandbox, type Sandbox, type SandboxFaultName } from '../src/sandbox/index.ts';
+import { assertDetailed, assertQlikError, assertTerse, authorizeUrl, decide, exchange, get, getCode, me, pkcePair, refresh, signIn, startConsent, withSandbox } from './helpers/sandbox.ts';
 
 async function metadata(sb: Sandbox): Promise<Record<string, unknown>> {
   return (await (await get(`${sb.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;

@@ -3,10 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from '../src/sandbox/index.ts';
-import {
-  assertDetailed, assertQlikError, assertTerse, authorizeUrl, exchange, get, getCode, manualClock, pkcePair, post, refresh,
-  signIn, withSandbox,
-} from './helpers/sandbox.ts';
+import { assertDetailed, assertQlikError, assertTerse, authorizeUrl, exchange, get, getCode, manualClock, pkcePair, post, refresh, signIn, withSandbox } from './helpers/sandbox.ts';
 
 describe('terse errors by default, as a real tenant', () => {
   it('answers every client-auth and grant failure at the token endpoint with 401 OAUTH-5 "Unauthorized" and a traceId', async () => {

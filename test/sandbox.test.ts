@@ -5,10 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, startSandbox, type Sandbox } from '../src/sandbox/index.ts';
-import {
-  FORM, REDIRECT_URI, assertErrorRedirect, assertQlikError, authorizeUrl, decide, exchange, get, getCode, manualClock, me,
-  pkcePair, post, refresh, signIn, startConsent, withSandbox, type Tokens,
-} from './helpers/sandbox.ts';
+import { FORM, REDIRECT_URI, assertErrorRedirect, assertQlikError, authorizeUrl, decide, exchange, get, getCode, manualClock, me, pkcePair, post, refresh, signIn, startConsent, withSandbox, type Tokens } from './helpers/sandbox.ts';
 
 const DETAILED = { errors: 'detailed' } as const;
 

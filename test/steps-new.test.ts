@@ -6,10 +6,10 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { httpRequest, insecureUrlReason } from '../src/http.ts';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../src/2-authorize.ts';
-import { exchangeCode, processTokenResponse, validateCallback } from '../src/3-token.ts';
-import { isExpired, refreshMarginMs } from '../src/5-lifecycle.ts';
-import { CallbackError, ConfigurationError, HttpError } from '../src/errors.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../src/3.2-authorize.ts';
+import { exchangeCode, processTokenResponse, validateCallback } from '../src/3.3-token.ts';
+import { isExpired, refreshMarginMs } from '../src/lifecycle.ts';
+import { QlikOAuthError, ConfigurationError } from '../src/errors.ts';
 import { CLIENT, METADATA, TENANT, mockTenant, result } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -33,7 +33,7 @@ test('INSECURE_URL: httpRequest refuses an http token endpoint for an https tena
   }) as typeof fetch;
   const https = { ...METADATA, issuer: 'https://acme.eu.qlikcloud.com', tokenEndpoint: 'http://127.0.0.1:8080/oauth/token' };
   await assert.rejects(exchangeCode(https, CLIENT, { code: 'c', codeVerifier: 'v'.repeat(43) }, { fetch: fetchSpy }), (e: unknown) => {
-    assert.ok(e instanceof HttpError);
+    assert.ok(e instanceof QlikOAuthError);
     assert.equal(e.code, 'INSECURE_URL');
     assert.doesNotMatch(e.message, new RegExp(CLIENT.clientSecret));
     return true;
@@ -61,7 +61,7 @@ test('a caller signal stops a request early, as TIMEOUT with its own message', a
     new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)))) as typeof fetch;
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 20);
-  await assert.rejects(httpRequest({ method: 'GET', url: `${TENANT}/x` }, { fetch: hanging, signal: controller.signal }), (e: HttpError) => {
+  await assert.rejects(httpRequest({ method: 'GET', url: `${TENANT}/x` }, { fetch: hanging, signal: controller.signal }), (e: QlikOAuthError) => {
     assert.equal(e.code, 'TIMEOUT');
     assert.match(e.message, /ran out of time/);
     return true;
@@ -121,7 +121,7 @@ test('CALLBACK_TOO_LARGE: a callback with thousands of parameters is refused bef
   const many = Array.from({ length: 2600 }, (_, i) => `p${i}=x`).join('&');
   assert.throws(
     () => validateCallback(`http://localhost:3000/login/callback?code=c&state=${state}&${many}`, { expectedState: state, issuer: TENANT, issRequired: false }),
-    (e: unknown) => e instanceof CallbackError && e.code === 'CALLBACK_TOO_LARGE',
+    (e: unknown) => e instanceof QlikOAuthError && e.code === 'CALLBACK_TOO_LARGE',
   );
   // A dozen unusual parameters are fine.
   const few = Array.from({ length: 10 }, (_, i) => `p${i}=x`).join('&');
@@ -133,7 +133,8 @@ test('configuration mistakes in 3.2 are ConfigurationErrors (the app is misconfi
   for (const [change, code] of [
     [{ state: 'short' }, 'STATE_TOO_SHORT'],
     [{ scope: 'a"b' }, 'SCOPE_INVALID'],
-    [{ prompt: 'consent' }, 'PROMPT_INVALID'],
+    [{ prompt: 'select_account' }, 'PROMPT_INVALID'],
+    [{ scope: '' }, 'SCOPE_INVALID'],
     [{ maxAge: -1 }, 'PROMPT_INVALID'],
     [{ maxAge: 1.5 }, 'PROMPT_INVALID'],
   ] as const) {

@@ -5,7 +5,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
-import { Trace, docsPageOf, formatTranscript, type CheckEvent, type TraceEvent } from '../src/trace.ts';
+import { Trace, formatTranscript, type CheckEvent, type TraceEvent } from '../src/trace.ts';
+import { docsPageOf } from '../src/trace-format.ts';
+import { CHECKS } from '../src/checks.ts';
 import { transcriptJson, TRANSCRIPT_JSON_VERSION, parameterWhy } from '../src/trace-format.ts';
 import { tracePage } from '../src/app/trace-page.ts';
 import { DOCS_FILES, anchorOf, docsPage } from '../src/app/docs-page.ts';
@@ -118,7 +120,7 @@ test('the page shows the authorization request as a table with why, and no perce
 test('checks read as what held, n/a with why, the code linked to its docs row and the rule to the RFC', () => {
   const trace = new Trace();
   validateCallback(`${CLIENT.redirectUri}?code=${CODE}&state=${STATE}`, { expectedState: STATE, issuer: TENANT, issRequired: false }, trace.hooks('3.3'));
-  trace.check('3.3', 'TOKEN_ERROR_RESPONSE', false, 'The tenant refused the code: invalid_grant.');
+  trace.check('3.3', CHECKS.TOKEN_ERROR_RESPONSE, false, 'The tenant refused the code: invalid_grant.');
   const html = page(trace.events);
   assert.match(
     html,
@@ -140,7 +142,7 @@ test('each step links to its docs page; machine-to-machine checks to docs/machin
 
 test('a rule of two RFCs links both', () => {
   const trace = new Trace();
-  trace.check('3.3', 'LOGIN_NOT_PENDING', false, 'used');
+  trace.check('3.3', CHECKS.LOGIN_NOT_PENDING, false, 'used');
   const html = page(trace.events);
   assert.match(html, /<a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc9700#section-2\.1">RFC 9700 §2\.1<\/a>, <a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc9700#section-4\.7\.1">RFC 9700 §4\.7\.1<\/a>/);
 });

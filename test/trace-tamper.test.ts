@@ -4,7 +4,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CallbackError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
+import { CHECKS } from '../src/checks.ts';
 import { redirectReply, type Reply } from '../src/app/reply.ts';
 import type { AppContext, AppRequest, Handler } from '../src/app/routes.ts';
 import { attackOutcomes, canAttack, rememberSpentCallback, tamper } from '../src/app/tamper.ts';
@@ -54,7 +55,7 @@ async function signedIn(ctx: AppContext, session: Session): Promise<void> {
 function refusing(seen: URL[]): Handler {
   return async (_ctx, req): Promise<Reply> => {
     seen.push(req.url);
-    throw new CallbackError('STATE_MISMATCH', 'refused', 'start again');
+    throw new QlikOAuthError(CHECKS.STATE_MISMATCH, 'refused', { hint: 'start again' });
   };
 }
 
@@ -115,7 +116,7 @@ test('without the sandbox flag: nothing is kept from a sign-in, and an attack is
 test('a failed callback is not kept: only a sign-in that worked can be attacked', async () => {
   const { ctx, session } = setup(true);
   const failing: Handler = async () => {
-    throw new CallbackError('STATE_MISMATCH', 'refused', 'start again');
+    throw new QlikOAuthError(CHECKS.STATE_MISMATCH, 'refused', { hint: 'start again' });
   };
   await assert.rejects(
     rememberSpentCallback(failing)(ctx, { method: 'GET', url: new URL(`${APP}/login/callback?code=x1234567&state=y1234567`), headers: {}, cookies: new Map(), sessionId: session.id, session }),

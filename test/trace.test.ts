@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { Trace, ruleHref, formatTranscript } from '../src/trace.ts';
 import { redactValue, redactUrl } from '../src/redact.ts';
-import { discover, exchangeCode, getCurrentUser, validateCallback, type HttpExchange, type TokenError } from '../src/index.ts';
+import { discover, exchangeCode, getCurrentUser, validateCallback, type HttpExchange, type TenantError } from '../src/index.ts';
 import { CLIENT, QLIK_USER, TENANT, mockTenant, qlikMetadataDocument } from './helpers/tenant.ts';
 
 const server = mockTenant();
@@ -92,7 +92,7 @@ test('a failed sign-in\'s transcript names the failing check, and the error body
   );
   const trace = new Trace([CLIENT.clientSecret]);
   const metadata = await import('./helpers/tenant.ts').then((m) => m.METADATA);
-  const error = await exchangeCode(metadata, CLIENT, { code: SECRETS.code, codeVerifier: SECRETS.verifier }, trace.hooks('3.3')).catch((e: TokenError) => e);
+  const error = await exchangeCode(metadata, CLIENT, { code: SECRETS.code, codeVerifier: SECRETS.verifier }, trace.hooks('3.3')).catch((e: TenantError) => e);
   trace.failure('3.3', error);
   const failed = trace.events.find((e) => e.type === 'check' && !e.passed);
   assert.ok(failed && failed.type === 'check');

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { HttpResult } from '../../src/http.ts';
-import type { TenantMetadata } from '../../src/1-discovery.ts';
+import type { TenantMetadata } from '../../src/3.1-discovery.ts';
 import type { ClientConfig } from '../../src/client.ts';
 
 export const ISSUER = 'https://acme.eu.qlikcloud.com';

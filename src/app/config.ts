@@ -1,9 +1,9 @@
 // The app's settings: what createApp() takes, and how `npm start` reads them from the environment
 // (the variable names are part of the app's contract: keep them). Every check says what to fix.
 
-import { DiscoveryError } from '../errors.ts';
-import { expectedIssuer } from '../1-discovery.ts';
-import { SCOPE_PATTERN } from '../2-authorize.ts';
+import { QlikOAuthError } from '../errors.ts';
+import { expectedIssuer } from '../3.1-discovery.ts';
+import { SCOPE_PATTERN } from '../3.2-authorize.ts';
 import { isLoopbackHost } from '../http.ts';
 import type { SessionLimits } from './sessions.ts';
 
@@ -112,7 +112,7 @@ export function readConfig(env: Env): EnvConfig {
     // The same parse and https rule discovery applies (RFC 8414 §2), checked now, before the network.
     issuer = expectedIssuer(tenantUrl);
   } catch (error) {
-    if (error instanceof DiscoveryError) throw new ConfigError(`QLIK_TENANT_URL: ${error.message}`, `${error.hint} Set it in QLIK_TENANT_URL.`);
+    if (error instanceof QlikOAuthError && error.step === '3.1') throw new ConfigError(`QLIK_TENANT_URL: ${error.message}`, `${error.hint} Set it in QLIK_TENANT_URL.`);
     throw error;
   }
   return { tenantUrl: issuer, clientId, clientSecret, scope, port, appUrl, sessionSecret };

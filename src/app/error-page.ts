@@ -4,18 +4,9 @@
 // rule it enforces and a hint ("what to do next"), so the page can say all of that. Anything else
 // is a bug in this app: the browser gets a generic 500 and the log gets the name and message.
 
-import {
-  ApiError,
-  AuthorizationError,
-  CallbackError,
-  ConfigurationError,
-  DiscoveryError,
-  HttpError,
-  LifecycleError,
-  QlikOAuthError,
-  TokenError,
-  type Setting,
-} from '../errors.ts';
+import { ConfigurationError, QlikOAuthError, type Setting } from '../errors.ts';
+import { AuthorizationError } from '../3.3-token.ts';
+import { CALLBACK_CHECKS } from '../3.3-token.ts';
 import { escapeControl } from '../redact.ts';
 import { errorPage, simplePage } from './pages.ts';
 import { jsonReply, pageReply, type Reply } from './reply.ts';
@@ -44,25 +35,29 @@ export function settingsHint(error: QlikOAuthError): string | undefined {
  * 504: the tenant did not answer in time (RFC 9110 §15.6.5 Gateway Timeout).
  */
 export function statusFor(error: unknown): number {
-  if (error instanceof CallbackError || error instanceof AuthorizationError) return 400;
+  if (isCallbackError(error) || error instanceof AuthorizationError) return 400;
   if (error instanceof ConfigurationError) return 500;
-  if ((error instanceof HttpError && error.code === 'TIMEOUT') || (error instanceof LifecycleError && error.code === 'DEADLINE_EXCEEDED')) return 504;
+  if (error instanceof QlikOAuthError && (error.code === 'TIMEOUT' || error.code === 'DEADLINE_EXCEEDED')) return 504;
   if (retryAfterOf(error) !== undefined) return 503;
-  if (error instanceof LifecycleError && error.signInAgain) return 401;
+  if (error instanceof QlikOAuthError && error.signInAgain) return 401;
   if (error instanceof QlikOAuthError) return 502;
   return 500;
 }
 
 /** Seconds the tenant asked us to wait (a 429), when it did. */
 export function retryAfterOf(error: unknown): number | undefined {
-  if (error instanceof TokenError || error instanceof ApiError) return error.status === 429 ? (error.retryAfter ?? 1) : undefined;
-  if (error instanceof LifecycleError) return error.retryAfter;
-  return undefined;
+  if (!(error instanceof QlikOAuthError)) return undefined;
+  return error.status === 429 ? (error.retryAfter ?? 1) : error.retryAfter;
 }
 
 /** Qlik's traceId, when the tenant sent one: what Qlik support asks for. */
 export function traceIdOf(error: unknown): string | undefined {
-  return error instanceof TokenError || error instanceof ApiError || error instanceof LifecycleError ? error.traceId : undefined;
+  return error instanceof QlikOAuthError ? error.traceId : undefined;
+}
+
+/** A callback that failed step 3.3's checks: the browser's request is the problem. */
+function isCallbackError(error: unknown): boolean {
+  return error instanceof QlikOAuthError && (error.code in CALLBACK_CHECKS || error.code === 'LOGIN_NOT_PENDING' || error.code === 'LOOPBACK_TIMEOUT');
 }
 
 function titleFor(error: QlikOAuthError): string {
@@ -70,12 +65,12 @@ function titleFor(error: QlikOAuthError): string {
     return error.error === 'access_denied' ? 'The sign-in was declined' : 'The tenant refused the sign-in';
   }
   if (error instanceof ConfigurationError) return 'This app is misconfigured';
-  if (error instanceof CallbackError) return 'This sign-in link failed a check';
+  if (isCallbackError(error)) return 'This sign-in link failed a check';
   if (retryAfterOf(error) !== undefined) return 'Qlik asks us to wait';
-  if (error instanceof TokenError) return 'The tenant did not give this app a token';
-  if (error instanceof ApiError) return 'The tenant did not say who you are';
-  if (error instanceof LifecycleError) return error.signInAgain ? 'Please sign in again' : 'The tenant call was stopped';
-  if (error instanceof HttpError) {
+  if (error.step === '3.3') return 'The tenant did not give this app a token';
+  if (error.step === '3.4') return 'The tenant did not say who you are';
+  if (error.step === 'lifecycle') return error.signInAgain ? 'Please sign in again' : 'The tenant call was stopped';
+  if (error.step === 'http') {
     if (error.code === 'TIMEOUT') return 'The tenant did not answer in time';
     if (error.code === 'NETWORK_ERROR') return 'The tenant could not be reached';
     return 'The tenant sent an answer this app cannot use';

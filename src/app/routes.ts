@@ -2,14 +2,15 @@
 // request as data and returns a Reply (reply.ts); server.ts does the HTTP plumbing around them.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import { ApiError, LifecycleError, QlikOAuthError, clip } from '../errors.ts';
+import { QlikOAuthError, clip } from '../errors.ts';
+import { CHECKS } from '../checks.ts';
 import type { HttpOptions } from '../http.ts';
 import type { ClientConfig } from '../client.ts';
-import type { TenantMetadata } from '../1-discovery.ts';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../2-authorize.ts';
-import { exchangeCode, validateCallback } from '../3-token.ts';
-import { getCurrentUser } from '../4-api.ts';
-import { closeSession, paginate, qlikFetch, type QlikSession } from '../5-lifecycle.ts';
+import type { TenantMetadata } from '../3.1-discovery.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../3.2-authorize.ts';
+import { exchangeCode, validateCallback } from '../3.3-token.ts';
+import { getCurrentUser } from '../3.4-api.ts';
+import { closeSession, paginate, qlikFetch, type QlikSession } from '../lifecycle.ts';
 import { escapeControl } from '../redact.ts';
 import { Trace, formatTranscript, type TraceEvent } from '../trace.ts';
 import { transcriptJson } from '../trace-format.ts';
@@ -195,7 +196,7 @@ async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
     const before = new Set(trace?.events);
     try {
       if (lookup.kind === 'used-or-expired') {
-        trace?.check('3.3', 'LOGIN_NOT_PENDING', false, 'The callback answers a sign-in that was already finished or has expired.');
+        trace?.check('3.3', CHECKS.LOGIN_NOT_PENDING, false, 'The callback answers a sign-in that was already finished or has expired.');
         return { ...pageReply(400, alreadyUsedPage()), cookies };
       }
       trace?.note('3.3', `The browser is back from the tenant: GET ${url.href}`); // note() redacts code and state
@@ -227,7 +228,7 @@ async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
     const { code } = validateCallback(url, expected, options);
     const tokens = await exchangeCode(metadata, client, { code, codeVerifier: pending.codeVerifier }, options);
     section = '3.4';
-    // What src/5-lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
+    // What src/lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
     // A page never sleeps long for a 429: past RATE_LIMIT_BUDGET_SECONDS the wait is passed on to the user.
     const qlik: QlikSession = {
       metadata,
@@ -341,7 +342,7 @@ function endIfTokensDead(ctx: AppContext, session: Session, signedIn: SignedIn, 
   // Only a refusal of the grant itself ends it (5-lifecycle.ts decides: signInAgain); a 429 from
   // the token endpoint (Qlik: 100 requests a minute) is a reason to wait, not to drop a valid grant.
   const tokensDead =
-    (error instanceof ApiError && error.code === 'API_UNAUTHORIZED') || (error instanceof LifecycleError && error.signInAgain);
+    error instanceof QlikOAuthError && (error.code === 'API_UNAUTHORIZED' || error.signInAgain);
   if (!tokensDead) return undefined;
   if (session.signedIn === signedIn) signOutSession(ctx.sessions, session);
   return `The tenant no longer accepts this sign-in (${error.code}: ${error.message}).`;
@@ -353,7 +354,7 @@ const SPACES_SHOWN = 5;
 const SPACES_MAX_PAGES = 3;
 
 /**
- * The first few spaces the user can see (GET /api/v1/spaces, paged: src/5-lifecycle.ts paginate),
+ * The first few spaces the user can see (GET /api/v1/spaces, paged: src/lifecycle.ts paginate),
  * as a sign that the token works for more than /users/me.
  */
 async function firstSpaces(session: QlikSession, signal: AbortSignal): Promise<string[]> {

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_TIMEOUT_MS, isLoopbackHost } from '../http.ts';
-import { discover, type TenantMetadata } from '../1-discovery.ts';
+import { discover, type TenantMetadata } from '../3.1-discovery.ts';
 import { CALLBACK_PATH, DEFAULT_PORT, DEFAULT_SCOPE, type AppOptions } from './config.ts';
 import { parseCookies, sessionIdFrom } from './cookies.ts';
 import { errorReply, logUnexpected } from './error-page.ts';

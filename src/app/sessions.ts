@@ -10,14 +10,14 @@
 // requests can push a signed-in user out (see SessionStore.signedInSessions).
 
 import { randomBytes } from 'node:crypto';
-import type { QlikUser } from '../4-api.ts';
-import type { QlikSession } from '../5-lifecycle.ts';
+import type { QlikUser } from '../3.4-api.ts';
+import type { QlikSession } from '../lifecycle.ts';
 import { Trace } from '../trace.ts';
 
 /** What a signed-in session holds. Never sent to the browser: only `user.name` and the like are shown. */
 export interface SignedIn {
   user: QlikUser;
-  /** The tokens, and what src/5-lifecycle.ts needs to use and refresh them. */
+  /** The tokens, and what src/lifecycle.ts needs to use and refresh them. */
   qlik: QlikSession;
   signedInAt: number;
   /** The spaces fetched with /users/me at sign-in, settled; the first GET / shows them, then drops them. */

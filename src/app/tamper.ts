@@ -8,8 +8,9 @@
 // code was exchanged, and a tenant takes a code once (RFC 6749 §4.1.2). With a real tenant none of
 // this exists: nothing is kept, the route answers 404, and /trace shows no attack.
 
-import { createCodeVerifier, createState } from '../2-authorize.ts';
-import { QlikOAuthError, type CheckCode } from '../errors.ts';
+import { createCodeVerifier, createState } from '../3.2-authorize.ts';
+import { QlikOAuthError } from '../errors.ts';
+import type { CheckCode } from '../checks.ts';
 import { html, type SafeHtml } from './html.ts';
 import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { simplePage } from './pages.ts';
@@ -129,7 +130,7 @@ export async function tamper(ctx: AppContext, request: AppRequest, callback: Han
     // A refusal that is a page, not an error (LOGIN_NOT_PENDING, or the error page): its check is the last one noted.
     if (reply.status >= 400) stoppedBy = lastFailedCheck(session);
   } catch (error) {
-    stoppedBy = error instanceof QlikOAuthError ? error.code : lastFailedCheck(session);
+    stoppedBy = error instanceof QlikOAuthError ? (error.code as CheckCode) : lastFailedCheck(session);
   }
   const list = outcomes.get(session) ?? [];
   list.push({ attack, stoppedBy, at: new Date().toISOString() });
@@ -147,7 +148,7 @@ function lastFailedCheck(session: Session): CheckCode | undefined {
   for (let i = session.trace.events.length - 1; i >= 0; i--) {
     const event = session.trace.events[i]!;
     if (event.type === 'note' && event.text.startsWith(ATTACK_NOTE)) return undefined;
-    if (event.type === 'check' && !event.passed) return event.code;
+    if (event.type === 'check' && !event.passed) return event.code as CheckCode;
   }
   return undefined;
 }

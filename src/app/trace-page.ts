@@ -4,9 +4,9 @@
 // its code linked to its docs and its rule to the RFC. Everything shown was redacted when it was
 // recorded (src/trace.ts); every value goes through html`…`, which escapes it.
 
-import { CHECKS, type CheckCode } from '../errors.ts';
-import { docsPageOf, ruleLinks, sectionTitle, type CheckEvent, type ExchangeEvent, type NoteEvent, type TraceEvent } from '../trace.ts';
-import { outcomeOf, parameterWhy } from '../trace-format.ts';
+import { CHECKS, type CheckCode } from '../checks.ts';
+import { ruleLinks, sectionTitle, type CheckEvent, type ExchangeEvent, type NoteEvent, type TraceEvent } from '../trace.ts';
+import { docsPageOf, outcomeOf, parameterWhy } from '../trace-format.ts';
 import { html, SafeHtml } from './html.ts';
 import { layout } from './pages.ts';
 import { ATTACKS, ATTACK_NOTE, explainOutcome, type AttackName, type AttackOutcome } from './tamper.ts';
@@ -237,7 +237,7 @@ function checkItem(check: CheckEvent): SafeHtml {
 }
 
 /** A check's code, linked to its row in the docs page of its step (served by the app: works offline). */
-export function codeLink(code: CheckCode): SafeHtml {
+export function codeLink(code: string): SafeHtml {
   const page = docsPageOf(code);
   return page ? html`<a class="code" href="/docs/${page}#${code}">${code}</a>` : html`<code>${code}</code>`;
 }

@@ -16,11 +16,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { LifecycleError, TokenError } from '../errors.ts';
-import { discover, type TenantMetadata } from '../1-discovery.ts';
-import type { TokenSet } from '../3-token.ts';
-import { getCurrentUser } from '../4-api.ts';
-import { refreshTokens } from '../5-lifecycle.ts';
+import { QlikOAuthError, TenantError } from '../errors.ts';
+import { discover, type TenantMetadata } from '../3.1-discovery.ts';
+import type { TokenSet } from '../3.3-token.ts';
+import { getCurrentUser } from '../3.4-api.ts';
+import { refreshTokens } from '../lifecycle.ts';
 import type { ClientCredentials } from '../client.ts';
 import { DEFAULT_LOGIN_TIMEOUT_MS, loopbackRedirectUri, startLoopbackSignIn } from '../native-login.ts';
 import { SANDBOX_NATIVE_CLIENT_ID, type Sandbox } from '../sandbox/index.ts';
@@ -182,9 +182,9 @@ async function refreshFromFile(file: string, metadata: TenantMetadata, client: C
     process.stderr.write(`Signed in again from the refresh token saved in ${file}.\n`);
     return tokens;
   } catch (error) {
-    const refused = (error instanceof TokenError && [400, 401, 403].includes(error.status)) || (error instanceof LifecycleError && error.signInAgain);
+    const refused = (error instanceof TenantError && [400, 401, 403].includes(error.status)) || (error instanceof QlikOAuthError && error.signInAgain);
     if (!refused) throw error;
-    process.stderr.write(`The saved refresh token no longer works (${(error as TokenError).code}). Signing in with the browser.\n`);
+    process.stderr.write(`The saved refresh token no longer works (${(error as QlikOAuthError).code}). Signing in with the browser.\n`);
     return undefined;
   }
 }

@@ -1,4 +1,4 @@
-// `npm run m2m -- [METHOD] [PATH]`: one Qlik REST call as a machine (src/6-machine.ts), its JSON
+// `npm run m2m -- [METHOD] [PATH]`: one Qlik REST call as a machine (src/machine.ts), its JSON
 // answer as the last line of stdout.
 //
 //   npm run m2m                                   GET /api/v1/users/me as the client's bot user
@@ -13,9 +13,9 @@
 
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { discover } from '../1-discovery.ts';
-import { qlikFetch, type QlikRequest } from '../5-lifecycle.ts';
-import { machineSession, type UserLookup } from '../6-machine.ts';
+import { discover } from '../3.1-discovery.ts';
+import { qlikFetch, type QlikRequest } from '../lifecycle.ts';
+import { machineSession, type UserLookup } from '../machine.ts';
 import { SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, type Sandbox } from '../sandbox/index.ts';
 import { SettingError, loadDotEnv, readCliSettings, runCommand, startLocalTenant } from './shared.ts';
 
@@ -73,7 +73,7 @@ export function parseM2mArguments(argv: string[]): M2mArguments | 'help' {
   return { method: chosen, path, json, userLookup: parseImpersonate(parsed.values.impersonate) };
 }
 
-/** "subject:<value>" or "userId:<value>"; the value itself is checked by src/6-machine.ts (USER_LOOKUP_INVALID). */
+/** "subject:<value>" or "userId:<value>"; the value itself is checked by src/machine.ts (USER_LOOKUP_INVALID). */
 function parseImpersonate(text: string | undefined): UserLookup | undefined {
   if (text === undefined) return undefined;
   const match = /^(subject|userId):([\s\S]*)$/.exec(text);

@@ -7,13 +7,13 @@
 // to revoke). It never prints the client secret or a token, and revokes any token it gets.
 
 import { randomBytes } from 'node:crypto';
-import { checkMetadataDocument, expectedIssuer, metadataUrls, readMetadataAnswer, type TenantMetadata } from '../1-discovery.ts';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../2-authorize.ts';
-import { requestTokens, type TokenSet } from '../3-token.ts';
-import { revokeToken } from '../5-lifecycle.ts';
-import { clientAuthentication, type ClientConfig, type ClientCredentials } from '../client.ts';
-import { DiscoveryError, QlikOAuthError, TokenError, clip, quote, type TenantErrorBody } from '../errors.ts';
-import { httpRequest, isLoopbackHost, parseErrorBody, tenantClockOffset, type HttpExchange, type HttpOptions, type HttpResult } from '../http.ts';
+import { expectedIssuer, metadataUrls, processDiscoveryResponse, whyNotMetadata, type TenantMetadata } from '../3.1-discovery.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../3.2-authorize.ts';
+import { requestTokens, type TokenSet } from '../3.3-token.ts';
+import { revokeToken } from '../lifecycle.ts';
+import { clientPost, type ClientConfig, type ClientCredentials } from '../client.ts';
+import { QlikOAuthError, TenantError, clip, quote, type TenantErrorBody } from '../errors.ts';
+import { httpRequest, isLoopbackHost, parseErrorBody, type HttpExchange, type HttpOptions, type HttpResult } from '../http.ts';
 import { escapeControl } from '../redact.ts';
 import { CALLBACK_PATH, ConfigError, readConfig } from '../app/config.ts';
 import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandboxOptionsFromEnv, startSandbox, type Sandbox } from '../sandbox/index.ts';
@@ -169,7 +169,7 @@ function checkTenantUrl(report: Report, tenantUrl: string, isSandbox: boolean): 
   try {
     issuer = expectedIssuer(tenantUrl);
   } catch (error) {
-    if (!(error instanceof DiscoveryError)) throw error;
+    if (!(error instanceof QlikOAuthError && error.step === '3.1')) throw error;
     report.add('FAIL', 'tenant URL', `QLIK_TENANT_URL: ${error.message} ${error.hint} (${error.code})`);
     return undefined;
   }
@@ -272,9 +272,8 @@ async function get(url: string, issuer: string, http: HttpOptions, headers?: Rec
   const options = { ...http, onExchange: (seen: HttpExchange) => (exchange = seen) };
   try {
     const result = await httpRequest({ method: 'GET', url, issuer, ...(headers ? { headers } : {}) }, options);
-    const answer = readMetadataAnswer(result);
-    const document = 'document' in answer ? answer.document : undefined;
-    const notMetadata = 'notMetadata' in answer ? answer.notMetadata : undefined;
+    const notMetadata = whyNotMetadata(result);
+    const document = notMetadata === undefined ? (JSON.parse(result.body) as Record<string, unknown>) : undefined;
     return { url, result, exchange, receivedAt: Date.now(), notMetadata, document };
   } catch (error) {
     if (!(error instanceof QlikOAuthError)) throw error;
@@ -317,13 +316,13 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
   );
 
   // RFC 8414 §3.3: the issuer must equal the tenant URL, to the letter.
-  const issuerSaid = document.issuer as string; // readMetadataAnswer: a document has a string issuer
+  const issuerSaid = document.issuer as string; // whyNotMetadata: a document has a string issuer
   if (issuerSaid !== issuer) {
     report.add('FAIL', 'issuer', `the metadata names issuer ${quote(issuerSaid)}, but QLIK_TENANT_URL gives ${quote(issuer)}; they must be equal to the letter (RFC 8414 §3.3, ISSUER_MISMATCH). If ${quote(issuerSaid)} is your tenant's address, set QLIK_TENANT_URL to it; else this is not your tenant's metadata.`);
     return undefined;
   }
   try {
-    const metadata = checkMetadataDocument(document, issuer);
+    const metadata = processDiscoveryResponse(chosen.result!, issuer);
     const revoke = metadata.revocationEndpoint ?? `not listed (${issuer}/oauth/revoke is used)`;
     report.add('ok', 'issuer', `the metadata names ${quote(issuer)}, the tenant URL exactly; endpoints: authorize ${metadata.authorizationEndpoint}, token ${metadata.tokenEndpoint}, revoke ${revoke}`);
     return metadata;
@@ -346,7 +345,7 @@ function checkClock(report: Report, answers: readonly Answer[]): void {
     return;
   }
   const headers = new Headers(dated.exchange!.responseHeaders);
-  const offset = tenantClockOffset({ status: dated.exchange!.status ?? 0, headers, body: '' }, dated.receivedAt);
+  const offset = Date.parse(headers.get('date') ?? '') - dated.receivedAt;
   const seconds = Math.round(Math.abs(offset) / 1000);
   const size = seconds >= 120 ? `${seconds} s (${(seconds / 60).toFixed(1)} min)` : `${seconds} s`;
   const side = offset > 0 ? 'ahead of' : 'behind';
@@ -423,7 +422,7 @@ function answerText(status: number, said: TenantErrorBody | undefined): string {
 async function checkCredentials(report: Report, metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions): Promise<void> {
   let tokens: TokenSet;
   try {
-    tokens = await requestTokens(metadata, client, { grant_type: 'client_credentials' }, http, 'check the client credentials');
+    tokens = await requestTokens(metadata, client, { grant: { grant_type: 'client_credentials' }, action: 'check the client credentials' }, http);
   } catch (error) {
     if (!(error instanceof QlikOAuthError)) throw error;
     await afterRefusal(report, metadata, client, http, error);
@@ -443,7 +442,7 @@ async function checkCredentials(report: Report, metadata: TenantMetadata, client
 }
 
 async function afterRefusal(report: Report, metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions, error: QlikOAuthError): Promise<void> {
-  const tokenError = error instanceof TokenError ? error : undefined;
+  const tokenError = error instanceof TenantError ? error : undefined;
   const said = tokenError ? answerText(tokenError.status, tokenError.tenantError) : `${error.code}: ${error.message}`;
   const code = tokenError?.tenantError?.code;
   if (tokenError?.status === 429) {
@@ -474,18 +473,9 @@ async function afterRefusal(report: Report, metadata: TenantMetadata, client: Cl
 
 /** RFC 7009 §2.1: revokes a made-up token with these credentials. `text` leaves out the traceId, so two answers compare. */
 async function revokeProbe(metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions): Promise<{ status: number | undefined; text: string }> {
-  const auth = clientAuthentication(client, metadata.tokenEndpointAuthMethods);
   try {
-    const result = await httpRequest(
-      {
-        method: 'POST',
-        url: metadata.revocationEndpoint ?? `${metadata.issuer}/oauth/revoke`,
-        issuer: metadata.issuer,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers },
-        body: new URLSearchParams({ token: `not-a-token-${randomBytes(16).toString('hex')}`, token_type_hint: 'access_token', ...auth.fields }).toString(),
-      },
-      http,
-    );
+    const url = metadata.revocationEndpoint ?? `${metadata.issuer}/oauth/revoke`;
+    const result = await clientPost(metadata, client, url, { token: `not-a-token-${randomBytes(16).toString('hex')}`, token_type_hint: 'access_token' }, http);
     const said = parseErrorBody(result);
     return { status: result.status, text: answerText(result.status, said && { ...said, traceId: undefined }) };
   } catch (error) {

@@ -4,8 +4,8 @@
 // Exit codes: 0 done, 1 the sign-in or the call failed, 2 a setting or an argument is wrong
 // (then nothing was sent over the network).
 
-import { ConfigurationError, DiscoveryError, QlikOAuthError } from '../errors.ts';
-import { expectedIssuer } from '../1-discovery.ts';
+import { ConfigurationError, QlikOAuthError } from '../errors.ts';
+import { expectedIssuer } from '../3.1-discovery.ts';
 import { escapeControl } from '../redact.ts';
 import { startSandbox, type Sandbox } from '../sandbox/index.ts';
 import { ConfigError } from '../app/config.ts';
@@ -64,7 +64,7 @@ export function readCliSettings(env: Record<string, string | undefined>): CliSet
     // The same parse and https rule as discovery (RFC 8414 §2), before the network.
     settings.tenantUrl = expectedIssuer(settings.tenantUrl);
   } catch (error) {
-    if (error instanceof DiscoveryError) throw new SettingError(`QLIK_TENANT_URL: ${error.message}`, error.hint);
+    if (error instanceof QlikOAuthError && error.step === '3.1') throw new SettingError(`QLIK_TENANT_URL: ${error.message}`, error.hint);
     throw error;
   }
   return settings;

@@ -1,7 +1,7 @@
 // What every answer of the app must look like, checked the same way in every test that needs it.
 
 import assert from 'node:assert/strict';
-import { CHECKS, type CheckCode } from '../../src/errors.ts';
+import { CHECKS, type CheckCode } from '../../src/checks.ts';
 import type { Page } from './browser.ts';
 
 /** A stack frame ("    at fn (file:line)") or a path into this project's sources: internals that must never reach a page. */

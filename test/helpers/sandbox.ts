@@ -1,13 +1,7 @@
 // Helpers for the sandbox's tests: drive a real sandbox on 127.0.0.1 with fetch (redirect: 'manual').
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import {
-  SANDBOX_CLIENT_ID,
-  SANDBOX_CLIENT_SECRET,
-  startSandbox,
-  type Sandbox,
-  type SandboxOptions,
-} from '../../src/sandbox/index.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.ts';
 
 export const REDIRECT_URI = 'http://localhost:3000/login/callback';
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

@@ -3,7 +3,7 @@
 // through, it would fail rather than leave this machine.
 import { setupServer } from 'msw/node';
 import type { HttpResult } from '../../src/http.ts';
-import type { TenantMetadata } from '../../src/1-discovery.ts';
+import type { TenantMetadata } from '../../src/3.1-discovery.ts';
 import type { ClientConfig } from '../../src/client.ts';
 
 export const TENANT = 'http://127.0.0.1:9';

@@ -7,19 +7,7 @@
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Browser, type Page } from '../helpers/browser.ts';
-import {
-  HOSTILE_CLIENT_SECRET,
-  drip,
-  hostileSignIn,
-  huge,
-  json,
-  redirect,
-  reset,
-  startHostileStack,
-  text,
-  tokenResponse,
-  type HostileStack,
-} from '../helpers/hostile-tenant.ts';
+import { HOSTILE_CLIENT_SECRET, drip, hostileSignIn, huge, json, redirect, reset, startHostileStack, text, tokenResponse, type HostileStack } from '../helpers/hostile-tenant.ts';
 import { assertErrorPage } from '../helpers/pages.ts';
 
 let stack: HostileStack;
@@ -81,7 +69,7 @@ describe('hostile token responses through the app', () => {
 
   it('shows 502 for a negative expires_in (EXPIRY_INVALID)', async () => {
     stack.tenant.on.token = json(200, tokenResponse({ expires_in: -1 }));
-    assertErrorPage(await signInFails(), 502, 'EXPIRY_INVALID', /expires_in -1 is not a positive number of seconds/);
+    assertErrorPage(await signInFails(), 502, 'EXPIRY_INVALID', /expires_in -1 is not a number of seconds/);
   });
 
   it('shows 502 for an HTML error page (TOKEN_ERROR_RESPONSE, no details)', async () => {

@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
-import { discover, type TenantMetadata } from '../../src/1-discovery.ts';
-import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../../src/2-authorize.ts';
-import { exchangeCode, validateCallback, type TokenSet } from '../../src/3-token.ts';
-import { closeSession, refreshSession, type QlikSession } from '../../src/5-lifecycle.ts';
+import { discover, type TenantMetadata } from '../../src/3.1-discovery.ts';
+import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../../src/3.2-authorize.ts';
+import { exchangeCode, validateCallback, type TokenSet } from '../../src/3.3-token.ts';
+import { closeSession, refreshSession, type QlikSession } from '../../src/lifecycle.ts';
 import type { ClientConfig } from '../../src/client.ts';
-import { CallbackError, TokenError } from '../../src/errors.ts';
+import { QlikOAuthError, TenantError } from '../../src/errors.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:1/login/callback';
 const SCOPE = 'openid offline_access';
@@ -136,7 +136,7 @@ for (const kind of ['basic', 'post', 'public'] as const) {
     const session: QlikSession = { metadata, client, tokens };
     const refreshed: TokenSet = await refreshSession(session, tokens.accessToken);
     assert.notEqual(refreshed.accessToken, tokens.accessToken);
-    assert.ok(session.tokens.refreshToken);
+    assert.ok(session.tokens!.refreshToken);
     assert.deepEqual(await closeSession(session), [], 'the provider revoked both tokens');
   });
 }
@@ -146,7 +146,7 @@ test('a wrong client secret is refused by the provider as invalid_client, and th
   for (const client of [clients.basic!, clients.post!]) {
     const wrongSecret = { ...client, clientSecret: 'not-the-secret-0123456789' };
     await assert.rejects(signIn(metadata, wrongSecret), (e: unknown) => {
-      assert.ok(e instanceof TokenError, String(e));
+      assert.ok(e instanceof TenantError, String(e));
       assert.equal(e.tenantError?.code, 'invalid_client');
       assert.match(e.hint, /client ID and client secret/);
       assert.doesNotMatch(`${e.message} ${e.hint}`, /not-the-secret/);
@@ -160,7 +160,7 @@ test('a tampered state never reaches the provider\'s token endpoint (STATE_MISMA
   const codeVerifier = createCodeVerifier();
   const url = buildAuthorizationUrl(metadata, clients.post!, { scope: SCOPE, state: createState(), codeChallenge: codeChallengeS256(codeVerifier) });
   const callback = await signInAtProvider(url);
-  assert.throws(() => validateCallback(callback, { expectedState: createState(), issuer: metadata.issuer, issRequired: true }), (e: unknown) => e instanceof CallbackError && e.code === 'STATE_MISMATCH');
+  assert.throws(() => validateCallback(callback, { expectedState: createState(), issuer: metadata.issuer, issRequired: true }), (e: unknown) => e instanceof QlikOAuthError && e.code === 'STATE_MISMATCH');
 });
 
 test('a callback naming another issuer is refused before the code is used (ISS_MISMATCH)', async () => {
@@ -169,5 +169,5 @@ test('a callback naming another issuer is refused before the code is used (ISS_M
   const url = buildAuthorizationUrl(metadata, clients.post!, { scope: SCOPE, state, codeChallenge: codeChallengeS256(createCodeVerifier()) });
   const callback = new URL(await signInAtProvider(url));
   callback.searchParams.set('iss', 'http://127.0.0.1:9');
-  assert.throws(() => validateCallback(callback, { expectedState: state, issuer: metadata.issuer, issRequired: true }), (e: unknown) => e instanceof CallbackError && e.code === 'ISS_MISMATCH');
+  assert.throws(() => validateCallback(callback, { expectedState: state, issuer: metadata.issuer, issRequired: true }), (e: unknown) => e instanceof QlikOAuthError && e.code === 'ISS_MISMATCH');
 });

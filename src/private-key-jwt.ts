@@ -1,0 +1,30 @@
+// Private key JWT client authentication (RFC 7523 §2.2, RFC 7521 §4.2): instead of a secret, the
+// client signs a short-lived JWT with its private key; the tenant checks it with the public key it
+// was given. No secret travels, and the key never leaves this machine — the safer choice for a
+// machine (docs/private-key-jwt.md). Qlik Web clients may use it (allowedAuthMethods: private_key_jwt).
+
+import { Buffer } from 'node:buffer';
+import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
+
+/**
+ * A signer for ClientCredentials.assertion: given the token endpoint, returns a fresh assertion.
+ * RFC 7523 §3: iss and sub are the client, aud the token endpoint (what Qlik asks for), a jti used
+ * once, and a short life (60 s; Qlik allows at most 5 min). ES256 with an EC P-256 key, RS256 with
+ * an RSA key (RFC 7518 §3.1); `kid` names the key when the tenant knows it by one (Qlik requires it).
+ */
+export function privateKeyJwt(clientId: string, privateKey: string | KeyObject, keyId?: string): (audience: string) => string {
+  const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
+  if (key.asymmetricKeyType !== 'ec' && key.asymmetricKeyType !== 'rsa') throw new TypeError(`private_key_jwt needs an EC P-256 or RSA private key (PEM, PKCS#8), not ${key.asymmetricKeyType}.`);
+  const header = { alg: key.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256', typ: 'JWT', ...(keyId ? { kid: keyId } : {}) };
+  return (audience) => {
+    const iat = Math.floor(Date.now() / 1000);
+    const claims = { iss: clientId, sub: clientId, aud: audience, jti: randomUUID(), iat, exp: iat + 60 };
+    const input = `${base64url(header)}.${base64url(claims)}`;
+    // JWS (RFC 7515 App. A.3) wants the raw r‖s form of an ECDSA signature, not DER.
+    return `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  };
+}
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
