@@ -19,7 +19,7 @@ describe('app: the first page after sign-in', () => {
     const beforeCallback = stack.sandbox.stats().apiRequests;
     const landed = await browser.get(callback.href);
     assert.equal(landed.status, 302);
-    assert.equal(stack.sandbox.stats().apiRequests - beforeCallback, 2, 'the callback asks for /users/me and the first spaces');
+    assert.equal(stack.sandbox.stats().apiRequests - beforeCallback, 3, 'the callback asks for /users/me (its 301, then the user) and the first spaces');
 
     const beforeHome = stack.sandbox.stats().apiRequests;
     const home = await browser.get(landed.location!);

@@ -101,13 +101,14 @@ describe('app: the transcript of sign-in → refresh → sign-out', () => {
       return events.filter((e) => e.type === 'exchange');
     };
     const signedIn = await exchanges();
-    const calls = signedIn.map((e) => `${e.section} ${e.method} ${new URL(e.url!).pathname} ${e.status}`);
+    // users/me answers 301 to /api/v1/users/{id}: each hop is its own exchange.
+    const calls = signedIn.map((e) => `${e.section} ${e.method} ${new URL(e.url!).pathname.replace(/[0-9a-f]{24}$/, '{id}')} ${e.status}`);
     assert.equal(calls[0], '3.1 GET /.well-known/oauth-authorization-server 200'); // discovery at start heads every transcript
     assert.equal(calls[1], '3.3 POST /oauth/token 200');
     // After the exchange, /users/me and the first page's spaces go out together: either may be filed first.
-    assert.deepEqual(calls.slice(2, 4).sort(), ['3.4 GET /api/v1/users/me 200', 'lifecycle GET /api/v1/spaces 200']);
-    assert.deepEqual(calls.slice(4), ['lifecycle POST /oauth/token 200', 'lifecycle GET /api/v1/users/me 200']);
-    assert.match(signedIn[4]!.requestBody!, /^grant_type=refresh_token&refresh_token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&client_id=sandbox-web-client&client_secret=…\(33 chars #[0-9a-f]{4}\)$/);
+    assert.deepEqual(calls.slice(2, 5).sort(), ['3.4 GET /api/v1/users/me 301', '3.4 GET /api/v1/users/{id} 200', 'lifecycle GET /api/v1/spaces 200']);
+    assert.deepEqual(calls.slice(5), ['lifecycle POST /oauth/token 200', 'lifecycle GET /api/v1/users/me 301', 'lifecycle GET /api/v1/users/{id} 200']);
+    assert.match(signedIn[5]!.requestBody!, /^grant_type=refresh_token&refresh_token=sbx_…\(\d+ chars #[0-9a-f]{4}\)&client_id=sandbox-web-client&client_secret=…\(33 chars #[0-9a-f]{4}\)$/);
 
     const out = await browser.request(`${stack.app.url}/logout`, { method: 'POST', origin: stack.app.url });
     assert.equal(out.status, 302);
