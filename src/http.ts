@@ -2,7 +2,7 @@
 // request gets the same protections: https only (loopback excepted), a timeout, a cap on the body
 // size, no redirect followed, nothing we sent echoed back, and a hook for the transcript (src/trace.ts).
 
-import { QlikOAuthError, check, clip, defineChecks, type CheckObserver, type TenantErrorBody } from './errors.ts';
+import { QlikOAuthError, check, clip, defineChecks, quote, type CheckObserver, type TenantErrorBody } from './errors.ts';
 
 // No RFC asks for these; they keep one stuck, huge or endless answer from hanging or filling the app.
 const BOUNDED = 'Robustness: every call is bounded';
@@ -97,7 +97,7 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
   // request leaves, so that no caller (a copied step fed its own metadata) can skip it.
   const url = parseUrl(request.url);
   const insecure = url === undefined ? 'it is not an absolute URL' : insecureUrlReason(url, request.issuer);
-  check(C.INSECURE_URL, insecure === undefined, () => `Refusing to send ${request.method} ${clip(request.url)}: ${insecure}.`);
+  check(C.INSECURE_URL, insecure === undefined, () => `Refusing to send ${request.method} ${quote(request.url)}: ${insecure}.`);
   const headers = { accept: 'application/json', ...request.headers };
   const record: HttpExchange = { method: request.method, url: request.url, requestHeaders: headers, requestBody: request.body, status: undefined, responseHeaders: {}, responseBody: undefined, durationMs: 0, errorCode: undefined };
   const started = performance.now();
