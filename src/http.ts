@@ -176,7 +176,7 @@ function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number, si
   }
   // Node puts the reason in `cause` (ECONNREFUSED…); Bun, Deno and workerd in the message itself.
   const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : '';
-  return new QlikOAuthError(C.NETWORK_ERROR, `${what} failed${reason ? `: ${clip(reason, 200)}` : ''}.`, { cause: error });
+  return new QlikOAuthError(C.NETWORK_ERROR, `${what} failed${reason ? `: ${clip(reason.replace(/[.?!]+$/, ''), 200)}` : ''}.`, { cause: error });
 }
 
 /** The secret values a request carried: its bearer or basic credentials, and the secret fields of its body. */
