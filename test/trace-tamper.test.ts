@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallbackError } from '../src/errors.ts';
 import { redirectReply, type Reply } from '../src/app/reply.ts';
-import type { AppContext, AppRequest, Handler } from '../src/app/routes.ts';
+import type { AppContext, AppRequest, Handler } from '../src/app/context.ts';
 import { attackOutcomes, canAttack, rememberSpentCallback, tamper } from '../src/app/tamper.ts';
 import { createSessionStore, startSession, type Session, type SignedIn } from '../src/app/sessions.ts';
 import { bindingOf } from '../src/app/cookies.ts';

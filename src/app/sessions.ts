@@ -76,7 +76,7 @@ export function anonymousTrace(): Trace {
 /** An id the browser held before a sign-in gave it a new one, kept for the sign-in's other tabs. */
 interface Alias {
   session: Session;
-  user: QlikUser;
+  /** The end of the sign-in's lifetime: no tab of it can come back later. */
   until: number;
 }
 
@@ -101,7 +101,7 @@ export interface SessionStore {
   /**
    * By the binding (cookies.ts bindingOf) of an id that a sign-in replaced: the session it became.
    * Tabs started together at GET /login are bound to the same old id; the first to finish renews
-   * the id, and the others join its session (routes.ts) instead of failing or overwriting its cookie.
+   * the id, and the others join its session (callback.ts) instead of failing or overwriting its cookie.
    * Only a sign-in at the tenant adds one, so anonymous traffic cannot push them out.
    */
   aliases: Map<string, Alias>;
@@ -199,7 +199,7 @@ export function signInSession(store: SessionStore, session: Session, signedIn: S
     endSession(store, oldest);
   }
   store.aliases.delete(binding);
-  store.aliases.set(binding, { session, user: signedIn.user, until: store.now() + store.limits.pendingLifetimeMs });
+  store.aliases.set(binding, { session, until: store.now() + store.limits.pendingLifetimeMs });
   for (const [key, alias] of store.aliases) {
     if (store.aliases.size <= store.limits.maxSignedInSessions && alias.until > store.now()) break;
     store.aliases.delete(key);
@@ -207,21 +207,14 @@ export function signInSession(store: SessionStore, session: Session, signedIn: S
 }
 
 /**
- * The signed-in session an earlier tab of this sign-in became, when it is still signed in as the
- * same user and the sign-in's lifetime has not run out. Anything else: undefined.
+ * The session a sign-in bound to `binding` became (signInSession gave it a new id), while that
+ * sign-in's lifetime lasts and the session is still signed in: for the sign-in's other tabs, which
+ * come back with the old id or the new one.
  */
-export function aliasedSession(store: SessionStore, binding: string, user: QlikUser): Session | undefined {
+export function signedInAlias(store: SessionStore, binding: string): Session | undefined {
   const alias = store.aliases.get(binding);
   if (alias === undefined || alias.until <= store.now()) return undefined;
-  const { session } = alias;
-  const live = store.signedInSessions.get(session.id) === session && session.signedIn?.user.id === user.id && alias.user.id === user.id;
-  return live ? findSession(store, session.id) : undefined;
-}
-
-/** The id the session behind this binding has now, for a callback whose browser already holds it. */
-export function aliasedId(store: SessionStore, binding: string): string | undefined {
-  const alias = store.aliases.get(binding);
-  return alias !== undefined && alias.until > store.now() ? alias.session.id : undefined;
+  return store.signedInSessions.get(alias.session.id) === alias.session ? alias.session : undefined;
 }
 
 /**

@@ -4,7 +4,7 @@
 // session, exactly as if the browser had opened it; nobody else's session is touched.
 //
 // What is kept for it: the last successful callback's code and state, in memory, per session. Both
-// are dead already: the state was used up when the callback came (routes.ts, single use) and the
+// are dead already: the state was used up when the callback came (callback.ts, single use) and the
 // code was exchanged, and a tenant takes a code once (RFC 6749 §4.1.2). With a real tenant none of
 // this exists: nothing is kept, the route answers 404, and /trace shows no attack.
 
@@ -13,7 +13,7 @@ import { QlikOAuthError, type CheckCode } from '../errors.ts';
 import { html, type SafeHtml } from './html.ts';
 import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { simplePage } from './pages.ts';
-import type { AppContext, AppRequest, Handler } from './routes.ts';
+import type { AppContext, AppRequest, Handler } from './context.ts';
 import { checkSameOrigin } from './same-origin.ts';
 import { bindingOf, pendingCookie } from './cookies.ts';
 import type { Session } from './sessions.ts';

@@ -6,10 +6,33 @@
 
 import { CHECKS, type CheckCode } from '../errors.ts';
 import { docsPageOf, ruleLinks, sectionTitle, type CheckEvent, type ExchangeEvent, type NoteEvent, type TraceEvent } from '../trace.ts';
-import { outcomeOf, parameterWhy } from '../trace-format.ts';
+import { outcomeOf, parameterWhy, transcriptJson } from '../trace-format.ts';
+import type { AppContext, AppRequest } from './context.ts';
 import { html, SafeHtml } from './html.ts';
 import { layout } from './pages.ts';
-import { ATTACKS, ATTACK_NOTE, explainOutcome, type AttackName, type AttackOutcome } from './tamper.ts';
+import { jsonReply, pageReply, type Reply } from './reply.ts';
+import { ATTACKS, ATTACK_NOTE, attackOutcomes, canAttack, explainOutcome, type AttackName, type AttackOutcome } from './tamper.ts';
+
+/**
+ * GET /trace — this browser's last sign-in after discovery at start, as a sequence diagram or
+ * (?format=json) as versioned events; redacted by src/trace.ts when recorded.
+ */
+export async function trace(ctx: AppContext, { session, url }: AppRequest): Promise<Reply> {
+  const events = session?.trace.events ?? [];
+  if (url.searchParams.get('format') === 'json') return jsonReply(200, transcriptJson([...ctx.startEvents, ...events]));
+  return pageReply(
+    200,
+    tracePage({
+      startEvents: ctx.startEvents,
+      events,
+      authorizationEndpoint: ctx.metadata.authorizationEndpoint,
+      callbackUrl: ctx.client.redirectUri,
+      attacks: ctx.sandbox
+        ? { available: canAttack(ctx, session), outcomes: attackOutcomes(session), issPromised: ctx.metadata.issParameterSupported }
+        : undefined,
+    }),
+  );
+}
 
 export interface TracePageInput {
   /** Discovery at start-up: shared by every sign-in, shown first. */
