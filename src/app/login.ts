@@ -3,7 +3,7 @@
 import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../2-authorize.ts';
 import { Trace } from '../trace.ts';
 import type { AppContext, AppRequest } from './context.ts';
-import { bindingOf, pendingCookie, sessionCookie, type PendingSignIn } from './cookies.ts';
+import { bindingOf, expireOldSignInCookies, pendingCookie, sessionCookie, type PendingSignIn } from './cookies.ts';
 import { simplePage } from './pages.ts';
 import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { startSession } from './sessions.ts';
@@ -12,7 +12,7 @@ import { startSession } from './sessions.ts';
  * The state and verifier are sealed into a cookie of their own (cookies.ts), bound to this
  * browser's session id: the server keeps nothing for a sign-in under way, so no flood of requests
  * can push it out. A browser without a session gets one (cheap: a session nobody is signed in to
- * holds a few KB at most).
+ * holds a few KB at most). The browser's oldest sign-in cookies beyond a few are expired.
  */
 export async function login(ctx: AppContext, request: AppRequest): Promise<Reply> {
   // Qlik documents prompt=none|login; only "login" (sign in as someone else) makes sense from a link.
@@ -20,7 +20,7 @@ export async function login(ctx: AppContext, request: AppRequest): Promise<Reply
   if (prompts.length > 1 || (prompts.length === 1 && prompts[0] !== 'login')) {
     return pageReply(400, simplePage('Bad sign-in link', '/login takes no prompt, or prompt=login (sign in as someone else).'));
   }
-  const cookies: string[] = [];
+  const cookies = expireOldSignInCookies(ctx.sealKey, request.cookies, ctx.secureCookies);
   let session = request.session;
   if (session === undefined) {
     session = startSession(ctx.sessions);
