@@ -300,6 +300,8 @@ export function sectionTitle(section: Step): string {
  * A text transcript for the console: one line per request and per failed check, passed checks
  * gathered on one line, and each that did not apply on a line with why. A URL's query is listed
  * decoded, one parameter a line. With `detail`, each request's headers and bodies are shown too (docs/).
+ * Each line is escaped (escapeControl): a value from a request or the tenant, a newline in it too,
+ * cannot move the cursor, retitle the terminal or start a line of its own.
  */
 export function formatTranscript(events: readonly TraceEvent[], { detail = false } = {}): string {
   const lines: string[] = [];
@@ -339,13 +341,12 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
       lines.push(`   · ${event.links?.length ? event.text.replace(/(https?:\/\/[^\s?#]+)\?(?:…\(\d+ chars #[0-9a-f]{4}\)|\S)*/g, '$1?…') : event.text}`);
       for (const link of event.links ?? []) {
         const width = Math.min(24, Math.max(...link.params.map(([name]) => name.length)));
-        // Decoded values are the caller's bytes: no control character reaches a terminal (escapeControl).
-        lines.push(...link.params.map(([name, value]) => `       ${escapeControl(name.padEnd(width))} ${escapeControl(oneLine(value))}`));
+        lines.push(...link.params.map(([name, value]) => `       ${name.padEnd(width)} ${oneLine(value)}`));
       }
     }
   }
   flushHeld();
-  return lines.join('\n');
+  return lines.map((line) => escapeControl(line)).join('\n');
 }
 
 function indented(arrow: string, headers: Record<string, string>, body: string | undefined): string[] {

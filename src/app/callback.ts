@@ -173,18 +173,12 @@ function refuseUnknownCallback(ctx: AppContext, url: URL, trace: Trace | undefin
 }
 
 /**
- * A sign-in's transcript on the console, once (the events this request added). Every value from a
- * request or the tenant is escaped first — a newline inside a message too — so none can move the
- * cursor, retitle the terminal, or start a line that looks like the app's own ("· Signed in as admin").
+ * A sign-in's transcript on the console, once: the events this request added. formatTranscript
+ * escapes every value from a request or the tenant, so none can move the cursor, retitle the
+ * terminal, or start a line that looks like the app's own ("· Signed in as admin").
  */
 function printTranscript(ctx: AppContext, events: readonly TraceEvent[]): void {
-  if (ctx.onTranscript === undefined || events.length === 0) return;
-  const escaped = events.map((event): TraceEvent => {
-    if (event.type === 'note') return { ...event, text: escapeControl(event.text) };
-    if (event.type === 'check') return { ...event, message: event.message === undefined ? undefined : escapeControl(event.message) };
-    return { ...event, url: escapeControl(event.url) };
-  });
-  ctx.onTranscript(escapeControl(formatTranscript(escaped), true));
+  if (ctx.onTranscript !== undefined && events.length > 0) ctx.onTranscript(formatTranscript(events));
 }
 
 function closeInBackground(ctx: AppContext, qlik: QlikSession): void {

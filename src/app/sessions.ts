@@ -69,10 +69,6 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
  */
 export const ANONYMOUS_TRACE_CHARS = 4_000;
 
-export function anonymousTrace(): Trace {
-  return new Trace([], { maxChars: ANONYMOUS_TRACE_CHARS });
-}
-
 /** An id the browser held before a sign-in gave it a new one, kept for the sign-in's other tabs. */
 interface Alias {
   session: Session;
@@ -128,7 +124,8 @@ export function newSessionId(): string {
 /** The session with this id, if it exists and is not idle too long. Counts as a use. */
 export function findSession(store: SessionStore, id: string | undefined): Session | undefined {
   if (id === undefined) return undefined;
-  const session = getSession(store, id);
+  const map = store.signedInSessions.has(id) ? store.signedInSessions : store.sessions;
+  const session = map.get(id);
   if (session === undefined) return undefined;
   const now = store.now();
   if (now - session.lastSeenAt > store.limits.sessionIdleMs) {
@@ -137,20 +134,9 @@ export function findSession(store: SessionStore, id: string | undefined): Sessio
   }
   session.lastSeenAt = now;
   // Move it to the end: the Map stays in order of last use.
-  const map = mapOf(store, session);
   map.delete(id);
   map.set(id, session);
   return session;
-}
-
-/** The session with this id, of either kind, without counting it as a use. */
-function getSession(store: SessionStore, id: string): Session | undefined {
-  return store.signedInSessions.get(id) ?? store.sessions.get(id);
-}
-
-/** The Map that holds this session: the signed-in ones, or the others. */
-function mapOf(store: SessionStore, session: Session): Map<string, Session> {
-  return store.signedInSessions.has(session.id) ? store.signedInSessions : store.sessions;
 }
 
 /** A new session that is not signed in, with a small transcript (ANONYMOUS_TRACE_CHARS). */
@@ -163,7 +149,7 @@ export function startSession(store: SessionStore): Session {
     lastSeenAt: now,
     signedIn: undefined,
     flash: undefined,
-    trace: anonymousTrace(),
+    trace: new Trace([], { maxChars: ANONYMOUS_TRACE_CHARS }),
   };
   store.sessions.set(session.id, session);
   capSessions(store);

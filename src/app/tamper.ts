@@ -10,6 +10,7 @@
 
 import { createCodeVerifier, createState } from '../2-authorize.ts';
 import { QlikOAuthError, type CheckCode } from '../errors.ts';
+import type { TraceEvent } from '../trace.ts';
 import { html, type SafeHtml } from './html.ts';
 import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { simplePage } from './pages.ts';
@@ -37,7 +38,11 @@ export const ATTACKS: Record<AttackName, { label: string; what: string }> = {
 };
 
 /** What the transcript notes before an attack's events, so the page can tell them from the sign-in. */
-export const ATTACK_NOTE = 'Attack (from the /trace page):';
+const ATTACK_NOTE = 'Attack (from the /trace page):';
+
+export function isAttackNote(event: TraceEvent): boolean {
+  return event.type === 'note' && event.text.startsWith(ATTACK_NOTE);
+}
 
 export interface AttackOutcome {
   attack: AttackName;
@@ -146,7 +151,7 @@ function oneCharacterChanged(state: string): string {
 function lastFailedCheck(session: Session): CheckCode | undefined {
   for (let i = session.trace.events.length - 1; i >= 0; i--) {
     const event = session.trace.events[i]!;
-    if (event.type === 'note' && event.text.startsWith(ATTACK_NOTE)) return undefined;
+    if (isAttackNote(event)) return undefined;
     if (event.type === 'check' && !event.passed) return event.code;
   }
   return undefined;

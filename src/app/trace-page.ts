@@ -11,7 +11,7 @@ import type { AppContext, AppRequest } from './context.ts';
 import { html, SafeHtml } from './html.ts';
 import { layout } from './pages.ts';
 import { jsonReply, pageReply, type Reply } from './reply.ts';
-import { ATTACKS, ATTACK_NOTE, attackOutcomes, canAttack, explainOutcome, type AttackName, type AttackOutcome } from './tamper.ts';
+import { ATTACKS, attackOutcomes, canAttack, explainOutcome, isAttackNote, type AttackName, type AttackOutcome } from './tamper.ts';
 
 /**
  * GET /trace — this browser's last sign-in after discovery at start, as a sequence diagram or
@@ -289,10 +289,6 @@ ${latestFirst.map(
   }${explainOutcome(outcome, attacks.issPromised)}</p>`,
 )}
 </section>`;
-}
-
-function isAttackNote(event: TraceEvent): boolean {
-  return event.type === 'note' && event.text.startsWith(ATTACK_NOTE);
 }
 
 /** A redacted URL's path, and whether it had a query (redacted URLs are for reading, so no URL parser). */
