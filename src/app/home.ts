@@ -62,7 +62,7 @@ function endIfTokensDead(ctx: AppContext, session: Session, signedIn: SignedIn, 
     (error instanceof QlikOAuthError && error.code === 'API_UNAUTHORIZED') || (error instanceof LifecycleError && error.signInAgain);
   if (!tokensDead) return undefined;
   if (session.signedIn === signedIn) signOutSession(ctx.sessions, session);
-  return `The tenant no longer accepts this sign-in (${error.code}: ${error.message}).`;
+  return session.trace.secrets.scrub(`The tenant no longer accepts this sign-in (${error.code}: ${error.message}).`);
 }
 
 /** POST /logout — only from our own pages; revoke at the tenant, forget the session, back home. */
@@ -85,12 +85,14 @@ export async function logout(ctx: AppContext, { headers, session }: AppRequest):
     signedIn.qlik.options = { ...signedIn.qlik.options, signal: AbortSignal.timeout(ctx.deadlineMs), ...next.trace.hooks('lifecycle') };
     // No new refresh from a request still in flight; a refresh under way is revoked too (5-lifecycle.ts).
     const failures = await closeSession(signedIn.qlik);
+    // The code, not the message: a message quotes the tenant, cut short, and a tenant may repeat the
+    // token it was sent — cut short, no scrub recognises it. /trace shows the answers, scrubbed whole.
     flash =
       failures.length === 0
         ? { kind: 'info', text: "You are signed out, and the tenant revoked this app's tokens." }
         : {
             kind: 'warning',
-            text: `You are signed out of this app, but the tenant could not revoke its tokens (${failures[0]!.code}: ${failures[0]!.message}). They stop working when they expire.`,
+            text: `You are signed out of this app, but the tenant could not revoke its tokens (${failures[0]!.code}; the transcript shows its answers). They stop working when they expire.`,
           };
   }
   next.flash = flash;

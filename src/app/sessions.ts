@@ -64,8 +64,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 /**
  * The transcript budget, in characters, of a session nobody is signed in to: one failed sign-in's
  * last events. Anyone can make such a session, so it must stay small whatever it is sent; with the
- * Trace's own caps (a note 1,000 characters, a check's message 600, remembered secrets a quarter of
- * the budget) it holds a few KB. A signed-in session gets the Trace's default budget.
+ * Trace's own caps (a note 1,000 characters, a check's message 600, ten remembered secrets of a few
+ * bytes each) it holds a few KB. A signed-in session gets the Trace's default budget.
  */
 export const ANONYMOUS_TRACE_CHARS = 4_000;
 
