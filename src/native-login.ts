@@ -11,7 +11,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import { QlikOAuthError, check, defineChecks, quote } from './errors.ts';
 import { escapeHtml, listen } from './local-server.ts';
-import type { HttpOptions } from './http.ts';
+import { isLoopbackHost, type HttpOptions } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from './3.2-authorize.ts';
 import { AuthorizationError, exchangeCode, validateCallback, type TokenSet } from './3.3-token.ts';
@@ -68,9 +68,10 @@ export function loopbackRedirectUri(redirectUri: string | undefined, port = 0): 
   if (redirectUri === undefined) return { host: '127.0.0.1', port, path: DEFAULT_CALLBACK_PATH };
   const url = URL.canParse(redirectUri) ? new URL(redirectUri) : undefined;
   // RFC 8252 §7.3: http (TLS is pointless on loopback), a loopback host, no fragment (RFC 6749 §3.1.2).
-  const loopback = url?.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && !url.hash && !url.search && !url.username;
+  const loopback = url?.protocol === 'http:' && isLoopbackHost(url.hostname) && !url.hash && !url.search && !url.username;
   check(NATIVE_CHECKS.REDIRECT_NOT_LOOPBACK, url && loopback, () => `The redirect URI ${quote(redirectUri)} is not http://127.0.0.1:<port>/<path> (or [::1], or localhost) without query or fragment.`);
-  return { host: url.hostname === '[::1]' ? '::1' : '127.0.0.1', port: url.port === '' ? port : Number(url.port), path: url.pathname };
+  const host = url.hostname === '[::1]' ? '::1' : url.hostname === 'localhost' ? '127.0.0.1' : url.hostname;
+  return { host, port: url.port === '' ? port : Number(url.port), path: url.pathname };
 }
 
 /**
