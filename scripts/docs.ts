@@ -33,7 +33,7 @@ export const STEP_FILES: Record<string, string[]> = {
   lifecycle: ['src/lifecycle.ts', 'src/3.3-token.ts', 'src/3.4-api.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
   trace: ['src/trace.ts', 'src/redact.ts', 'src/errors.ts'],
   machine: ['src/machine.ts', 'src/3.3-token.ts', 'src/3.2-authorize.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
-  native: ['src/native-login.ts', 'src/3.2-authorize.ts', 'src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  native: ['src/native-login.ts', 'src/local-server.ts', 'src/3.2-authorize.ts', 'src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
 };
 
 /** The exported declaration `name` in `file`, from its doc comment to its closing line. */

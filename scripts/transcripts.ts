@@ -13,7 +13,7 @@ export async function sandboxTranscripts(): Promise<Record<string, string>> {
     const metadata = await discover(sandbox.url, trace.hooks('3.1'));
 
     const codeVerifier = createCodeVerifier();
-    trace.redactor(codeVerifier, 'code_verifier');
+    trace.secrets.remember(codeVerifier);
     const state = createState();
     const url = buildAuthorizationUrl(metadata, client, { scope: 'user_default offline_access', state, codeChallenge: codeChallengeS256(codeVerifier) });
     trace.note('3.2', `verifier made (43 chars, kept on the server); challenge = BASE64URL(SHA256(verifier))`);

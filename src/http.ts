@@ -2,7 +2,7 @@
 // request gets the same protections: https only (loopback excepted), a timeout, a cap on the body
 // size, no redirect followed, nothing we sent echoed back, and a hook for the transcript (src/trace.ts).
 
-import { QlikOAuthError, check, clip, defineChecks, type CheckObserver, type TenantErrorBody } from './errors.ts';
+import { QlikOAuthError, check, clip, defineChecks, quote, type CheckObserver, type TenantErrorBody } from './errors.ts';
 
 // No RFC asks for these; they keep one stuck, huge or endless answer from hanging or filling the app.
 const BOUNDED = 'Robustness: every call is bounded';
@@ -21,7 +21,7 @@ const C = HTTP_CHECKS;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** One request and what came back, as the transcript records it (before redaction). */
+/** One request and what came back, as the transcript records it (before redaction). `errorCode`: TIMEOUT, NETWORK_ERROR, … */
 export interface HttpExchange {
   method: string;
   url: string;
@@ -31,7 +31,6 @@ export interface HttpExchange {
   responseHeaders: Record<string, string>;
   responseBody: string | undefined;
   durationMs: number;
-  /** Set when the exchange failed before a usable response: TIMEOUT, NETWORK_ERROR, … */
   errorCode: string | undefined;
 }
 
@@ -43,9 +42,8 @@ export interface HttpOptions {
   fetch?: typeof fetch;
   /** Stops the request early, e.g. when the whole page's deadline has passed. */
   signal?: AbortSignal;
-  /** Called once per exchange (each redirect hop is one). The transcript redacts what it is given. */
+  /** Hears each exchange and each check, for the transcript (which redacts what it is given). */
   onExchange?: (exchange: HttpExchange) => void;
-  /** Called for each named check a step makes. */
   onCheck?: CheckObserver;
 }
 
@@ -68,16 +66,15 @@ export interface HttpRequest {
 }
 
 /**
- * The one secure-URL rule (RFC 6749 §3.1, §3.2; RFC 8252 §8.3): https, or plain http to a loopback
- * address — and that only when the tenant itself is local (an https tenant whose metadata names
- * http://127.0.0.1:8080/token would send the secret unencrypted to whatever holds that port).
- * Returns why a URL fails, or undefined.
+ * The one secure-URL rule (RFC 6749 §3.1, §3.2; RFC 8252 §8.3), or why a URL breaks it: https, or
+ * plain http to a loopback address when the tenant itself is local (an https tenant whose metadata
+ * names http://127.0.0.1:8080/token would send the secret unencrypted to whatever holds that port).
  */
 export function insecureUrlReason(url: URL, issuer?: string): string | undefined {
   if (url.protocol === 'https:') return undefined;
   if (url.protocol !== 'http:') return `it uses ${url.protocol.replace(':', '')}, not https`;
   if (!isLoopbackHost(url.hostname)) return 'it uses plain http on a host that is not this machine';
-  const tenant = issuer === undefined ? url : parseUrl(issuer);
+  const tenant = issuer === undefined ? url : URL.canParse(issuer) ? new URL(issuer) : undefined;
   if (tenant?.protocol !== 'http:' || !isLoopbackHost(tenant.hostname)) return `it uses plain http, and the tenant ${clip(issuer ?? '')} is not a local http one`;
   return undefined;
 }
@@ -87,17 +84,13 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-function parseUrl(text: string): URL | undefined {
-  return URL.canParse(text) ? new URL(text) : undefined;
-}
-
 /** Sends one request to the tenant and reads the whole response, with the protections above. */
 export async function httpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResult> {
   // RFC 6749 §3.1, RFC 6750 §5.3: codes, secrets and tokens travel over TLS only. Checked where every
   // request leaves, so that no caller (a copied step fed its own metadata) can skip it.
-  const url = parseUrl(request.url);
+  const url = URL.canParse(request.url) ? new URL(request.url) : undefined;
   const insecure = url === undefined ? 'it is not an absolute URL' : insecureUrlReason(url, request.issuer);
-  check(C.INSECURE_URL, insecure === undefined, () => `Refusing to send ${request.method} ${clip(request.url)}: ${insecure}.`);
+  check(C.INSECURE_URL, insecure === undefined, () => `Refusing to send ${request.method} ${quote(request.url)}: ${insecure}.`);
   const headers = { accept: 'application/json', ...request.headers };
   const record: HttpExchange = { method: request.method, url: request.url, requestHeaders: headers, requestBody: request.body, status: undefined, responseHeaders: {}, responseBody: undefined, durationMs: 0, errorCode: undefined };
   const started = performance.now();
@@ -176,7 +169,7 @@ function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number, si
   }
   // Node puts the reason in `cause` (ECONNREFUSED…); Bun, Deno and workerd in the message itself.
   const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : '';
-  return new QlikOAuthError(C.NETWORK_ERROR, `${what} failed${reason ? `: ${clip(reason, 200)}` : ''}.`, { cause: error });
+  return new QlikOAuthError(C.NETWORK_ERROR, `${what} failed${reason ? `: ${clip(reason.replace(/[.?!]+$/, ''), 200)}` : ''}.`, { cause: error });
 }
 
 /** The secret values a request carried: its bearer or basic credentials, and the secret fields of its body. */
@@ -193,6 +186,7 @@ function secretsSent(request: HttpRequest): string[] {
 
 const SECRET_FIELDS = ['client_secret', 'code', 'code_verifier', 'refresh_token', 'token', 'client_assertion', 'subject_token'];
 
+/** Every secret replaced, wherever it stands. */
 function scrub(text: string, secrets: readonly string[]): string {
   return secrets.reduce((scrubbed, secret) => scrubbed.replaceAll(secret, '[redacted]'), text);
 }
@@ -201,10 +195,7 @@ function scrubHeaders(headers: Headers, secrets: readonly string[]): Headers {
   return new Headers([...headers].map(([name, value]): [string, string] => [name, scrub(value, secrets)]));
 }
 
-/**
- * Parses a JSON object body, reporting each of the three checks. The content type must say JSON
- * (RFC 8259 §11, RFC 6838 §4.2.8 `+json`): a proxy's HTML error page must not be mistaken for data.
- */
+/** Parses a JSON object body. RFC 8259 §11, RFC 6838 §4.2.8 (+json): a proxy's HTML error page is not data. */
 export function parseJsonObject(result: HttpResult, what: string, onCheck?: CheckObserver): Record<string, unknown> {
   const type = result.headers.get('content-type') ?? '(none)';
   const mediaType = type.split(';', 1)[0]!.trim().toLowerCase();
@@ -225,10 +216,7 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * Reads an error body in either shape a tenant uses, or undefined (an HTML page, an empty body):
- * RFC 6749 §5.2 `{error, error_description}` or Qlik's `{errors:[{code,title,detail}], traceId}`.
- */
+/** An error body in either shape a tenant uses: RFC 6749 §5.2 `{error, error_description}` or Qlik's `{errors:[{code,title,detail}], traceId}`. */
 export function parseErrorBody(result: HttpResult): TenantErrorBody | undefined {
   let body: Record<string, unknown>;
   try {

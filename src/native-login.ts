@@ -9,9 +9,9 @@
 //                            valid callback (step 3.3's checks), exchange the code, stop listening.
 
 import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { QlikOAuthError, check, defineChecks, quote } from './errors.ts';
-import type { HttpOptions } from './http.ts';
+import { escapeHtml, listen } from './local-server.ts';
+import { isLoopbackHost, type HttpOptions } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from './3.2-authorize.ts';
 import { AuthorizationError, exchangeCode, validateCallback, type TokenSet } from './3.3-token.ts';
@@ -68,9 +68,10 @@ export function loopbackRedirectUri(redirectUri: string | undefined, port = 0): 
   if (redirectUri === undefined) return { host: '127.0.0.1', port, path: DEFAULT_CALLBACK_PATH };
   const url = URL.canParse(redirectUri) ? new URL(redirectUri) : undefined;
   // RFC 8252 §7.3: http (TLS is pointless on loopback), a loopback host, no fragment (RFC 6749 §3.1.2).
-  const loopback = url?.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && !url.hash && !url.search && !url.username;
+  const loopback = url?.protocol === 'http:' && isLoopbackHost(url.hostname) && !url.hash && !url.search && !url.username;
   check(NATIVE_CHECKS.REDIRECT_NOT_LOOPBACK, url && loopback, () => `The redirect URI ${quote(redirectUri)} is not http://127.0.0.1:<port>/<path> (or [::1], or localhost) without query or fragment.`);
-  return { host: url.hostname === '[::1]' ? '::1' : '127.0.0.1', port: url.port === '' ? port : Number(url.port), path: url.pathname };
+  const host = url.hostname === '[::1]' ? '::1' : url.hostname === 'localhost' ? '127.0.0.1' : url.hostname;
+  return { host, port: url.port === '' ? port : Number(url.port), path: url.pathname };
 }
 
 /**
@@ -151,14 +152,7 @@ export async function startLoopbackSignIn(
     then();
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(where.port, where.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listen(server, where.port, where.host);
   // RFC 8252 §7.3: the port the system gave us goes into the redirect URI; the host is as registered.
   const host = params.redirectUri === undefined ? '127.0.0.1' : new URL(params.redirectUri).hostname;
   redirectUri = `http://${host}:${port}${where.path}`;
@@ -181,7 +175,6 @@ export async function startLoopbackSignIn(
 
 /** A small page for the browser. No script, nothing loaded, the URL (with its code) not passed on. */
 function page(res: ServerResponse, status: number, title: string, text: string): void {
-  const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
@@ -192,8 +185,8 @@ function page(res: ServerResponse, status: number, title: string, text: string):
     connection: 'close',
   });
   res.end(
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>` +
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
       `<style>body{font:16px system-ui,sans-serif;margin:3rem auto;max-width:36rem}</style></head>` +
-      `<body><h1>${escape(title)}</h1><p>${escape(text)}</p></body></html>`,
+      `<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></body></html>`,
   );
 }

@@ -28,37 +28,132 @@ export const MAX_URL_CHARS = 16_384;
 
 // Many tokens share a prefix (every JWT starts "eyJhbGciOi"), so a prefix alone cannot tell two
 // tokens apart. A short keyed fingerprint can: equal values get equal marks within this process,
-// and the key, made fresh at every start, makes the mark useless for guessing the value.
-const FINGERPRINT_KEY = randomBytes(32);
+// and the key, made fresh in every process, makes the mark useless for guessing the value. Made at
+// first use, not when this module loads: a Cloudflare Worker refuses random values in global scope.
+let fingerprintKey: Buffer | undefined;
 
-/** How a caller redacts one value: it may also remember it, to scrub it elsewhere (Trace does). */
-export type Redactor = (value: string, name: string) => string;
+function key(): Buffer {
+  fingerprintKey ??= randomBytes(32);
+  return fingerprintKey;
+}
 
 /** `eyJhbGciOi…` → `eyJh…(1234 chars #a1b2)`. Long-lived secrets (`withPrefix` false) show no prefix. */
 export function redactValue(value: string, withPrefix = true): string {
-  const mark = createHmac('sha256', FINGERPRINT_KEY).update(value).digest('hex').slice(0, 4);
+  const mark = createHmac('sha256', key()).update(value).digest('hex').slice(0, 4);
   const prefix = withPrefix && value.length > 8 ? value.slice(0, 4) : '';
   return `${prefix}…(${value.length} chars #${mark})`;
 }
 
-/** True when a redacted value may show its first characters: not for long-lived secrets. */
-export function showsPrefix(name: string): boolean {
-  return !NO_PREFIX_NAMES.has(name);
+/** Shorter values (e.g. "1") would scrub innocent text: they are not secrets worth the name. */
+const MIN_SECRET_CHARS = 6;
+/**
+ * A remembered secret's first characters: where a search for it starts. At most 12, so that V8
+ * copies them (it keeps a longer slice as a view that holds the whole value in memory).
+ */
+const HEAD_CHARS = 12;
+/** The most secrets one memory keeps: every text is scrubbed against each of them. */
+export const MAX_SECRETS = 64;
+
+/**
+ * A secret as remembered: not its value but enough to find it again — its first characters, its
+ * length and a 72-bit keyed hash — so that a secret of any length costs the same few bytes.
+ */
+interface Remembered {
+  head: string;
+  length: number;
+  hash: string;
+  /** True for the form a URL or a form body carries it in: decoded before it is marked. */
+  encoded: boolean;
 }
 
-/** The default redactor: a prefix for short-lived values, none for the client secret. */
-export const redactByName: Redactor = (value, name) => redactValue(value, showsPrefix(name));
+/**
+ * The secrets seen so far, to scrub from free text: error messages, a tenant's description that
+ * repeats what it was sent, bodies that do not parse. Each function below takes one: it redacts
+ * what it finds under a secret name (secret()), remembers it, and scrubs the text it returns. Every
+ * secret is remembered whatever its length (a 2 KB JWT refresh token too), and looked for as sent,
+ * percent-encoded and form-encoded; past `limit`, the oldest go first.
+ */
+export class SecretMemory {
+  readonly #remembered: Remembered[] = [];
+  #limit: number;
+
+  constructor(secrets: Iterable<string> = [], limit = MAX_SECRETS) {
+    this.#limit = limit;
+    for (const secret of secrets) this.remember(secret);
+  }
+
+  /** How many values are remembered (a secret counts once for each form it differs in). */
+  get size(): number {
+    return this.#remembered.length;
+  }
+
+  limitTo(limit: number): void {
+    this.#limit = limit;
+    this.#remembered.splice(0, Math.max(0, this.#remembered.length - limit));
+  }
+
+  remember(value: string): void {
+    if (value.length < MIN_SECRET_CHARS) return;
+    // As sent, and as a URL or a form body carries it: a tenant may echo any of them.
+    for (const form of new Set([value, encodeURIComponent(value), formEncoded(value)])) {
+      const hash = shortHash(form);
+      if (this.#remembered.some((known) => known.hash === hash)) continue;
+      this.#remembered.push({ head: form.slice(0, HEAD_CHARS), length: form.length, hash, encoded: form !== value });
+    }
+    this.limitTo(this.#limit);
+  }
+
+  /** The mark of a value found under a secret name: a prefix for short-lived values, none for the client secret. */
+  secret(value: string, name: string): string {
+    this.remember(value);
+    return redactValue(value, !NO_PREFIX_NAMES.has(name));
+  }
+
+  /**
+   * Shortens text for showing: scrubs it first, then cuts. Cut first, a secret across the cut would
+   * keep its first characters, which no scrub of whole values recognises any more.
+   */
+  cut(text: string, max: number): string {
+    return clip(this.scrub(text), max);
+  }
+
+  /** Replaces each remembered secret in the text by its mark, without a prefix: out of place, it shows none of itself. */
+  scrub(text: string): string {
+    let out = text;
+    for (const { head, length, hash, encoded } of this.#remembered) {
+      let at = out.indexOf(head);
+      while (at !== -1) {
+        const found = out.slice(at, at + length);
+        if (found.length === length && shortHash(found) === hash) {
+          const mark = redactValue(encoded ? decodeParam(found) : found, false);
+          out = out.slice(0, at) + mark + out.slice(at + length);
+          at += mark.length;
+        } else {
+          at += 1;
+        }
+        at = out.indexOf(head, at);
+      }
+    }
+    return out;
+  }
+}
+
+/** 72 bits of the keyed hash, in 12 characters (copied, like HEAD_CHARS). */
+function shortHash(value: string): string {
+  return createHmac('sha256', key()).update(value).digest('base64url').slice(0, 12);
+}
 
 /**
  * Redacts the values of secret query parameters: `?code=abc…&state=…` (RFC 9700 §4.3: URLs end up
- * in logs and history). One pass over the parameters, so a URL with thousands of them costs no
- * more than reading it; a URL too long to be a real link loses its query altogether.
+ * in logs and history), then scrubs the known secrets. One pass over the parameters, so a URL with
+ * thousands of them costs no more than reading it; a URL too long to be a real link loses its
+ * query altogether.
  */
-export function redactUrl(url: string, redact: Redactor = redactByName): string {
+export function redactUrl(url: string, secrets = new SecretMemory()): string {
   if (url.length > MAX_URL_CHARS) {
     const queryAt = url.search(/[?#]/);
     const base = queryAt === -1 ? url : url.slice(0, queryAt);
-    return `${clip(base, 200)}${queryAt === -1 ? '' : `?…(${url.length - queryAt} chars of query, not shown)`}`;
+    return `${secrets.cut(base, 200)}${queryAt === -1 ? '' : `?…(${url.length - queryAt} chars of query, not shown)`}`;
   }
   let parsed: URL;
   try {
@@ -66,7 +161,7 @@ export function redactUrl(url: string, redact: Redactor = redactByName): string 
   } catch {
     return '(unparsable URL)';
   }
-  if (parsed.search === '') return parsed.href;
+  if (parsed.search === '') return secrets.scrub(parsed.href);
   // Each parameter as it came, but a secret's value replaced by its mark, left readable (not
   // percent-encoded): the result is for reading, not for fetching.
   const shown = parsed.search
@@ -76,9 +171,9 @@ export function redactUrl(url: string, redact: Redactor = redactByName): string 
       const equals = pair.indexOf('=');
       const rawName = equals === -1 ? pair : pair.slice(0, equals);
       const name = decodeParam(rawName);
-      return SECRET_NAMES.has(name) ? `${rawName}=${redact(decodeParam(pair.slice(equals + 1)), name)}` : pair;
+      return SECRET_NAMES.has(name) ? `${rawName}=${secrets.secret(decodeParam(pair.slice(equals + 1)), name)}` : pair;
     });
-  return `${parsed.origin}${parsed.pathname}?${shown.join('&')}${parsed.hash}`;
+  return secrets.scrub(`${parsed.origin}${parsed.pathname}?${shown.join('&')}${parsed.hash}`);
 }
 
 /** application/x-www-form-urlencoded decoding of one name or value, never throwing on bad escapes. */
@@ -86,32 +181,41 @@ function decodeParam(text: string): string {
   return new URLSearchParams(`v=${text}`).get('v') ?? '';
 }
 
+/** A value as an application/x-www-form-urlencoded body carries it (spaces as "+"). */
+function formEncoded(value: string): string {
+  return new URLSearchParams({ v: value }).toString().slice(2);
+}
+
 /** How many parameters of one query or form are listed one by one; the rest are counted, not shown. */
 export const MAX_LISTED_PARAMS = 40;
 
 /**
  * A query or form body as decoded name/value pairs, each secret replaced by its mark (RFC 9700
- * §4.3), for a reader's table: no percent-encoding, no mark inside an escape. Other values are cut
- * to MAX_BODY_CHARS; past MAX_LISTED_PARAMS pairs, one last pair says how many were left out.
+ * §4.3), for a reader's table: no percent-encoding, no mark inside an escape. Other values are
+ * scrubbed and cut to MAX_BODY_CHARS; past MAX_LISTED_PARAMS pairs, one last pair says how many
+ * were left out.
  */
-export function redactForm(query: string, redact: Redactor = redactByName): [string, string][] {
+export function redactForm(query: string, secrets = new SecretMemory()): [string, string][] {
   const pairs: [string, string][] = [];
   let count = 0;
   for (const [name, value] of new URLSearchParams(query)) {
     if (++count > MAX_LISTED_PARAMS) continue;
-    pairs.push([clip(name, 100), SECRET_NAMES.has(name) ? redact(value, name) : clip(value, MAX_BODY_CHARS)]);
+    pairs.push([secrets.cut(name, 100), SECRET_NAMES.has(name) ? secrets.secret(value, name) : secrets.cut(value, MAX_BODY_CHARS)]);
   }
   if (count > MAX_LISTED_PARAMS) pairs.push(['…', `${count - MAX_LISTED_PARAMS} more parameters, not shown`]);
   return pairs;
 }
 
 /** Every http(s) URL inside free text, redacted (notes that mention a callback URL, say). */
-export function redactUrlsIn(text: string, redact: Redactor = redactByName): string {
-  return text.replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url, redact));
+export function redactUrlsIn(text: string, secrets = new SecretMemory()): string {
+  return text.replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url, secrets));
 }
 
-/** Redacts secret headers; the scheme of an Authorization header stays, so the reader sees "Bearer …". */
-export function redactHeaders(headers: Record<string, string>, shownNames: ReadonlySet<string>, redact: Redactor = redactByName): Record<string, string> {
+/**
+ * Redacts secret headers, and scrubs the others (a WWW-Authenticate challenge may repeat the token);
+ * the scheme of an Authorization header stays, so the reader sees "Bearer …".
+ */
+export function redactHeaders(headers: Record<string, string>, shownNames: ReadonlySet<string>, secrets = new SecretMemory()): Record<string, string> {
   const shown: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     const key = name.toLowerCase();
@@ -120,39 +224,43 @@ export function redactHeaders(headers: Record<string, string>, shownNames: Reado
       // RFC 6750 §2.1 Bearer, RFC 6749 §2.3.1 Basic (the client's id and secret: no prefix).
       const [scheme, ...rest] = value.split(' ');
       const basic = scheme?.toLowerCase() === 'basic';
-      shown[key] = rest.length ? `${scheme} ${redact(rest.join(' '), basic ? 'authorization-basic' : key)}` : redact(value, key);
+      shown[key] = rest.length ? `${scheme} ${secrets.secret(rest.join(' '), basic ? 'authorization-basic' : key)}` : secrets.secret(value, key);
     } else {
-      shown[key] = SECRET_HEADERS.has(key) ? redact(value, key) : value;
+      shown[key] = SECRET_HEADERS.has(key) ? secrets.secret(value, key) : secrets.scrub(value);
     }
   }
   return shown;
 }
 
-/** Redacts secret fields of a form or JSON body; other text is shortened and secret-shaped fields in it redacted. */
-export function redactBody(body: string | undefined, contentType: string | undefined, redact: Redactor = redactByName): string | undefined {
+/**
+ * Redacts the secret fields of a form or JSON body, and of text that does not parse (anything
+ * shaped like a secret field); then scrubs the known secrets, then cuts to MAX_BODY_CHARS.
+ */
+export function redactBody(body: string | undefined, contentType: string | undefined, secrets = new SecretMemory()): string | undefined {
   if (body === undefined || body === '') return body;
   const type = (contentType ?? '').toLowerCase();
   if (type.includes('application/x-www-form-urlencoded')) {
-    return clip(redactForm(body, redact).map(([name, value]) => `${name}=${value}`).join('&'), MAX_BODY_CHARS);
+    return secrets.cut(redactForm(body, secrets).map(([name, value]) => `${name}=${value}`).join('&'), MAX_BODY_CHARS);
   }
   // Whatever the content type says: a token response sent as text/plain still holds tokens.
   try {
-    return clip(JSON.stringify(redactJson(JSON.parse(body), redact), null, 2), MAX_BODY_CHARS);
+    return secrets.cut(JSON.stringify(redactJson(JSON.parse(body), secrets), null, 2), MAX_BODY_CHARS);
   } catch {
-    // Not JSON (an HTML page, truncated JSON): redact anything shaped like a secret field, then shorten.
+    // Not JSON (an HTML page, truncated JSON).
   }
-  return clip(body, MAX_BODY_CHARS).replace(SECRET_IN_TEXT, (_all, name: string, sep: string, value: string) => `${name}${sep}${redact(value, name)}`);
+  const redacted = body.replace(SECRET_IN_TEXT, (_all, name: string, sep: string, value: string) => `${name}${sep}${secrets.secret(value, name)}`);
+  return secrets.cut(redacted, MAX_BODY_CHARS);
 }
 
 // `"access_token": "…"`, `refresh_token=…` and the like, in text that did not parse.
 const SECRET_IN_TEXT = new RegExp(`(${SECRET_FIELDS.join('|')})("?\\s*[:=]\\s*"?)([^"&\\s,}]{6,})`, 'g');
 
 /** Secret keys anywhere in a JSON value, nested ones included, are redacted. */
-export function redactJson(value: unknown, redact: Redactor = redactByName): unknown {
-  if (Array.isArray(value)) return value.map((item) => redactJson(item, redact));
+export function redactJson(value: unknown, secrets = new SecretMemory()): unknown {
+  if (Array.isArray(value)) return value.map((item) => redactJson(item, secrets));
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, SECRET_JSON_KEYS.has(key) && typeof item === 'string' ? redact(item, key) : redactJson(item, redact)]),
+    Object.entries(value).map(([key, item]) => [key, SECRET_JSON_KEYS.has(key) && typeof item === 'string' ? secrets.secret(item, key) : redactJson(item, secrets)]),
   );
 }
 

@@ -7,7 +7,7 @@
 
 import { QlikOAuthError, clip, type Check, type CheckObserver, type Step } from './errors.ts';
 import type { HttpExchange, HttpOptions } from './http.ts';
-import { MAX_URL_CHARS, escapeControl, redactBody, redactForm, redactHeaders, redactUrl, redactUrlsIn, redactValue, showsPrefix, type Redactor } from './redact.ts';
+import { MAX_SECRETS, MAX_URL_CHARS, SecretMemory, escapeControl, redactBody, redactForm, redactHeaders, redactUrl, redactUrlsIn } from './redact.ts';
 
 /** The headers worth showing a reader; the rest is noise. */
 const SHOWN_HEADERS: ReadonlySet<string> = new Set([
@@ -31,8 +31,15 @@ const MAX_MESSAGE_CHARS = 600;
 // A session that is not signed in gets a much smaller budget (see Trace's constructor).
 export const MAX_EVENTS = 200;
 export const MAX_CHARS = 64_000;
-// Secrets remembered for scrubbing; each new event is scrubbed against all of them, so they are few.
-const MAX_SECRETS = 64;
+
+/**
+ * How many secrets a transcript of this budget remembers: each counts as 100 characters against a
+ * quarter of the budget, whatever its length (src/redact.ts keeps a few bytes of each) — 10 for a
+ * session nobody is signed in to, MAX_SECRETS for a signed-in one.
+ */
+function secretsFor(maxChars: number): number {
+  return Math.min(MAX_SECRETS, Math.floor(maxChars / 4 / 100));
+}
 
 /** An HttpExchange (src/http.ts), redacted, with where and when it happened. */
 export interface ExchangeEvent extends HttpExchange {
@@ -80,13 +87,14 @@ export type TraceEvent = ExchangeEvent | CheckEvent | NoteEvent;
 /** One sign-in's transcript. Values given to `knownSecrets` are scrubbed from everything. */
 export class Trace {
   readonly events: TraceEvent[] = [];
-  private readonly secrets = new Set<string>();
+  /** Every secret seen so far (src/redact.ts), scrubbed from everything recorded after it. */
+  readonly secrets: SecretMemory;
   /** The budget in characters: MAX_CHARS by default, less for a session nobody has signed in to. */
   maxChars: number;
 
   constructor(knownSecrets: readonly string[] = [], { maxChars = MAX_CHARS } = {}) {
     this.maxChars = maxChars;
-    for (const secret of knownSecrets) this.rememberSecret(secret);
+    this.secrets = new SecretMemory(knownSecrets, secretsFor(maxChars));
   }
 
   /** How many characters the events take, as counted for the budget. */
@@ -115,8 +123,8 @@ export class Trace {
       title,
       passed,
       applicable: notApplicable === undefined,
-      why: notApplicable === undefined ? undefined : this.scrub(clip(notApplicable.why, MAX_MESSAGE_CHARS)),
-      message: message === undefined ? undefined : this.scrub(clip(message, MAX_MESSAGE_CHARS)),
+      why: notApplicable === undefined ? undefined : this.secrets.cut(notApplicable.why, MAX_MESSAGE_CHARS),
+      message: message === undefined ? undefined : this.secrets.cut(message, MAX_MESSAGE_CHARS),
     });
   }
 
@@ -128,15 +136,12 @@ export class Trace {
 
   /** A line of explanation, e.g. "browser sent to the authorization endpoint". URLs in it are redacted. */
   note(section: Step, text: string): void {
-    // Redacted before clipping: a clip could cut a secret in half and leave its first part readable.
-    const clipped = clip(text, 16 * MAX_NOTE_CHARS);
-    const redacted = redactUrlsIn(clipped, this.redactor);
-    const links = this.linksIn(clipped);
+    const links = this.linksIn(text);
     this.push({
       type: 'note',
       section,
       at: new Date().toISOString(),
-      text: this.scrub(clip(redacted, MAX_NOTE_CHARS)),
+      text: this.secrets.cut(redactUrlsIn(text, this.secrets), MAX_NOTE_CHARS),
       ...(links.length ? { links } : {}),
     });
   }
@@ -150,19 +155,13 @@ export class Trace {
       if (links.length === MAX_LINKS || chars > 4 * MAX_NOTE_CHARS || found.length > MAX_URL_CHARS || !URL.canParse(found)) continue;
       const url = new URL(found);
       if (url.search === '') continue;
-      const params = redactForm(url.search.slice(1), this.redactor).map(([name, value]): [string, string] => [this.scrub(name), clip(this.scrub(value), 300)]);
-      const link = { base: this.scrub(clip(url.origin + url.pathname, 300)), params };
+      const params = redactForm(url.search.slice(1), this.secrets).map(([name, value]): [string, string] => [name, this.secrets.cut(value, 300)]);
+      const link = { base: this.secrets.cut(url.origin + url.pathname, 300), params };
       chars += JSON.stringify(link).length;
       links.push(link);
     }
     return links;
   }
-
-  /** Redacts a secret and remembers it, so it is scrubbed wherever else it shows up. */
-  readonly redactor: Redactor = (value, name) => {
-    this.rememberSecret(value);
-    return redactValue(value, showsPrefix(name));
-  };
 
   /**
    * Lowers (or raises) the budget, e.g. when a failed sign-in's transcript is kept by a session that
@@ -171,44 +170,11 @@ export class Trace {
   limitTo(maxChars: number): void {
     this.maxChars = maxChars;
     this.trim();
-    this.trimSecrets();
-  }
-
-  private rememberSecret(value: string): void {
-    // Very short values (e.g. "1") would scrub innocent text; they are not secrets worth the name.
-    // A value longer than the secrets' whole budget is not kept either: it was redacted where it was
-    // seen, and keeping it would let one request (an 8 KB "code") outgrow the transcript's budget.
-    if (value.length < 6 || value.length > this.maxChars / 4 || this.secrets.has(value)) return;
-    this.secrets.add(value);
-    this.secretChars += value.length;
-    this.trimSecrets();
-  }
-
-  /** Remembered secrets count against a quarter of the budget, and are at most MAX_SECRETS; the oldest go first. */
-  private trimSecrets(): void {
-    // A Set iterates in insertion order.
-    for (const oldest of this.secrets) {
-      if (this.secrets.size <= MAX_SECRETS && this.secretChars <= this.maxChars / 4) break;
-      this.secrets.delete(oldest);
-      this.secretChars -= oldest.length;
-    }
-  }
-
-  /** Replaces every known secret in free text (bodies we could not parse, error messages). */
-  scrub(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) {
-      // A secret found in free text is out of place: show none of it.
-      if (out.includes(secret)) out = out.split(secret).join(redactValue(secret, false));
-      const encoded = encodeURIComponent(secret);
-      if (encoded !== secret && out.includes(encoded)) out = out.split(encoded).join(redactValue(secret, false));
-    }
-    return out;
+    this.secrets.limitTo(secretsFor(maxChars));
   }
 
   private readonly sizes: number[] = [];
   private chars = 0;
-  private secretChars = 0;
 
   private push(event: TraceEvent): void {
     const size = JSON.stringify(event).length;
@@ -226,25 +192,28 @@ export class Trace {
   }
 
   private exchangeEvent(section: Step, exchange: HttpExchange): ExchangeEvent {
-    const redact = this.redactor;
-    // Bodies first: that is where secrets are first seen (a token arrives in a response body
-    // before it is used in a header), so the scrub of everything else knows them.
-    const requestBody = redactBody(exchange.requestBody, exchange.requestHeaders['content-type'], redact);
-    const responseBody = redactBody(exchange.responseBody, exchange.responseHeaders['content-type'], redact);
+    const { secrets } = this;
+    // What the client sent first: its secrets are then known, and scrubbed from every part of the
+    // answer (an error description or a WWW-Authenticate challenge may repeat them). The body before
+    // the URL and headers, the answer's body before its headers: a body is where a secret is first seen.
+    const requestBody = redactBody(exchange.requestBody, exchange.requestHeaders['content-type'], secrets);
     const isForm = (exchange.requestHeaders['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
-    const requestForm = isForm && exchange.requestBody ? redactForm(exchange.requestBody, redact) : undefined;
+    const requestForm = isForm && exchange.requestBody ? redactForm(exchange.requestBody, secrets) : undefined;
+    const url = redactUrl(exchange.url, secrets);
+    const requestHeaders = redactHeaders(exchange.requestHeaders, SHOWN_HEADERS, secrets);
+    const responseBody = redactBody(exchange.responseBody, exchange.responseHeaders['content-type'], secrets);
     return {
       type: 'exchange',
       section,
       at: new Date(Date.now() - exchange.durationMs).toISOString(),
       method: exchange.method,
-      url: this.scrub(redactUrl(exchange.url, redact)),
-      requestHeaders: redactHeaders(exchange.requestHeaders, SHOWN_HEADERS, redact),
-      requestBody: requestBody === undefined ? undefined : this.scrub(requestBody),
-      ...(requestForm ? { requestForm: requestForm.map(([name, value]): [string, string] => [this.scrub(name), this.scrub(value)]) } : {}),
+      url,
+      requestHeaders,
+      requestBody,
+      ...(requestForm ? { requestForm } : {}),
       status: exchange.status,
-      responseHeaders: redactHeaders(exchange.responseHeaders, SHOWN_HEADERS, redact),
-      responseBody: responseBody === undefined ? undefined : this.scrub(responseBody),
+      responseHeaders: redactHeaders(exchange.responseHeaders, SHOWN_HEADERS, secrets),
+      responseBody,
       durationMs: Math.round(exchange.durationMs * 10) / 10,
       errorCode: exchange.errorCode,
     };
@@ -286,6 +255,8 @@ export function sectionTitle(section: Step): string {
  * A text transcript for the console: one line per request and per failed check, passed checks
  * gathered on one line, and each that did not apply on a line with why. A URL's query is listed
  * decoded, one parameter a line. With `detail`, each request's headers and bodies are shown too (docs/).
+ * Each line is escaped (escapeControl): a value from a request or the tenant, a newline in it too,
+ * cannot move the cursor, retitle the terminal or start a line of its own.
  */
 export function formatTranscript(events: readonly TraceEvent[], { detail = false } = {}): string {
   const lines: string[] = [];
@@ -325,13 +296,12 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
       lines.push(`   · ${event.links?.length ? event.text.replace(/(https?:\/\/[^\s?#]+)\?(?:…\(\d+ chars #[0-9a-f]{4}\)|\S)*/g, '$1?…') : event.text}`);
       for (const link of event.links ?? []) {
         const width = Math.min(24, Math.max(...link.params.map(([name]) => name.length)));
-        // Decoded values are the caller's bytes: no control character reaches a terminal (escapeControl).
-        lines.push(...link.params.map(([name, value]) => `       ${escapeControl(name.padEnd(width))} ${escapeControl(oneLine(value))}`));
+        lines.push(...link.params.map(([name, value]) => `       ${name.padEnd(width)} ${oneLine(value)}`));
       }
     }
   }
   flushHeld();
-  return lines.join('\n');
+  return lines.map((line) => escapeControl(line)).join('\n');
 }
 
 function indented(arrow: string, headers: Record<string, string>, body: string | undefined): string[] {

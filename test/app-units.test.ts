@@ -10,7 +10,7 @@ import { errorReply, statusFor } from '../src/app/error-page.ts';
 import { html } from '../src/app/html.ts';
 import { readConfig } from '../src/app/config.ts';
 import { createSessionStore, findSession, markStateUsed, startSession } from '../src/app/sessions.ts';
-import { bindingOf, parseCookies, pendingCookie, readPendingCookie, sessionIdFrom, usedPendingCookie } from '../src/app/cookies.ts';
+import { MAX_SIGN_IN_COOKIES, bindingOf, expireOldSignInCookies, parseCookies, pendingCookie, readPendingCookie, sessionIdFrom, usedPendingCookie } from '../src/app/cookies.ts';
 import { seal, sealKeyFrom, unseal } from '../src/app/seal.ts';
 
 function clock(start = 1_000_000) {
@@ -44,7 +44,7 @@ describe('pending sign-ins: sealed cookies', () => {
 
   it('hold the state and verifier, encrypted: neither shows in the cookie', () => {
     const line = pendingCookie(KEY, login, false);
-    assert.match(line, /^signin-abcdefgh=[A-Za-z0-9_-]+; Path=\/login\/callback; Max-Age=900; HttpOnly; SameSite=Lax$/);
+    assert.match(line, /^signin-abcdefgh=[A-Za-z0-9_-]+; Path=\/login; Max-Age=900; HttpOnly; SameSite=Lax$/);
     assert.ok(!line.includes(login.codeVerifier) && !line.includes(STATE));
     assert.deepEqual(readPendingCookie(KEY, sent(line), STATE, false), { kind: 'pending', login });
     assert.match(pendingCookie(KEY, login, true), /^__Secure-signin-abcdefgh=.*; Secure$/);
@@ -61,6 +61,21 @@ describe('pending sign-ins: sealed cookies', () => {
 
   it('become a "used" marker once the callback has run', () => {
     assert.deepEqual(readPendingCookie(KEY, sent(usedPendingCookie(KEY, STATE, false)), STATE, false), { kind: 'used' });
+  });
+
+  it('are capped at GET /login: the oldest pending ones go first, after used markers and cookies that do not open', () => {
+    const pending = Array.from({ length: 6 }, (_, i) => pendingCookie(KEY, { ...login, state: `state${i}-${'s'.repeat(37)}`, createdAt: 1_000 + i }, false));
+    const marker = usedPendingCookie(KEY, `marker-${'m'.repeat(36)}`, false);
+    const junk = 'signin-junkjunk=not-sealed';
+    // In the order a browser may send them: not by age.
+    const header = [pending[3], marker, pending[0], junk, pending[5], pending[1], pending[4], pending[2]].map((line) => line!.split(';')[0]).join('; ');
+    const expired = expireOldSignInCookies(KEY, parseCookies(header), false);
+    const names = expired.map((line) => line.split('=')[0]);
+    assert.deepEqual(names.sort(), ['signin-junkjunk', 'signin-marker-m', 'signin-state0-s', 'signin-state1-s']);
+    for (const line of expired) assert.match(line, /^signin-[\w-]{8}=; Path=\/login; Max-Age=0; HttpOnly; SameSite=Lax$/);
+    // With the one /login adds, the browser keeps MAX_SIGN_IN_COOKIES: the four newest and the new one.
+    assert.equal(8 - expired.length + 1, MAX_SIGN_IN_COOKIES);
+    assert.deepEqual(expireOldSignInCookies(KEY, parseCookies(pending.slice(0, 4).map((line) => line.split(';')[0]).join('; ')), false), [], 'four: none expired');
   });
 
   it('are single use on the server too: a state is marked used once, and forgotten after the lifetime', () => {

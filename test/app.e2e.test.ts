@@ -81,7 +81,7 @@ describe('app: a whole sign-in against the sandbox tenant', () => {
     const first = login.headers.getSetCookie();
     assert.equal(first.length, 2, 'the session, and the sign-in\'s sealed cookie');
     assert.match(first[0]!, /^sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
-    assert.match(first[1]!, /^signin-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]+; Path=\/login\/callback; Max-Age=900; HttpOnly; SameSite=Lax$/);
+    assert.match(first[1]!, /^signin-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]+; Path=\/login; Max-Age=900; HttpOnly; SameSite=Lax$/);
     const idBefore = browser.cookie(stack.app.url, 'sid');
 
     const consentPage = (await browser.follow(login.location!)).at(-1)!;
@@ -216,7 +216,7 @@ describe('app: secure cookies behind https', () => {
       // The __Host- and __Secure- names: a sibling subdomain or an http answer cannot plant them (src/app/cookies.ts).
       const [session, pending] = login.headers.getSetCookie();
       assert.match(session!, /^__Host-sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/);
-      assert.match(pending!, /^__Secure-signin-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]+; Path=\/login\/callback; Max-Age=900; HttpOnly; SameSite=Lax; Secure$/);
+      assert.match(pending!, /^__Secure-signin-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]+; Path=\/login; Max-Age=900; HttpOnly; SameSite=Lax; Secure$/);
       assert.equal(new URL(login.headers.get('location')!).searchParams.get('redirect_uri'), 'https://app.example/login/callback');
     } finally {
       await stack.close();

@@ -87,9 +87,9 @@ function assertHeaders(answers: [string, Page, boolean][], tenantOrigin: string,
         assert.deepEqual(attributes, ['Path=/', 'HttpOnly', 'SameSite=Lax', ...secureAttribute], `${label}: ${cookie}`);
       } else {
         setting.push(`${label}: sign-in`);
-        // A sign-in's sealed cookie, sent to the callback only, gone after 15 minutes.
+        // A sign-in's sealed cookie, sent to /login (which counts them) and its callback only, gone after 15 minutes.
         assert.match(pair!, secure ? /^__Secure-signin-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]+$/ : /^signin-[A-Za-z0-9_-]{8}=[A-Za-z0-9_-]+$/, label);
-        assert.deepEqual(attributes, ['Path=/login/callback', 'Max-Age=900', 'HttpOnly', 'SameSite=Lax', ...secureAttribute], `${label}: ${cookie}`);
+        assert.deepEqual(attributes, ['Path=/login', 'Max-Age=900', 'HttpOnly', 'SameSite=Lax', ...secureAttribute], `${label}: ${cookie}`);
       }
     }
   }

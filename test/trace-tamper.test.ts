@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { QlikOAuthError } from '../src/errors.ts';
 import { CHECKS } from '../src/checks.ts';
 import { redirectReply, type Reply } from '../src/app/reply.ts';
-import type { AppContext, AppRequest, Handler } from '../src/app/routes.ts';
+import type { AppContext, AppRequest, Handler } from '../src/app/context.ts';
 import { attackOutcomes, canAttack, rememberSpentCallback, tamper } from '../src/app/tamper.ts';
 import { createSessionStore, startSession, type Session, type SignedIn } from '../src/app/sessions.ts';
 import { bindingOf } from '../src/app/cookies.ts';

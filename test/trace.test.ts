@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { Trace, ruleHref, formatTranscript } from '../src/trace.ts';
+import { CHECKS } from '../src/checks.ts';
 import { redactValue, redactUrl } from '../src/redact.ts';
 import { discover, exchangeCode, getCurrentUser, validateCallback, type HttpExchange, type TenantError } from '../src/index.ts';
 import { CLIENT, QLIK_USER, TENANT, mockTenant, qlikMetadataDocument } from './helpers/tenant.ts';
@@ -171,4 +173,66 @@ test('a flood of huge notes keeps the transcript within its character budget', (
   const size = JSON.stringify(trace.events).length;
   assert.ok(size <= 70_000, `transcript holds ${size} characters`);
   assert.ok(trace.events.length > 10, 'recent events are kept');
+});
+
+// Issue 19, finding 3: text was cut to its size before it was scrubbed, so a secret straddling the
+// cut survived minus its last characters, which a scrub of whole values no longer recognised.
+test('a known secret straddling a cut (a body at 2,000, a note at 1,000, a message at 600) shows none of itself', () => {
+  const secret = `s3cret-${'q'.repeat(40)}`;
+  const trace = new Trace([secret]);
+  const straddling = (cut: number) => `${'x'.repeat(cut - 10)}${secret}`;
+  const hooks = trace.hooks('3.3');
+  hooks.onExchange(exchange({ responseHeaders: { 'content-type': 'text/html' }, responseBody: `${straddling(2_000)}</p>` }));
+  // Pretty-printed JSON: the value starts 23 characters into the text.
+  hooks.onExchange(exchange({ status: 400, responseHeaders: { 'content-type': 'application/json' }, responseBody: JSON.stringify({ error_description: straddling(2_000 - 23) }) }));
+  trace.note('3.3', straddling(1_000));
+  trace.check('3.3', CHECKS.TOKEN_ERROR_RESPONSE, false, straddling(600));
+  const json = JSON.stringify(trace.events);
+  assert.ok(!json.includes('s3cret'), `a part of the secret survived: ${json.slice(json.indexOf('s3cret') - 20, json.indexOf('s3cret') + 60)}`);
+});
+
+// Issue 19, findings 2 and 3: what the client itself sent is scrubbed from everything the tenant
+// answers, whatever its length; before, a secret over a quarter of the budget was never remembered.
+test('a secret the client sent is scrubbed from the answer, its headers too, however long it is', () => {
+  const jwt = `eyJ${'j'.repeat(1_500)}`;
+  const bearer = `at-${'b'.repeat(40)}`;
+  const trace = new Trace([], { maxChars: 4_000 }); // the small budget of a session nobody is signed in to
+  trace.hooks('lifecycle').onExchange(exchange({
+    requestHeaders: { 'content-type': 'application/x-www-form-urlencoded' },
+    requestBody: `token=${jwt}&token_type_hint=refresh_token`,
+    status: 400,
+    responseHeaders: { 'content-type': 'application/json' },
+    responseBody: JSON.stringify({ error: 'invalid_request', error_description: `token ${jwt} is not valid` }),
+  }));
+  trace.hooks('3.4').onExchange(exchange({
+    method: 'GET',
+    requestHeaders: { authorization: `Bearer ${bearer}` },
+    status: 403,
+    responseHeaders: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="${bearer} lacks a scope"` },
+  }));
+  trace.check('lifecycle', CHECKS.REVOKE_FAILED, false, `The tenant said: token ${jwt} is not valid`);
+  const json = JSON.stringify(trace.events);
+  assert.ok(!json.includes(jwt.slice(0, 40)), 'the JWT-sized token shows');
+  assert.ok(!json.includes(bearer), 'the bearer token shows in WWW-Authenticate');
+  assert.equal(trace.secrets.scrub(`flash: ${jwt}`), `flash: ${trace.secrets.scrub(jwt)}`);
+  assert.ok(!trace.secrets.scrub(`flash: ${jwt}`).includes('jjjj'));
+});
+
+// Issue 18: a Cloudflare Worker refuses random values and timers in global scope, and redact.ts
+// drew its fingerprint key when loaded. In a child process whose random sources and timers throw.
+test('redact.ts, trace.ts and trace-format.ts draw no random value and start no timer when loaded', () => {
+  const modules = ['redact.ts', 'trace.ts', 'trace-format.ts'].map((file) => new URL(`../src/${file}`, import.meta.url).href);
+  const script = `
+    import crypto from 'node:crypto';
+    import { syncBuiltinESMExports } from 'node:module';
+    const forbidden = (name) => () => { throw new Error(name + ' at module load'); };
+    for (const name of ['randomBytes', 'randomFillSync', 'randomFill', 'randomUUID', 'randomInt']) crypto[name] = forbidden('crypto.' + name);
+    Object.defineProperty(globalThis.crypto, 'getRandomValues', { value: forbidden('crypto.getRandomValues') });
+    globalThis.setTimeout = forbidden('setTimeout');
+    globalThis.setInterval = forbidden('setInterval');
+    syncBuiltinESMExports();
+    for (const module of ${JSON.stringify(modules)}) await import(module);
+  `;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
 });

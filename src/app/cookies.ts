@@ -3,7 +3,6 @@
 // sign-in under way costs the server nothing and no flood of requests can push it out.
 
 import { createHash } from 'node:crypto';
-import { CALLBACK_PATH } from './config.ts';
 import { seal, unseal, type SealKey } from './seal.ts';
 
 /**
@@ -98,9 +97,10 @@ export function bindingOf(sessionId: string): string {
 }
 
 /**
- * The Set-Cookie value of a pending sign-in (RFC 6265bis §4.1): sealed; Path=/login/callback, so it
- * is sent to the callback and nowhere else; HttpOnly; SameSite=Lax, because the callback is a
- * top-level GET from the tenant's site; Max-Age, so the browser drops it on its own.
+ * The Set-Cookie value of a pending sign-in (RFC 6265bis §4.1): sealed; Path=/login, so it is sent
+ * to /login (which counts them: expireOldSignInCookies) and to the callback, and nowhere else;
+ * HttpOnly; SameSite=Lax, because the callback is a top-level GET from the tenant's site; Max-Age,
+ * so the browser drops it on its own.
  */
 export function pendingCookie(key: SealKey, login: PendingSignIn, secure: boolean): string {
   const name = pendingCookieName(login.state, secure);
@@ -118,7 +118,33 @@ export function usedPendingCookie(key: SealKey, state: string, secure: boolean):
 }
 
 function pendingAttributes(maxAgeSeconds: number, secure: boolean): string {
-  return `Path=${CALLBACK_PATH}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+  return `Path=/login; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
+}
+
+/** Sign-in cookies a browser keeps, pending or used: a few tabs signing in at once, no more. */
+export const MAX_SIGN_IN_COOKIES = 5;
+
+/**
+ * For GET /login, which adds one: Set-Cookie values that expire (Max-Age=0) the browser's oldest
+ * sign-in cookies beyond MAX_SIGN_IN_COOKIES - 1. Each is ~300 bytes and lasts 15 minutes: without
+ * a cap, a page that sent the browser to /login 60 times made its Cookie header too large for the
+ * callback (431), and locked it out of sign-in until they expired. Used markers, and cookies that
+ * do not open, go first: they start no sign-in.
+ */
+export function expireOldSignInCookies(key: SealKey, cookies: Map<string, string[]>, secure: boolean): string[] {
+  const prefix = pendingCookieName('', secure); // what every sign-in cookie's name starts with
+  const signIns = [...cookies]
+    .filter(([name]) => name.startsWith(prefix))
+    .map(([name, values]) => ({ name, createdAt: createdAtOf(key, name, values) }));
+  signIns.sort((a, b) => b.createdAt - a.createdAt); // newest first
+  return signIns.slice(MAX_SIGN_IN_COOKIES - 1).map(({ name }) => `${name}=; ${pendingAttributes(0, secure)}`);
+}
+
+/** When the pending sign-in in this cookie started; 0 (the oldest) for a used marker or anything else. */
+function createdAtOf(key: SealKey, name: string, values: string[]): number {
+  const value = values.length === 1 ? unseal(key, name, values[0]!) : undefined;
+  const createdAt = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).createdAt : undefined;
+  return typeof createdAt === 'number' ? createdAt : 0;
 }
 
 /** The pending sign-in (or marker) the browser holds for this state. Tampered, foreign or duplicated cookies count as none. */

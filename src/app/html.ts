@@ -2,6 +2,8 @@
 // into a ${…} slot is escaped unless it is itself html`…`. So a user name, an error message from
 // the tenant or a value from the callback URL can never become markup (stored or reflected XSS).
 
+import { escapeHtml } from '../local-server.ts';
+
 /** Markup that is already safe: built by html`…`, never from a plain string. */
 export class SafeHtml {
   readonly text: string;
@@ -11,16 +13,6 @@ export class SafeHtml {
   toString(): string {
     return this.text;
   }
-}
-
-/** Escapes text for element content and for quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
 }
 
 type Slot = SafeHtml | string | number | undefined | null | false | readonly Slot[];

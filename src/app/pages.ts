@@ -96,7 +96,7 @@ ${input.code ? html`<dl><dt>Code</dt><dd><code>${input.code}</code></dd><dt>Rule
   );
 }
 
-/** A callback whose state this browser already used, or let expire (sessions.ts takePendingLogin). */
+/** A callback whose state this browser already used, or let expire (callback.ts takePendingSignIn). */
 export function alreadyUsedPage(): SafeHtml {
   const title = 'This sign-in link was already used or has expired — start again';
   return layout(

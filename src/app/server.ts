@@ -3,7 +3,6 @@
 // the process.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_TIMEOUT_MS, isLoopbackHost } from '../http.ts';
 import { discover, type TenantMetadata } from '../3.1-discovery.ts';
@@ -12,10 +11,12 @@ import { parseCookies, sessionIdFrom } from './cookies.ts';
 import { errorReply, logUnexpected } from './error-page.ts';
 import { simplePage } from './pages.ts';
 import { pageReply, redirectReply, securityHeaders, writeReply, type Reply } from './reply.ts';
-import { DEFAULT_DEADLINE_MS, ROUTES, type AppContext } from './routes.ts';
+import { DEFAULT_DEADLINE_MS, type AppContext } from './context.ts';
+import { ROUTES } from './routes.ts';
 import { sealKeyFrom } from './seal.ts';
 import { createSessionStore, findSession } from './sessions.ts';
 import { Trace, formatTranscript } from '../trace.ts';
+import { listen } from '../local-server.ts';
 
 export interface App {
   server: Server;
@@ -44,8 +45,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const host = options.host ?? 'localhost';
   const server = createServer();
-  await listen(server, options.port ?? DEFAULT_PORT, host);
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? DEFAULT_PORT, host);
   const appOrigin = new URL(options.appUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).origin;
   const redirectUri = appOrigin + CALLBACK_PATH;
 
@@ -171,16 +171,6 @@ function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex, tenantOr
   socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n${body}`);
   // The rest of an oversized request may still be arriving; do not wait for it for long.
   setTimeout(() => socket.destroy(), 1_000).unref();
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /**

@@ -64,19 +64,15 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 /**
  * The transcript budget, in characters, of a session nobody is signed in to: one failed sign-in's
  * last events. Anyone can make such a session, so it must stay small whatever it is sent; with the
- * Trace's own caps (a note 1,000 characters, a check's message 600, remembered secrets a quarter of
- * the budget) it holds a few KB. A signed-in session gets the Trace's default budget.
+ * Trace's own caps (a note 1,000 characters, a check's message 600, ten remembered secrets of a few
+ * bytes each) it holds a few KB. A signed-in session gets the Trace's default budget.
  */
 export const ANONYMOUS_TRACE_CHARS = 4_000;
-
-export function anonymousTrace(): Trace {
-  return new Trace([], { maxChars: ANONYMOUS_TRACE_CHARS });
-}
 
 /** An id the browser held before a sign-in gave it a new one, kept for the sign-in's other tabs. */
 interface Alias {
   session: Session;
-  user: QlikUser;
+  /** The end of the sign-in's lifetime: no tab of it can come back later. */
   until: number;
 }
 
@@ -101,7 +97,7 @@ export interface SessionStore {
   /**
    * By the binding (cookies.ts bindingOf) of an id that a sign-in replaced: the session it became.
    * Tabs started together at GET /login are bound to the same old id; the first to finish renews
-   * the id, and the others join its session (routes.ts) instead of failing or overwriting its cookie.
+   * the id, and the others join its session (callback.ts) instead of failing or overwriting its cookie.
    * Only a sign-in at the tenant adds one, so anonymous traffic cannot push them out.
    */
   aliases: Map<string, Alias>;
@@ -128,7 +124,8 @@ export function newSessionId(): string {
 /** The session with this id, if it exists and is not idle too long. Counts as a use. */
 export function findSession(store: SessionStore, id: string | undefined): Session | undefined {
   if (id === undefined) return undefined;
-  const session = getSession(store, id);
+  const map = store.signedInSessions.has(id) ? store.signedInSessions : store.sessions;
+  const session = map.get(id);
   if (session === undefined) return undefined;
   const now = store.now();
   if (now - session.lastSeenAt > store.limits.sessionIdleMs) {
@@ -137,20 +134,9 @@ export function findSession(store: SessionStore, id: string | undefined): Sessio
   }
   session.lastSeenAt = now;
   // Move it to the end: the Map stays in order of last use.
-  const map = mapOf(store, session);
   map.delete(id);
   map.set(id, session);
   return session;
-}
-
-/** The session with this id, of either kind, without counting it as a use. */
-function getSession(store: SessionStore, id: string): Session | undefined {
-  return store.signedInSessions.get(id) ?? store.sessions.get(id);
-}
-
-/** The Map that holds this session: the signed-in ones, or the others. */
-function mapOf(store: SessionStore, session: Session): Map<string, Session> {
-  return store.signedInSessions.has(session.id) ? store.signedInSessions : store.sessions;
 }
 
 /** A new session that is not signed in, with a small transcript (ANONYMOUS_TRACE_CHARS). */
@@ -163,7 +149,7 @@ export function startSession(store: SessionStore): Session {
     lastSeenAt: now,
     signedIn: undefined,
     flash: undefined,
-    trace: anonymousTrace(),
+    trace: new Trace([], { maxChars: ANONYMOUS_TRACE_CHARS }),
   };
   store.sessions.set(session.id, session);
   capSessions(store);
@@ -199,7 +185,7 @@ export function signInSession(store: SessionStore, session: Session, signedIn: S
     endSession(store, oldest);
   }
   store.aliases.delete(binding);
-  store.aliases.set(binding, { session, user: signedIn.user, until: store.now() + store.limits.pendingLifetimeMs });
+  store.aliases.set(binding, { session, until: store.now() + store.limits.pendingLifetimeMs });
   for (const [key, alias] of store.aliases) {
     if (store.aliases.size <= store.limits.maxSignedInSessions && alias.until > store.now()) break;
     store.aliases.delete(key);
@@ -207,21 +193,14 @@ export function signInSession(store: SessionStore, session: Session, signedIn: S
 }
 
 /**
- * The signed-in session an earlier tab of this sign-in became, when it is still signed in as the
- * same user and the sign-in's lifetime has not run out. Anything else: undefined.
+ * The session a sign-in bound to `binding` became (signInSession gave it a new id), while that
+ * sign-in's lifetime lasts and the session is still signed in: for the sign-in's other tabs, which
+ * come back with the old id or the new one.
  */
-export function aliasedSession(store: SessionStore, binding: string, user: QlikUser): Session | undefined {
+export function signedInAlias(store: SessionStore, binding: string): Session | undefined {
   const alias = store.aliases.get(binding);
   if (alias === undefined || alias.until <= store.now()) return undefined;
-  const { session } = alias;
-  const live = store.signedInSessions.get(session.id) === session && session.signedIn?.user.id === user.id && alias.user.id === user.id;
-  return live ? findSession(store, session.id) : undefined;
-}
-
-/** The id the session behind this binding has now, for a callback whose browser already holds it. */
-export function aliasedId(store: SessionStore, binding: string): string | undefined {
-  const alias = store.aliases.get(binding);
-  return alias !== undefined && alias.until > store.now() ? alias.session.id : undefined;
+  return store.signedInSessions.get(alias.session.id) === alias.session ? alias.session : undefined;
 }
 
 /**

@@ -4,17 +4,18 @@
 // session, exactly as if the browser had opened it; nobody else's session is touched.
 //
 // What is kept for it: the last successful callback's code and state, in memory, per session. Both
-// are dead already: the state was used up when the callback came (routes.ts, single use) and the
+// are dead already: the state was used up when the callback came (callback.ts, single use) and the
 // code was exchanged, and a tenant takes a code once (RFC 6749 §4.1.2). With a real tenant none of
 // this exists: nothing is kept, the route answers 404, and /trace shows no attack.
 
 import { createCodeVerifier, createState } from '../3.2-authorize.ts';
 import { QlikOAuthError } from '../errors.ts';
 import type { CheckCode } from '../checks.ts';
+import type { TraceEvent } from '../trace.ts';
 import { html, type SafeHtml } from './html.ts';
 import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { simplePage } from './pages.ts';
-import type { AppContext, AppRequest, Handler } from './routes.ts';
+import type { AppContext, AppRequest, Handler } from './context.ts';
 import { checkSameOrigin } from './same-origin.ts';
 import { bindingOf, pendingCookie } from './cookies.ts';
 import type { Session } from './sessions.ts';
@@ -38,7 +39,11 @@ export const ATTACKS: Record<AttackName, { label: string; what: string }> = {
 };
 
 /** What the transcript notes before an attack's events, so the page can tell them from the sign-in. */
-export const ATTACK_NOTE = 'Attack (from the /trace page):';
+const ATTACK_NOTE = 'Attack (from the /trace page):';
+
+export function isAttackNote(event: TraceEvent): boolean {
+  return event.type === 'note' && event.text.startsWith(ATTACK_NOTE);
+}
 
 export interface AttackOutcome {
   attack: AttackName;
@@ -147,7 +152,7 @@ function oneCharacterChanged(state: string): string {
 function lastFailedCheck(session: Session): CheckCode | undefined {
   for (let i = session.trace.events.length - 1; i >= 0; i--) {
     const event = session.trace.events[i]!;
-    if (event.type === 'note' && event.text.startsWith(ATTACK_NOTE)) return undefined;
+    if (isAttackNote(event)) return undefined;
     if (event.type === 'check' && !event.passed) return event.code as CheckCode;
   }
   return undefined;

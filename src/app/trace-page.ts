@@ -6,10 +6,33 @@
 
 import { CHECKS, type CheckCode } from '../checks.ts';
 import { ruleLinks, sectionTitle, type CheckEvent, type ExchangeEvent, type NoteEvent, type TraceEvent } from '../trace.ts';
-import { docsPageOf, outcomeOf, parameterWhy } from '../trace-format.ts';
+import { docsPageOf, outcomeOf, parameterWhy, transcriptJson } from '../trace-format.ts';
+import type { AppContext, AppRequest } from './context.ts';
 import { html, SafeHtml } from './html.ts';
 import { layout } from './pages.ts';
-import { ATTACKS, ATTACK_NOTE, explainOutcome, type AttackName, type AttackOutcome } from './tamper.ts';
+import { jsonReply, pageReply, type Reply } from './reply.ts';
+import { ATTACKS, attackOutcomes, canAttack, explainOutcome, isAttackNote, type AttackName, type AttackOutcome } from './tamper.ts';
+
+/**
+ * GET /trace — this browser's last sign-in after discovery at start, as a sequence diagram or
+ * (?format=json) as versioned events; redacted by src/trace.ts when recorded.
+ */
+export async function trace(ctx: AppContext, { session, url }: AppRequest): Promise<Reply> {
+  const events = session?.trace.events ?? [];
+  if (url.searchParams.get('format') === 'json') return jsonReply(200, transcriptJson([...ctx.startEvents, ...events]));
+  return pageReply(
+    200,
+    tracePage({
+      startEvents: ctx.startEvents,
+      events,
+      authorizationEndpoint: ctx.metadata.authorizationEndpoint,
+      callbackUrl: ctx.client.redirectUri,
+      attacks: ctx.sandbox
+        ? { available: canAttack(ctx, session), outcomes: attackOutcomes(session), issPromised: ctx.metadata.issParameterSupported }
+        : undefined,
+    }),
+  );
+}
 
 export interface TracePageInput {
   /** Discovery at start-up: shared by every sign-in, shown first. */
@@ -266,10 +289,6 @@ ${latestFirst.map(
   }${explainOutcome(outcome, attacks.issPromised)}</p>`,
 )}
 </section>`;
-}
-
-function isAttackNote(event: TraceEvent): boolean {
-  return event.type === 'note' && event.text.startsWith(ATTACK_NOTE);
 }
 
 /** A redacted URL's path, and whether it had a query (redacted URLs are for reading, so no URL parser). */

@@ -3,10 +3,11 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/app/index.ts';
 import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from '../../src/sandbox/index.ts';
-import { Browser, consentCallback, startStack, type Stack } from '../helpers/browser.ts';
+import { Browser, consentCallback, signIn, startStack, type Stack } from '../helpers/browser.ts';
 import { assertErrorPage } from '../helpers/pages.ts';
 
 let stack: Stack;
@@ -103,6 +104,41 @@ describe('SESSION_SECRET', () => {
       }
     } finally {
       await Promise.all([first.close(), same.close(), different.close()]);
+    }
+  });
+});
+
+// Issue 19, finding 1: every GET /login added a ~300-byte sign-in cookie for 15 minutes, uncapped.
+// A page that sent the browser to /login 60 times (one click) made its Cookie header ~17 KB, and
+// the real callback got 431 from node:http until the cookies expired.
+describe('a flood of GET /login from one browser', () => {
+  it('cannot lock it out: after 60, a sign-in through the tenant works, with a small Cookie header', async () => {
+    const cookieSizes = new Map<string, number>();
+    const measure = (req: IncomingMessage) => cookieSizes.set(new URL(req.url!, stack.app.url).pathname, req.headers.cookie?.length ?? 0);
+    stack.app.server.on('request', measure);
+    try {
+      const browser = new Browser();
+      for (let i = 0; i < 60; i += 1) assert.equal((await browser.get(`${stack.app.url}/login`)).status, 302);
+      const { afterCallback, final } = await signIn(browser, stack.app, 'ada');
+      assert.equal(afterCallback[0]!.status, 302, afterCallback[0]!.body.slice(0, 300));
+      assert.match(final.body, /Signed in as Ada/);
+      // sid and at most MAX_SIGN_IN_COOKIES sign-in cookies of ~300 bytes each.
+      assert.ok(cookieSizes.get('/login/callback')! < 2_000, `a ${cookieSizes.get('/login/callback')}-byte Cookie header at the callback`);
+    } finally {
+      stack.app.server.off('request', measure);
+    }
+  });
+
+  it('expires the oldest sign-ins first: the newest five still finish, the sixth oldest is refused', async () => {
+    const browser = new Browser();
+    const callbacks: URL[] = [];
+    for (let i = 0; i < 6; i += 1) callbacks.push(await consentCallback(browser, stack.app, 'ada'));
+    const oldest = await browser.get(callbacks[0]!.href);
+    assertErrorPage(oldest, 400, 'STATE_MISMATCH');
+    for (const callback of callbacks.slice(1)) {
+      const hops = await browser.follow(callback.href);
+      assert.equal(hops[0]!.status, 302, hops[0]!.body.slice(0, 300));
+      assert.match(hops.at(-1)!.body, /Signed in as Ada/);
     }
   });
 });

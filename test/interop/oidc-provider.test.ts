@@ -16,6 +16,9 @@ import { exchangeCode, validateCallback, type TokenSet } from '../../src/3.3-tok
 import { closeSession, refreshSession, type QlikSession } from '../../src/lifecycle.ts';
 import type { ClientConfig } from '../../src/client.ts';
 import { QlikOAuthError, TenantError } from '../../src/errors.ts';
+import { clientCredentialsToken } from '../../src/machine.ts';
+import { privateKeyJwt } from '../../src/private-key-jwt.ts';
+import { generateKeyPairSync } from 'node:crypto';
 
 const REDIRECT_URI = 'http://127.0.0.1:1/login/callback';
 const SCOPE = 'openid offline_access';
@@ -28,6 +31,10 @@ const clients: Record<string, ClientConfig & { method: string }> = {
   public: { clientId: 'interop-public', redirectUri: REDIRECT_URI, method: 'none' },
 };
 
+// A machine client that proves itself with a key (RFC 7523 §2.2): the provider holds its public key.
+const jwtKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const JWT_CLIENT = 'interop-jwt';
+
 before(async () => {
   // Port first, then the issuer: oidc-provider needs its own URL up front.
   const probe = (await import('node:net')).createServer();
@@ -36,15 +43,18 @@ before(async () => {
   await new Promise((resolve) => probe.close(resolve));
   issuer = `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
-    clients: Object.values(clients).map((c) => ({
-      client_id: c.clientId,
-      ...(c.clientSecret ? { client_secret: c.clientSecret } : {}),
-      redirect_uris: [REDIRECT_URI],
-      grant_types: ['authorization_code', 'refresh_token'],
-      token_endpoint_auth_method: c.method,
-    })),
+    clients: [
+      ...Object.values(clients).map((c) => ({
+        client_id: c.clientId,
+        ...(c.clientSecret ? { client_secret: c.clientSecret } : {}),
+        redirect_uris: [REDIRECT_URI],
+        grant_types: ['authorization_code', 'refresh_token'],
+        token_endpoint_auth_method: c.method,
+      })),
+      { client_id: JWT_CLIENT, token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...jwtKey.publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'ES256' }] }, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] },
+    ],
     pkce: { required: () => true },
-    features: { revocation: { enabled: true }, devInteractions: { enabled: true } },
+    features: { revocation: { enabled: true }, devInteractions: { enabled: true }, clientCredentials: { enabled: true } },
     // Refresh tokens for every client that asks for offline_access (the default also wants prompt=consent).
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }) => client.grantTypeAllowed('refresh_token'),
   });
@@ -170,4 +180,16 @@ test('a callback naming another issuer is refused before the code is used (ISS_M
   const callback = new URL(await signInAtProvider(url));
   callback.searchParams.set('iss', 'http://127.0.0.1:9');
   assert.throws(() => validateCallback(callback, { expectedState: state, issuer: metadata.issuer, issRequired: true }), (e: unknown) => e instanceof QlikOAuthError && e.code === 'ISS_MISMATCH');
+});
+
+test('private key JWT (RFC 7523 §2.2): a client_credentials grant with a signed assertion is accepted; one signed with another key is not', async () => {
+  const metadata = await discover(issuer);
+  const sent: string[] = [];
+  const tokens = await clientCredentialsToken(metadata, { clientId: JWT_CLIENT, assertion: privateKeyJwt(JWT_CLIENT, jwtKey.privateKey, 'k1') }, {}, { onExchange: (e) => sent.push(e.requestBody ?? '') });
+  assert.ok(tokens.accessToken.length > 10);
+  const form = new URLSearchParams(sent[0]);
+  assert.equal(form.get('client_assertion_type'), 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+  assert.equal(form.get('client_secret'), null, 'no secret beside the assertion');
+  const otherKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  await assert.rejects(clientCredentialsToken(metadata, { clientId: JWT_CLIENT, assertion: privateKeyJwt(JWT_CLIENT, otherKey, 'k1') }), (e: unknown) => e instanceof TenantError && e.status === 401);
 });

@@ -1,0 +1,191 @@
+// GET /login/callback — tutorial 3.3 and 3.4: check the callback, exchange the code, ask who
+// signed in, and sign the browser's session in.
+
+import { clip } from '../errors.ts';
+import { CHECKS } from '../checks.ts';
+import { createState } from '../3.2-authorize.ts';
+import { exchangeCode, validateCallback } from '../3.3-token.ts';
+import { getCurrentUser } from '../3.4-api.ts';
+import { closeSession, type QlikSession } from '../lifecycle.ts';
+import { escapeControl } from '../redact.ts';
+import { Trace, formatTranscript, type TraceEvent } from '../trace.ts';
+import type { AppContext, AppRequest } from './context.ts';
+import { bindingOf, readPendingCookie, sessionCookie, usedPendingCookie, type PendingSignIn } from './cookies.ts';
+import { errorReply } from './error-page.ts';
+import { firstSpaces } from './home.ts';
+import { authorizationUrl } from './login.ts';
+import { alreadyUsedPage } from './pages.ts';
+import { pageReply, redirectReply, type Reply } from './reply.ts';
+import { ANONYMOUS_TRACE_CHARS, findSession, isStateUsed, markStateUsed, signInSession, signedInAlias, startSession } from './sessions.ts';
+
+/** The longest a request of this app waits for the tenant's rate limit before telling the user to wait. */
+export const RATE_LIMIT_BUDGET_SECONDS = 2;
+
+/** What the callback's state refers to, for this browser. */
+type Lookup =
+  | { kind: 'found'; login: PendingSignIn }
+  /** A sign-in of this browser that was already finished, or that expired. */
+  | { kind: 'used-or-expired' }
+  /** Nothing this browser started: forged, tampered, another browser's, or its cookie is gone. */
+  | { kind: 'unknown' };
+
+/**
+ * Finds this browser's pending sign-in for the callback's state, and uses it up. RFC 6749 §10.12,
+ * RFC 9700 §4.7.1: the state must be one this browser was sent with — its sealed cookie proves
+ * that, and the binding to the session id proves the cookie was not planted from elsewhere (with
+ * the id, which behind https no one else can plant: cookies.ts). Single use (RFC 6749 §10.5): the
+ * state is marked used before the code is exchanged.
+ */
+function takePendingSignIn(ctx: AppContext, request: AppRequest, state: string | null): Lookup {
+  if (state === null || state === '') return { kind: 'unknown' };
+  // A state this app already took a callback for: whoever sends it again had it already.
+  if (isStateUsed(ctx.sessions, state)) return { kind: 'used-or-expired' };
+  const found = readPendingCookie(ctx.sealKey, request.cookies, state, ctx.secureCookies);
+  if (found.kind === 'used') return { kind: 'used-or-expired' };
+  if (found.kind === 'none' || request.sessionId === undefined) return { kind: 'unknown' };
+  const { login } = found;
+  // Bound to the id this browser has, or had before another tab of this sign-in renewed it.
+  const bound = login.binding === bindingOf(request.sessionId) || signedInAlias(ctx.sessions, login.binding)?.id === request.sessionId;
+  if (!bound) return { kind: 'unknown' };
+  if (ctx.sessions.now() - login.createdAt > ctx.sessions.limits.pendingLifetimeMs) return { kind: 'used-or-expired' };
+  if (!markStateUsed(ctx.sessions, login.state, login.createdAt)) return { kind: 'used-or-expired' };
+  return { kind: 'found', login };
+}
+
+/** GET /login/callback — tutorial 3.3 and 3.4: check the callback, exchange the code, ask who signed in. */
+export async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
+  const { url } = request;
+  const state = url.searchParams.get('state');
+  const lookup = takePendingSignIn(ctx, request, state);
+  // A known sign-in's cookie becomes a "used" marker, whatever happens next: it cannot be used twice.
+  const cookies = lookup.kind === 'unknown' ? [] : [usedPendingCookie(ctx.sealKey, state!, ctx.secureCookies)];
+  const session = request.session;
+  if (lookup.kind !== 'found') {
+    // Nothing to sign in with. What the checks say goes to this browser's session, if it has one
+    // (its transcript is small when nobody is signed in), and to the console, once.
+    const trace = session?.trace;
+    const before = new Set(trace?.events);
+    try {
+      if (lookup.kind === 'used-or-expired') {
+        trace?.check('3.3', CHECKS.LOGIN_NOT_PENDING, false, 'The callback answers a sign-in that was already finished or has expired.');
+        return { ...pageReply(400, alreadyUsedPage()), cookies };
+      }
+      trace?.note('3.3', `The browser is back from the tenant: GET ${url.href}`); // note() redacts code and state
+      refuseUnknownCallback(ctx, url, trace);
+    } catch (error) {
+      trace?.failure('3.3', error);
+      return { ...errorReply(error, ctx.log), cookies };
+    } finally {
+      if (trace) printTranscript(ctx, trace.events.filter((event) => !before.has(event)));
+    }
+  }
+
+  // A sign-in of this browser. A signed-in session goes on with its transcript (GET /login started
+  // it anew). Otherwise the sign-in gets a transcript of its own, from GET /login on, rebuilt from
+  // the sealed state and verifier (the server kept nothing): a small anonymous one would not hold it.
+  const { login: pending } = lookup;
+  const signedInBefore = session?.signedIn !== undefined;
+  const trace = signedInBefore ? session!.trace : new Trace();
+  if (!signedInBefore) {
+    trace.note('3.2', `GET /login at ${new Date(pending.createdAt).toISOString()}: a new state and PKCE verifier, sealed in a cookie; the browser went to ${authorizationUrl(ctx, pending).href}`);
+  }
+  trace.note('3.3', `The browser is back from the tenant: GET ${url.href}`);
+  const { metadata, client } = ctx;
+  const signal = AbortSignal.timeout(ctx.deadlineMs);
+  let section: '3.3' | '3.4' = '3.3';
+  try {
+    const options = { ...ctx.http, signal, ...trace.hooks('3.3') };
+    const expected = { issuer: metadata.issuer, issRequired: metadata.issParameterSupported, expectedState: pending.state };
+    const { code } = validateCallback(url, expected, options);
+    const tokens = await exchangeCode(metadata, client, { code, codeVerifier: pending.codeVerifier }, options);
+    section = '3.4';
+    // What src/lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
+    // A page never sleeps long for a 429: past RATE_LIMIT_BUDGET_SECONDS the wait is passed on to the user.
+    const qlik: QlikSession = {
+      metadata,
+      client,
+      tokens,
+      options: { ...ctx.http, ...trace.hooks('lifecycle') },
+      rateLimitBudgetSeconds: RATE_LIMIT_BUDGET_SECONDS,
+    };
+    // Fewest round trips: everything the first page needs leaves at once, /users/me and the first
+    // spaces page side by side, so the landing page waits for no tenant call of its own. A spaces
+    // failure is the home page's to show (home), not a failed sign-in. Both within the route's deadline.
+    const userAsked = getCurrentUser(metadata, tokens.accessToken, { ...ctx.http, signal, ...trace.hooks('3.4') });
+    const spacesShown = firstSpaces(qlik, signal);
+    const spacesSettled = spacesShown.then(
+      () => {},
+      () => {},
+    );
+    const user = await userAsked.catch((error: unknown) => {
+      // Tokens nobody will use: do not leave them valid at the tenant. closeSession() also keeps the
+      // spaces call in flight from refreshing them, and revokes what a refresh under way brings.
+      closeInBackground(ctx, qlik);
+      throw error;
+    });
+
+    // Another tab of this sign-in finished first and renewed the session id: join its session rather
+    // than renew the id again, which would leave whichever cookie arrives last naming a dead id. Only
+    // as the same user, so a sign-in as someone else never joins.
+    const joined = signedInAlias(ctx.sessions, pending.binding);
+    if (joined?.signedIn?.user.id === user.id) {
+      closeInBackground(ctx, qlik); // the session keeps the tokens it has (this also stops the spaces call's refreshes)
+      joined.trace.note('3.4', `Another tab signed in as ${user.name} too; it joined this session, and its tokens were revoked.`);
+      return redirectReply('/', [...cookies, sessionCookie(joined.id, ctx.secureCookies)]);
+    }
+    // The browser's session, unless another request renewed or ended it while this one waited on
+    // the tenant (another tab's sign-in as someone else): then a session of its own.
+    const live = session !== undefined && session.id === request.sessionId && findSession(ctx.sessions, session.id) === session;
+    const target = live ? session : startSession(ctx.sessions);
+    const replaced = target.signedIn?.qlik;
+    if (replaced) closeInBackground(ctx, replaced); // signed in again, maybe as someone else
+    target.trace = trace;
+    // Session fixation (RFC 6265bis §8.6): the signed-in session gets an id the browser never had
+    // before, and a place among the signed-in sessions, which no flood of anonymous ones can take.
+    signInSession(ctx.sessions, target, { user, qlik, signedInAt: Date.now(), firstSpaces: spacesShown }, pending.binding);
+    trace.note('3.4', `Signed in as ${user.name}; the session id was renewed.`);
+    await spacesSettled; // the landing page then has all it shows
+    return redirectReply('/', [...cookies, sessionCookie(target.id, ctx.secureCookies)]);
+  } catch (error) {
+    trace.failure(section, error);
+    // The failed sign-in's transcript is this browser's to read at GET /trace. When the browser's
+    // session is gone (idle, or pushed out) a new one takes it; kept small unless someone is signed in.
+    const keeper = session ?? startSession(ctx.sessions);
+    if (keeper.signedIn === undefined) trace.limitTo(ANONYMOUS_TRACE_CHARS);
+    keeper.trace = trace;
+    if (keeper !== session) cookies.push(sessionCookie(keeper.id, ctx.secureCookies));
+    return { ...errorReply(error, ctx.log), cookies };
+  } finally {
+    printTranscript(ctx, trace.events);
+  }
+}
+
+/**
+ * A callback that answers no sign-in of this browser is refused. validateCallback runs its checks
+ * in order and throws at the first that fails; handed a state that nobody holds (a fresh random
+ * one), it fails at STATE_MISMATCH at the latest, and earlier when an earlier check fails (too many
+ * parameters, a repeated one, no state) — so the page names the most precise reason, and those
+ * checks are not written twice.
+ */
+function refuseUnknownCallback(ctx: AppContext, url: URL, trace: Trace | undefined): never {
+  const expected = { issuer: ctx.metadata.issuer, issRequired: ctx.metadata.issParameterSupported, expectedState: createState() };
+  validateCallback(url, expected, trace?.hooks('3.3'));
+  throw new Error('unreachable: a callback matched a state nobody holds');
+}
+
+/**
+ * A sign-in's transcript on the console, once: the events this request added. formatTranscript
+ * escapes every value from a request or the tenant, so none can move the cursor, retitle the
+ * terminal, or start a line that looks like the app's own ("· Signed in as admin").
+ */
+function printTranscript(ctx: AppContext, events: readonly TraceEvent[]): void {
+  if (ctx.onTranscript !== undefined && events.length > 0) ctx.onTranscript(formatTranscript(events));
+}
+
+function closeInBackground(ctx: AppContext, qlik: QlikSession): void {
+  closeSession(qlik).then(
+    (failures) => failures.forEach((f) => ctx.log(escapeControl(`revoke failed ${f.code}: ${clip(f.message, 600)}`))),
+    (error: unknown) => ctx.log(escapeControl(`revoke failed: ${error instanceof Error ? clip(error.message, 600) : typeof error}`)),
+  );
+}
+

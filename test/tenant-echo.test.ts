@@ -1,0 +1,65 @@
+// A tenant that repeats what it was sent must not get it into a message, a hint, a page or a log:
+// an answer that is not a success loses every secret of its own request in httpRequest().
+import { test, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { http, HttpResponse } from 'msw';
+import { exchangeCode } from '../src/3.3-token.ts';
+import { getCurrentUser } from '../src/3.4-api.ts';
+import { revokeToken } from '../src/lifecycle.ts';
+import { TenantError, QlikOAuthError } from '../src/errors.ts';
+import type { HttpExchange } from '../src/http.ts';
+import { CLIENT, METADATA, mockTenant } from './helpers/tenant.ts';
+
+const server = mockTenant();
+afterEach(() => server.resetHandlers());
+after(() => server.close());
+
+const CODE = 'code-abcdefghijklmnop';
+const VERIFIER = 'v'.repeat(43);
+const TOKEN = 'at-live-token-0123456789';
+
+test('a token error whose description repeats the code, the verifier and the client secret shows none of them', async () => {
+  server.use(
+    http.post(METADATA.tokenEndpoint, async ({ request }) => {
+      const form = new URLSearchParams(await request.text());
+      const echo = `bad code ${form.get('code')} for secret ${form.get('client_secret')} and ${form.get('code_verifier')}`;
+      return HttpResponse.json({ error: 'invalid_grant', error_description: echo }, { status: 400 });
+    }),
+  );
+  const exchanges: HttpExchange[] = [];
+  await assert.rejects(exchangeCode(METADATA, CLIENT, { code: CODE, codeVerifier: VERIFIER }, { onExchange: (e) => exchanges.push(e) }), (e: unknown) => {
+    assert.ok(e instanceof TenantError);
+    const shown = [e.message, e.hint, JSON.stringify(e.tenantError), exchanges[0]!.responseBody].join(' ');
+    for (const secret of [CODE, VERIFIER, CLIENT.clientSecret]) assert.ok(!shown.includes(secret), `${secret} leaked: ${shown}`);
+    assert.match(e.message, /bad code \[redacted\] for secret \[redacted\]/);
+    return true;
+  });
+});
+
+test('a 403 whose challenge repeats the bearer token: not in the message, the parsed challenge, nor the exchange', async () => {
+  server.use(
+    http.get(METADATA.usersMeEndpoint, ({ request }) =>
+      new HttpResponse(null, { status: 403, headers: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="token ${request.headers.get('authorization')} lacks scope"` } }),
+    ),
+  );
+  const exchanges: HttpExchange[] = [];
+  await assert.rejects(getCurrentUser(METADATA, TOKEN, { onExchange: (e) => exchanges.push(e) }), (e: unknown) => {
+    assert.ok(e instanceof TenantError && e.code === 'API_FORBIDDEN');
+    const shown = [e.message, e.hint, JSON.stringify(e.wwwAuthenticate), JSON.stringify(exchanges[0]!.responseHeaders)].join(' ');
+    assert.ok(!shown.includes(TOKEN), shown);
+    return true;
+  });
+});
+
+test('a revocation error that names the refresh token it was asked to revoke does not show it', async () => {
+  const refresh = `rt-${'x'.repeat(900)}`;
+  server.use(http.post(`${METADATA.revocationEndpoint}`, async ({ request }) => HttpResponse.json({ error: 'invalid_request', error_description: `unknown ${new URLSearchParams(await request.text()).get('token')}` }, { status: 400 })));
+  await assert.rejects(revokeToken(METADATA, CLIENT, { token: refresh, hint: 'refresh_token' }), (e: unknown) => e instanceof QlikOAuthError && e.code === 'REVOKE_FAILED' && !e.message.includes(refresh.slice(0, 40)));
+});
+
+test('a success is never scrubbed: a refresh answer that repeats the refresh token (no rotation) keeps it', async () => {
+  const { refreshTokens } = await import('../src/lifecycle.ts');
+  server.use(http.post(METADATA.tokenEndpoint, async ({ request }) => HttpResponse.json({ access_token: 'at-new-0123456789', token_type: 'bearer', refresh_token: new URLSearchParams(await request.text()).get('refresh_token') })));
+  const tokens = { accessToken: 'at', tokenType: 'bearer' as const, expiresAt: undefined, lifetimeMs: undefined, refreshToken: 'rt-same-0123456789', scope: undefined };
+  assert.equal((await refreshTokens(METADATA, CLIENT, tokens)).refreshToken, 'rt-same-0123456789');
+});
