@@ -2,6 +2,7 @@
 // request gets the same protections: https only (loopback excepted), a timeout, a cap on the body
 // size, no redirect followed, nothing we sent echoed back, and a hook for the transcript (src/trace.ts).
 
+import { Buffer } from 'node:buffer';
 import { QlikOAuthError, check, clip, defineChecks, quote, type CheckObserver, type TenantErrorBody } from './errors.ts';
 
 // No RFC asks for these; they keep one stuck, huge or endless answer from hanging or filling the app.
@@ -110,7 +111,8 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
     // loses every secret of its request here, before anyone reads it.
     const secrets = response.status >= 300 ? secretsSent(request) : [];
     const result = { status: response.status, headers: secrets.length ? scrubHeaders(response.headers, secrets) : response.headers, body: scrub(body, secrets) };
-    record.responseHeaders = Object.fromEntries(result.headers);
+    // Copying the headers is work for the transcript alone: skipped when nobody listens.
+    if (options.onExchange) record.responseHeaders = Object.fromEntries(result.headers);
     record.responseBody = result.body;
     // RFC 9110 §15.4 leaves following to the client. A token, revocation or discovery endpoint that
     // redirects could take the code or the secret elsewhere (a 307 re-posts the form, RFC 9700 §4.12).
@@ -156,7 +158,7 @@ async function readBody(response: Response, maxBodyBytes: number, url: string, s
   } finally {
     signal.removeEventListener('abort', stop);
   }
-  return new Blob(chunks).text();
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Turns whatever fetch threw into one of our errors, with a message that says what to do. */

@@ -58,7 +58,10 @@ export async function startTutorialApp(tenantUrl: string, clientId: string, clie
             pkceCodeVerifier: session.pending.codeVerifier,
             expectedState: session.pending.state,
           });
-          const me = await openid.fetchProtectedResource(config, tokens.access_token, usersMe, 'GET');
+          // Qlik documents users/me as a 301 to the user resource; openid-client never follows a
+          // redirect, so a tutorial app against the documented tenant has to follow it itself.
+          let me = await openid.fetchProtectedResource(config, tokens.access_token, usersMe, 'GET');
+          if (me.status === 301) me = await openid.fetchProtectedResource(config, tokens.access_token, new URL(me.headers.get('location')!, usersMe), 'GET');
           if (!me.ok) throw new Error(`users/me answered ${me.status}`);
           session.user = (await me.json()) as { name: string };
           session.pending = undefined;
