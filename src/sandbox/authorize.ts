@@ -202,6 +202,7 @@ function consentPage({ clientId, scopes, tx, user }: { clientId: string; scopes:
     </style>
   </head>
   <body>
+    <main>
     <h1>Allow <code>${escapeHtml(clientId)}</code> to access your account?</h1>
     <p>It asks for these scopes:</p>
     <ul>
@@ -218,6 +219,7 @@ function consentPage({ clientId, scopes, tx, user }: { clientId: string; scopes:
       <button name="decision" value="deny">Deny</button>
     </form>
     <p class="note">This is the local sandbox tenant, not Qlik Cloud: any user name works, there is no password.</p>
+    </main>
   </body>
 </html>
 `;

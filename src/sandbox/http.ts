@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { HTTP, type ErrorCode, type OAuthErrorCode } from './error-codes.ts';
+export { escapeHtml } from '../local-server.ts';
 
 type Headers = Record<string, string>;
 
@@ -194,11 +195,4 @@ export function withQuery(uri: string, params: Record<string, string | undefined
   if (!uri.includes('?')) separator = '?';
   else if (uri.endsWith('?') || uri.endsWith('&')) separator = '';
   return uri + separator + added.toString();
-}
-
-const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Escape text for HTML element content and quoted attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (char) => HTML_ENTITIES[char]!);
 }

@@ -1,6 +1,5 @@
 // The sandbox's HTTP server: routing, CORS, the REST API's faults, the error safety net, and startSandbox().
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { generateKeyPairSync } from 'node:crypto';
 import type { Sandbox, SandboxOptions } from './options.ts';
 import { checkRedirectUri, createContext, describeClient, type SandboxContext } from './context.ts';
@@ -11,6 +10,7 @@ import { handleJwks, handleLoginPage, handleMetadata, handleOpenIdConfiguration 
 import { handleAuthorize, handleDecision } from './authorize.ts';
 import { handleRevoke, handleToken } from './token.ts';
 import { handleCreateSpace, handleSpace, handleSpaces, handleUser, handleUsersMe } from './api.ts';
+import { listen } from '../local-server.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, query: URLSearchParams) => void | Promise<void>;
 type IdHandler = (req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, id: string) => void;
@@ -133,16 +133,6 @@ function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: SandboxCo
   });
 }
 
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // 127.0.0.1 only: the sandbox hands out tokens for anyone who asks, so it must not be reachable from the network.
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   // The JWT client's key pair, new at each start: the tenant keeps the public key, the client the private one.
@@ -153,7 +143,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const ctx = createContext(options, keys.publicKey); // checks the options before a port is opened
   const server = createServer((req, res) => handleRequest(req, res, ctx));
-  const port = await listen(server, options.port ?? 0);
+  const port = await listen(server, options.port ?? 0, '127.0.0.1');
   ctx.url = `http://127.0.0.1:${port}`; // the issuer: known only once listening
 
   let closing: Promise<void> | undefined;
