@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_NATIVE_CLIENT_ID, type Sandbox } from '../src/sandbox/index.ts';
 import { allowAtSandbox, envWithout, lastLine, runCli } from './helpers/cli.ts';
+import { HOSTILE_CLIENT_ID, json, startHostileTenant } from './helpers/hostile-tenant.ts';
 
 const URL_LINE = /^Open this URL to sign in: (\S+)$/;
 let dir: string;
@@ -141,12 +142,45 @@ test('npm run login: a bad setting or argument is one line on stderr and exit 2,
     [['--no-open'], envWithout({ QLIK_CLIENT_ID: 'x' }), /QLIK_TENANT_URL is not/],
     [['--no-open'], envWithout({ QLIK_TENANT_URL: 'http://acme.example.com', QLIK_CLIENT_ID: 'x' }), /QLIK_TENANT_URL/],
     [['--no-open'], envWithout({ QLIK_REDIRECT_URI: 'https://app.example.com/callback' }), /REDIRECT_NOT_LOOPBACK/],
+    [['--no-open'], envWithout({ QLIK_SCOPE: '' }), /^Configuration error: QLIK_SCOPE is set but empty; Qlik requires a scope at \/oauth\/authorize\./],
   ];
   for (const [args, env, message] of cases) {
     const run = runCli('login', args, env);
     assert.equal(await run.exit, 2, `${args.join(' ')}: ${run.stderr()}`);
     assert.equal(run.stdout(), '');
     assert.match(run.stderr(), message);
+  }
+});
+
+test('npm run login: what the loopback listener prints about an ignored request has no raw control character (C0, C1, U+2028/2029)', async () => {
+  const run = runCli('login', ['--no-open', '--timeout', '5'], envWithout());
+  const redirectUri = new URL(new URL(urlFrom(await run.line(URL_LINE))).searchParams.get('redirect_uri')!);
+  // A repeated parameter is named in the message; this name holds ESC, CSI (U+009B), NEL and a line separator.
+  const name = encodeURIComponent('x\u001b[2J\u009b31m\u0085\u2028\u2029');
+  assert.equal((await fetch(`${redirectUri.href}?${name}=1&${name}=2`)).status, 400);
+  run.child.kill('SIGINT');
+  await run.exit;
+  assert.match(run.stderr(), /Ignored a request: .*CALLBACK_PARAM_REPEATED/);
+  assert.doesNotMatch(run.stderr(), /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/);
+  assert.match(run.stderr(), /\\x9b31m\\x85\\x2028\\x2029/);
+});
+
+test('npm run login: a tenant that echoes the code and the verifier in its token error gets neither printed', async () => {
+  const hostile = await startHostileTenant();
+  try {
+    hostile.on.token = (request, res, tenant) => {
+      const form = new URLSearchParams(request.body);
+      json(400, { error: 'invalid_grant', error_description: `code ${form.get('code')} verifier ${form.get('code_verifier')}` })(request, res, tenant);
+    };
+    const run = runCli('login', ['--no-open'], envWithout({ QLIK_TENANT_URL: hostile.url, QLIK_CLIENT_ID: HOSTILE_CLIENT_ID }));
+    const back = (await fetch(urlFrom(await run.line(URL_LINE)), { redirect: 'manual' })).headers.get('location')!;
+    await fetch(back);
+    assert.equal(await run.exit, 1);
+    const form = new URLSearchParams(hostile.requests.find((request) => request.path === '/oauth/token')!.body);
+    assert.match(run.stderr(), /invalid_grant: code (\[redacted\]|…\(\d+ chars #[0-9a-f]{4}\)) verifier (\[redacted\]|…\(\d+ chars #[0-9a-f]{4}\))/);
+    for (const secret of [form.get('code')!, form.get('code_verifier')!]) assert.ok(!run.stderr().includes(secret), run.stderr());
+  } finally {
+    await hostile.close();
   }
 });
 

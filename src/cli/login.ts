@@ -16,15 +16,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { QlikOAuthError, TenantError } from '../errors.ts';
+import { QlikOAuthError } from '../errors.ts';
 import { discover, type TenantMetadata } from '../3.1-discovery.ts';
 import type { TokenSet } from '../3.3-token.ts';
 import { getCurrentUser } from '../3.4-api.ts';
 import { refreshTokens } from '../lifecycle.ts';
 import type { ClientCredentials } from '../client.ts';
 import { DEFAULT_LOGIN_TIMEOUT_MS, loopbackRedirectUri, startLoopbackSignIn } from '../native-login.ts';
+import { escapeControl } from '../redact.ts';
 import { SANDBOX_NATIVE_CLIENT_ID, type Sandbox } from '../sandbox/index.ts';
-import { SettingError, loadDotEnv, readCliSettings, runCommand, startLocalTenant } from './shared.ts';
+import { ConfigError, readClient, readScope, readTenantUrl, setting } from '../settings.ts';
+import { runCommand, startLocalTenant } from './shared.ts';
 
 const USAGE = `Usage: npm run login [-- --no-open] [--port N] [--timeout SECONDS] [--save FILE]
   --no-open          print the sign-in URL only; do not start a browser
@@ -56,17 +58,17 @@ export function parseLoginArguments(argv: string[]): LoginArguments | 'help' {
       },
     });
   } catch (error) {
-    throw new SettingError((error as Error).message, HELP);
+    throw new ConfigError((error as Error).message, HELP);
   }
   if (parsed.values.help) return 'help';
   const { port, timeout, save } = parsed.values;
   if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535)) {
-    throw new SettingError(`--port "${port.slice(0, 20)}" is not a port number from 0 to 65535.`, 'Give a free port, e.g. --port 8765, or leave it out for any free port.');
+    throw new ConfigError(`--port "${port.slice(0, 20)}" is not a port number from 0 to 65535.`, 'Give a free port, e.g. --port 8765, or leave it out for any free port.');
   }
   if (timeout !== undefined && !(/^\d{1,6}$/.test(timeout) && Number(timeout) > 0)) {
-    throw new SettingError(`--timeout "${timeout.slice(0, 20)}" is not a positive number of seconds.`, 'Give the wait in seconds, e.g. --timeout 120.');
+    throw new ConfigError(`--timeout "${timeout.slice(0, 20)}" is not a positive number of seconds.`, 'Give the wait in seconds, e.g. --timeout 120.');
   }
-  if (save === '') throw new SettingError('--save needs a file name.', 'Write --save tokens.json.');
+  if (save === '') throw new ConfigError('--save needs a file name.', 'Write --save tokens.json.');
   return {
     open: !parsed.values['no-open'],
     port: port === undefined ? undefined : Number(port),
@@ -138,26 +140,28 @@ function openBrowser(url: string): void {
 }
 
 async function signIn(args: LoginArguments): Promise<unknown> {
-  const settings = readCliSettings(process.env);
+  const tenantUrl = readTenantUrl(process.env);
+  const settings = readClient(process.env, false);
+  const scope = readScope(process.env);
+  const redirectUri = setting(process.env, 'QLIK_REDIRECT_URI');
   // A fixed redirect URI decides the port; --port then may only agree with it.
-  if (settings.redirectUri !== undefined) {
-    const fixed = loopbackRedirectUri(settings.redirectUri);
+  if (redirectUri !== undefined) {
+    const fixed = loopbackRedirectUri(redirectUri);
     if (args.port !== undefined && fixed.port !== 0 && fixed.port !== args.port) {
-      throw new SettingError(`--port ${args.port} disagrees with QLIK_REDIRECT_URI's port ${fixed.port}.`, 'Leave out --port, or change QLIK_REDIRECT_URI.');
+      throw new ConfigError(`--port ${args.port} disagrees with QLIK_REDIRECT_URI's port ${fixed.port}.`, 'Leave out --port, or change QLIK_REDIRECT_URI.');
     }
   }
   let sandbox: Sandbox | undefined;
   try {
-    if (settings.tenantUrl === undefined) sandbox = await startLocalTenant();
+    if (tenantUrl === undefined) sandbox = await startLocalTenant();
     // The sandbox's native client is public: no secret. A configured client has one only when QLIK_CLIENT_SECRET is set.
     const client: ClientCredentials =
       sandbox === undefined ? { clientId: settings.clientId!, clientSecret: settings.clientSecret } : { clientId: SANDBOX_NATIVE_CLIENT_ID };
-    const scope = settings.scope ?? 'user_default offline_access';
-    const metadata = await discover(settings.tenantUrl ?? sandbox!.url);
+    const metadata = await discover(tenantUrl ?? sandbox!.url);
 
     let tokens: TokenSet | undefined;
     if (args.saveFile !== undefined && existsSync(args.saveFile)) tokens = await refreshFromFile(args.saveFile, metadata, client);
-    if (tokens === undefined) tokens = await signInWithBrowser(metadata, client, scope, args, settings.redirectUri);
+    if (tokens === undefined) tokens = await signInWithBrowser(metadata, client, scope, args, redirectUri);
 
     const user = await getCurrentUser(metadata, tokens.accessToken);
     if (args.saveFile !== undefined) {
@@ -182,9 +186,9 @@ async function refreshFromFile(file: string, metadata: TenantMetadata, client: C
     process.stderr.write(`Signed in again from the refresh token saved in ${file}.\n`);
     return tokens;
   } catch (error) {
-    const refused = (error instanceof TenantError && [400, 401, 403].includes(error.status)) || (error instanceof QlikOAuthError && error.signInAgain);
-    if (!refused) throw error;
-    process.stderr.write(`The saved refresh token no longer works (${(error as QlikOAuthError).code}). Signing in with the browser.\n`);
+    // RFC 6749 §5.2: the tenant's 400/401/403 refuses the token; a 5xx or no answer is not a refusal.
+    if (!(error instanceof QlikOAuthError && [400, 401, 403].includes(error.status ?? 0))) throw error;
+    process.stderr.write(`The saved refresh token no longer works (${error.code}). Signing in with the browser.\n`);
     return undefined;
   }
 }
@@ -201,7 +205,8 @@ async function signInWithBrowser(
     redirectUri,
     port: args.port,
     timeoutMs: args.timeoutMs,
-    onIgnoredRequest: (what) => process.stderr.write(`Ignored a request: ${what}\n`),
+    // Anything on this machine can send the listener a request: escaped, it cannot drive the terminal.
+    onIgnoredRequest: (what) => process.stderr.write(`Ignored a request: ${escapeControl(what)}\n`),
   }).catch((error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -227,7 +232,6 @@ async function signInWithBrowser(
 }
 
 async function main(): Promise<unknown> {
-  loadDotEnv();
   const args = parseLoginArguments(process.argv.slice(2));
   if (args === 'help') {
     process.stdout.write(`${USAGE}\n`);
