@@ -2,11 +2,13 @@
 // and fetch playing the browser (consent page, Allow, the redirect to the CLI's loopback listener).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_NATIVE_CLIENT_ID, type Sandbox } from '../src/sandbox/index.ts';
+import { discover } from '../src/3.1-discovery.ts';
+import { savedFileProblem, saveTokens } from '../src/cli/login.ts';
 import { allowAtSandbox, envWithout, lastLine, runCli } from './helpers/cli.ts';
 import { HOSTILE_CLIENT_ID, json, startHostileTenant } from './helpers/hostile-tenant.ts';
 
@@ -182,6 +184,62 @@ test('npm run login: a tenant that echoes the code and the verifier in its token
   } finally {
     await hostile.close();
   }
+});
+
+test('--save: the temporary file has an unpredictable name, so one planted at FILE.<pid>.tmp does not stop the save', async () => {
+  const file = join(dir, 'planted.json');
+  const planted = `${file}.${process.pid}.tmp`;
+  writeFileSync(planted, 'planted by someone else');
+  const metadata = await discover(sandbox.url);
+  const tokens = { accessToken: 'at-123456', tokenType: 'bearer' as const, expiresAt: undefined, lifetimeMs: undefined, refreshToken: 'rt-123456', scope: undefined };
+  saveTokens(file, metadata, { clientId: SANDBOX_NATIVE_CLIENT_ID }, tokens);
+  assert.equal(JSON.parse(readFileSync(file, 'utf8')).refreshToken, 'rt-123456');
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(readFileSync(planted, 'utf8'), 'planted by someone else');
+  assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith('planted.json.') && name !== `planted.json.${process.pid}.tmp`), [], 'no temporary file left');
+});
+
+test('npm run login --save: tokens that cannot be saved are revoked, and the message says so (exit 1)', async () => {
+  const file = join(dir, 'no-such-directory', 'tokens.json');
+  const env = envWithout({ QLIK_TENANT_URL: sandbox.url, QLIK_CLIENT_ID: SANDBOX_NATIVE_CLIENT_ID });
+  const revokesBefore = sandbox.stats().revokeRequests;
+  const run = runCli('login', ['--no-open', '--save', file], env);
+  assert.equal((await fetch(await allowAtSandbox(urlFrom(await run.line(URL_LINE)), 'alan'))).status, 200);
+  assert.equal(await run.exit, 1, run.stderr());
+  assert.match(run.stderr(), /Could not save the tokens to .*no-such-directory\/tokens\.json \(ENOENT.*\); the new tokens were revoked\. What to do: /);
+  assert.equal(sandbox.stats().revokeRequests, revokesBefore + 2, 'the refresh token and the access token');
+  assert.equal(run.stdout().trimEnd().split('\n').length, 1, 'no user JSON: the command failed');
+  assert.ok(!existsSync(file));
+});
+
+test('npm run login --save: a saved file others may read is refused before anything is sent, saying why (exit 2)', async () => {
+  const file = join(dir, 'open-to-others.json');
+  writeFileSync(file, JSON.stringify({ tenantUrl: sandbox.url, clientId: SANDBOX_NATIVE_CLIENT_ID, accessToken: 'a', refreshToken: 'planted-or-leaked' }));
+  chmodSync(file, 0o644);
+  const refreshesBefore = sandbox.stats().refreshRequests;
+  const run = runCli('login', ['--no-open', '--timeout', '5', '--save', file], envWithout({ QLIK_TENANT_URL: sandbox.url, QLIK_CLIENT_ID: SANDBOX_NATIVE_CLIENT_ID }));
+  assert.equal(await run.exit, 2, run.stderr());
+  assert.equal(run.stdout(), '');
+  assert.match(run.stderr(), /^Configuration error: --save .*open-to-others\.json: not using it, because group or other users may read or write it \(mode 644; expected 600\)\. Fix: .*chmod 600/);
+  assert.equal(sandbox.stats().refreshRequests, refreshesBefore);
+  assert.ok(!run.stderr().includes('planted-or-leaked'));
+});
+
+test('--save: a saved file must be this user\'s own and closed to group and others', () => {
+  assert.equal(savedFileProblem({ uid: 1000, mode: 0o100600 }, 1000), undefined);
+  assert.equal(savedFileProblem({ uid: 0, mode: 0o100600 }, 1000), 'it belongs to another user (uid 0; you are 1000)');
+  assert.equal(savedFileProblem({ uid: 1000, mode: 0o100640 }, 1000), 'group or other users may read or write it (mode 640; expected 600)');
+  assert.equal(savedFileProblem({ uid: 1000, mode: 0o100602 }, 1000), 'group or other users may read or write it (mode 602; expected 600)');
+  assert.equal(savedFileProblem({ uid: 1000, mode: 0o100600 }, undefined), undefined, 'Windows: no uid to compare');
+});
+
+test('npm run login --save: a saved file owned by another user is refused (exit 2)', { skip: process.getuid?.() !== 0 && 'only root can give a file to another user' }, async () => {
+  const file = join(dir, 'not-mine.json');
+  writeFileSync(file, '{}', { mode: 0o600 });
+  chownSync(file, 65534, 65534);
+  const run = runCli('login', ['--no-open', '--timeout', '5', '--save', file], envWithout({ QLIK_TENANT_URL: sandbox.url, QLIK_CLIENT_ID: SANDBOX_NATIVE_CLIENT_ID }));
+  assert.equal(await run.exit, 2, run.stderr());
+  assert.match(run.stderr(), /not using it, because it belongs to another user \(uid 65534; you are 0\)/);
 });
 
 async function freePort(): Promise<number> {
