@@ -4,12 +4,12 @@
 // Exit codes: 0 stopped on request, 1 could not start (tenant discovery failed, port busy),
 // 2 a setting is wrong (nothing was started, nothing was sent over the network).
 
-import { createApp, readConfig, ConfigError, type App, type EnvConfig } from './app/index.ts';
+import { createApp, readConfig, type App, type EnvConfig } from './app/index.ts';
 import { QlikOAuthError } from './errors.ts';
 import { isLoopbackHost } from './http.ts';
-import { startSandbox, sandboxOptionsFromEnv, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox, type SandboxOptions } from './sandbox/index.ts';
+import { ConfigError, loadDotEnv, readSandboxSettings } from './settings.ts';
+import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox, type SandboxOptions } from './sandbox/index.ts';
 import { startHelp } from './cli/help.ts';
-import { sandboxSettingsProblem } from './cli/sandbox-settings.ts';
 
 /** Prints the lines to stderr and exits: no stack trace, just what happened and what to do. */
 function exitWith(code: number, lines: string[]): never {
@@ -17,37 +17,14 @@ function exitWith(code: number, lines: string[]): never {
   process.exit(code);
 }
 
-/** Reads .env from the working directory, when there is one. Variables already set win over it. */
-function loadDotEnv(): void {
+/** Reads and checks every setting; a ConfigError stops it here, before anything starts. */
+function readSettings(): { config: EnvConfig; sandboxOptions: SandboxOptions | undefined } {
   try {
-    process.loadEnvFile();
+    loadDotEnv();
+    return { config: readConfig(process.env), sandboxOptions: readSandboxSettings(process.env) };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    exitWith(2, [`Configuration error: could not read .env: ${(error as Error).message}`, 'Fix: correct or remove the .env file.']);
-  }
-}
-
-function readSettings(): EnvConfig {
-  try {
-    return readConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) exitWith(2, [`Configuration error: ${error.message}`, `Fix: ${error.fix}`]);
+    if (error instanceof ConfigError) exitWith(2, [`Configuration error: ${error.message}`, `Fix: ${error.hint}`]);
     throw error;
-  }
-}
-
-/**
- * The SANDBOX_* settings: refused next to a real tenant (they would silently do nothing), read and
- * checked for the sandbox. Undefined with a real tenant.
- */
-function readSandboxSettings(config: EnvConfig): SandboxOptions | undefined {
-  const problem = sandboxSettingsProblem(process.env);
-  if (problem) exitWith(2, [`Configuration error: ${problem.message}`, `Fix: ${problem.fix}`]);
-  if (config.tenantUrl !== undefined) return undefined;
-  try {
-    return sandboxOptionsFromEnv(process.env);
-  } catch (error) {
-    exitWith(2, [`Configuration error: ${(error as Error).message}`, 'Fix: correct or remove it; npm start -- --help lists the sandbox settings.']);
   }
 }
 
@@ -153,9 +130,7 @@ async function main(): Promise<void> {
     process.stdout.write(startHelp());
     process.exit(0);
   }
-  loadDotEnv();
-  const config = readSettings();
-  const sandboxOptions = readSandboxSettings(config);
+  const { config, sandboxOptions } = readSettings();
   const sandbox = sandboxOptions === undefined ? undefined : await startSandbox(sandboxOptions);
   const app = await start(config, sandbox);
   sandbox?.addRedirectUri(SANDBOX_CLIENT_ID, app.redirectUri);

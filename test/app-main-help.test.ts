@@ -92,7 +92,7 @@ describe('main.ts: SANDBOX_* settings', () => {
     const result = await run({ SANDBOX_TOKEN_SECONDS: 'soon' });
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /^Configuration error: SANDBOX_TOKEN_SECONDS: "soon" is not a whole number of seconds/);
-    assert.match(result.stderr, /\nFix: correct or remove it; npm start -- --help lists the sandbox settings\.\n$/);
+    assert.match(result.stderr, /\nFix: Correct or remove it; npm start -- --help lists the sandbox settings\.\n$/);
   });
 
   it('refuses an unknown SANDBOX_FAULT, listing the valid names', async () => {

@@ -5,7 +5,7 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +78,7 @@ describe('main.ts: settings that cannot work stop it with exit code 2', () => {
     [
       'a tenant without a client secret',
       { QLIK_TENANT_URL: 'https://acme.eu.qlikcloud.com', QLIK_CLIENT_ID: 'id' },
-      /^Configuration error: QLIK_TENANT_URL is set, but QLIK_CLIENT_SECRET is not\.\nFix: Copy the client secret of your OAuth client/,
+      /^Configuration error: QLIK_TENANT_URL is set, but QLIK_CLIENT_SECRET is not\.\nFix: Copy it from your OAuth client .* into QLIK_CLIENT_SECRET, e\.g\. in \.env\.\n$/,
     ],
     [
       'a tenant without a client id',
@@ -98,6 +98,7 @@ describe('main.ts: settings that cannot work stop it with exit code 2', () => {
     ['an APP_URL on plain http off this machine', { APP_URL: 'http://app.example.com' }, /uses http on a host other than this machine/],
     ['a scope with a double space', { QLIK_SCOPE: 'user_default  offline_access' }, /^Configuration error: QLIK_SCOPE/],
     ['the openid scope (Qlik is not an OpenID provider)', { QLIK_SCOPE: 'openid user_default' }, /^Configuration error: QLIK_SCOPE asks for "openid"/],
+    ['a set but empty scope (Qlik requires one at /oauth/authorize)', { QLIK_SCOPE: ' ' }, /^Configuration error: QLIK_SCOPE is set but empty; Qlik requires a scope at \/oauth\/authorize\.\nFix: /],
   ];
   for (const [what, env, expected] of cases) {
     it(`refuses ${what}`, async () => {
@@ -116,6 +117,14 @@ describe('main.ts: settings that cannot work stop it with exit code 2', () => {
     const result = await run({}, cwd);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^Configuration error: QLIK_TENANT_URL: The tenant URL "http:\/\/example\.com" cannot be used: it uses plain http/);
+  });
+
+  it('refuses a .env it cannot read, saying so', async () => {
+    const cwd = emptyDir('app-main-env-');
+    mkdirSync(join(cwd, '.env')); // a directory: it cannot be read as a file
+    const result = await run({}, cwd);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^Configuration error: could not read \.env: .*\nFix: Correct or remove the \.env file\.\n$/);
   });
 });
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { startSandbox, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, SANDBOX_NATIVE_CLIENT_ID, type Sandbox } from '../src/sandbox/index.ts';
 import { parseM2mArguments } from '../src/cli/m2m.ts';
 import { envWithout, lastLine, runCli } from './helpers/cli.ts';
+import { HOSTILE_CLIENT_ID, HOSTILE_CLIENT_SECRET, json, startHostileTenant } from './helpers/hostile-tenant.ts';
 
 let sandbox: Sandbox;
 before(async () => {
@@ -75,13 +76,44 @@ test('npm run m2m: a wrong secret is MACHINE_TOKEN_REFUSED, and the secret is no
   assert.ok(!run.stderr().includes('wrong-secret-do-not-print'));
 });
 
-test('m2m arguments: method and path, --json, --impersonate; mistakes are SettingErrors before any network', () => {
+test('npm run m2m: a tenant that echoes the secret and the token in its errors gets neither printed', async () => {
+  const hostile = await startHostileTenant();
+  try {
+    const env = envWithout({ QLIK_TENANT_URL: hostile.url, QLIK_CLIENT_ID: HOSTILE_CLIENT_ID, QLIK_CLIENT_SECRET: HOSTILE_CLIENT_SECRET });
+    hostile.on.token = (request, res, tenant) =>
+      json(401, { error: 'invalid_client', error_description: `client_secret ${new URLSearchParams(request.body).get('client_secret')} is wrong` })(request, res, tenant);
+    const refused = runCli('m2m', [], env);
+    assert.equal(await refused.exit, 1);
+    assert.match(refused.stderr(), /^Error MACHINE_TOKEN_REFUSED .*client_secret (\[redacted\]|…\(\d+ chars #[0-9a-f]{4}\)) is wrong/);
+    assert.ok(!refused.stderr().includes(HOSTILE_CLIENT_SECRET), refused.stderr());
+
+    // RFC 6750 §3: a 403 whose challenge repeats the caller's bearer token.
+    hostile.reset();
+    hostile.on.usersMe = (request, res, tenant) =>
+      json(403, { errors: [{ code: 'HTTP-403', title: `Forbidden for ${request.headers.authorization}` }] })(request, res, tenant);
+    const forbidden = runCli('m2m', [], env);
+    assert.equal(await forbidden.exit, 1);
+    const token = hostile.requests.find((request) => request.path === '/api/v1/users/me')!.headers.authorization!.slice('Bearer '.length);
+    assert.match(forbidden.stderr(), /Forbidden for Bearer (\[redacted\]|…\(\d+ chars #[0-9a-f]{4}\))/);
+    assert.ok(!forbidden.stderr().includes(token), forbidden.stderr());
+  } finally {
+    await hostile.close();
+  }
+});
+
+test('npm run m2m: a set but empty QLIK_SCOPE is a setting error, exit 2', async () => {
+  const run = runCli('m2m', [], configured({ QLIK_SCOPE: '' }));
+  assert.equal(await run.exit, 2);
+  assert.match(run.stderr(), /^Configuration error: QLIK_SCOPE is set but empty; Qlik requires a scope at \/oauth\/authorize\. Fix: /);
+});
+
+test('m2m arguments: method and path, --json, --impersonate; mistakes are ConfigErrors before any network', () => {
   assert.deepEqual(parseM2mArguments([]), { method: 'GET', path: '/api/v1/users/me', json: undefined, userLookup: undefined });
   assert.deepEqual(parseM2mArguments(['/api/v1/spaces']), { method: 'GET', path: '/api/v1/spaces', json: undefined, userLookup: undefined });
   assert.deepEqual(parseM2mArguments(['delete', '/api/v1/spaces/1']), { method: 'DELETE', path: '/api/v1/spaces/1', json: undefined, userLookup: undefined });
   assert.deepEqual(parseM2mArguments(['/api/v1/spaces', '--json', '{"name":"x"}']), { method: 'POST', path: '/api/v1/spaces', json: { name: 'x' }, userLookup: undefined });
   assert.deepEqual(parseM2mArguments(['--impersonate', 'userId:abc:def']).valueOf(), { method: 'GET', path: '/api/v1/users/me', json: undefined, userLookup: { field: 'userId', value: 'abc:def' } });
   for (const bad of [['FETCH', '/x'], ['https://evil.example/api'], ['//evil.example/api'], ['GET', '/x', '--json', '{}'], ['--json', '{oops'], ['--impersonate', 'email:a@b.c'], ['a', 'b', 'c']]) {
-    assert.throws(() => parseM2mArguments(bad), (e: Error) => e.name === 'SettingError', bad.join(' '));
+    assert.throws(() => parseM2mArguments(bad), (e: Error) => e.name === 'ConfigError', bad.join(' '));
   }
 });

@@ -1,13 +1,13 @@
 // The app's settings: what createApp() takes, and how `npm start` reads them from the environment
-// (the variable names are part of the app's contract: keep them). Every check says what to fix.
+// (the variable names are part of the app's contract: keep them). The settings every command
+// shares (tenant, client, scope, .env) are read by src/settings.ts; PORT, APP_URL and
+// SESSION_SECRET, the app's own, here. Every check says what to fix.
 
-import { QlikOAuthError } from '../errors.ts';
-import { expectedIssuer } from '../3.1-discovery.ts';
-import { SCOPE_PATTERN } from '../3.2-authorize.ts';
 import { isLoopbackHost } from '../http.ts';
+import { ConfigError, readClient, readScope, readTenantUrl, setting, type Env } from '../settings.ts';
 import type { SessionLimits } from './sessions.ts';
 
-export const DEFAULT_SCOPE = 'user_default offline_access';
+export { ConfigError, DEFAULT_SCOPE } from '../settings.ts';
 export const DEFAULT_PORT = 3000;
 export const CALLBACK_PATH = '/login/callback';
 
@@ -62,60 +62,18 @@ export interface EnvConfig {
   sessionSecret: string | undefined;
 }
 
-/** A setting that cannot work. `fix` says what to change. */
-export class ConfigError extends Error {
-  readonly fix: string;
-  constructor(message: string, fix: string) {
-    super(message);
-    this.name = new.target.name;
-    this.fix = fix;
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
 /** Reads and checks the environment. Throws ConfigError, before any network call. */
 export function readConfig(env: Env): EnvConfig {
-  const value = (name: string) => {
-    const text = env[name]?.trim();
-    return text === undefined || text === '' ? undefined : text;
+  const { clientId, clientSecret } = readClient(env, true);
+  return {
+    tenantUrl: readTenantUrl(env),
+    clientId,
+    clientSecret,
+    scope: readScope(env),
+    port: readPort(setting(env, 'PORT')),
+    appUrl: readAppUrl(setting(env, 'APP_URL')),
+    sessionSecret: readSessionSecret(setting(env, 'SESSION_SECRET')),
   };
-  const port = readPort(value('PORT'));
-  const appUrl = readAppUrl(value('APP_URL'));
-  const scope = readScope(value('QLIK_SCOPE'));
-  const tenantUrl = value('QLIK_TENANT_URL');
-  const clientId = value('QLIK_CLIENT_ID');
-  const clientSecret = value('QLIK_CLIENT_SECRET');
-  const sessionSecret = readSessionSecret(value('SESSION_SECRET'));
-
-  if (tenantUrl === undefined) {
-    // Credentials without a tenant are a half-done setup; silently using the sandbox would hide it.
-    const set = [clientId && 'QLIK_CLIENT_ID', clientSecret && 'QLIK_CLIENT_SECRET'].filter(Boolean);
-    if (set.length > 0) {
-      throw new ConfigError(
-        `${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set, but QLIK_TENANT_URL is not.`,
-        'Set QLIK_TENANT_URL to your tenant, e.g. https://acme.eu.qlikcloud.com, or remove the QLIK_CLIENT_* settings to use the local sandbox tenant.',
-      );
-    }
-    return { tenantUrl: undefined, clientId: undefined, clientSecret: undefined, scope, port, appUrl, sessionSecret };
-  }
-  for (const [name, given] of [['QLIK_CLIENT_ID', clientId], ['QLIK_CLIENT_SECRET', clientSecret]] as const) {
-    if (given === undefined) {
-      throw new ConfigError(
-        `QLIK_TENANT_URL is set, but ${name} is not.`,
-        `Copy the ${name === 'QLIK_CLIENT_ID' ? 'client ID' : 'client secret'} of your OAuth client (Administration → OAuth, type Web; older docs say Management Console) into ${name}, e.g. in .env.`,
-      );
-    }
-  }
-  let issuer: string;
-  try {
-    // The same parse and https rule discovery applies (RFC 8414 §2), checked now, before the network.
-    issuer = expectedIssuer(tenantUrl);
-  } catch (error) {
-    if (error instanceof QlikOAuthError && error.step === '3.1') throw new ConfigError(`QLIK_TENANT_URL: ${error.message}`, `${error.hint} Set it in QLIK_TENANT_URL.`);
-    throw error;
-  }
-  return { tenantUrl: issuer, clientId, clientSecret, scope, port, appUrl, sessionSecret };
 }
 
 function readPort(text: string | undefined): number {
@@ -155,18 +113,4 @@ function readSessionSecret(text: string | undefined): string | undefined {
     `SESSION_SECRET is ${text.length} characters long; it must be at least ${MIN_SESSION_SECRET_CHARS}.`,
     'Set SESSION_SECRET to a long random value, e.g. the output of: node -e "console.log(crypto.randomBytes(32).toString(\'base64url\'))" — or leave it unset for a random key per process.',
   );
-}
-
-// RFC 6749 §3.3, with step 3.2's own SCOPE_PATTERN: buildAuthorizationUrl checks the same at
-// every sign-in; here a bad QLIK_SCOPE fails at start instead.
-function readScope(text: string | undefined): string {
-  if (text === undefined) return DEFAULT_SCOPE;
-  if (!SCOPE_PATTERN.test(text)) {
-    throw new ConfigError(`QLIK_SCOPE "${text}" is not a list of scopes separated by single spaces.`, `Set QLIK_SCOPE like "${DEFAULT_SCOPE}".`);
-  }
-  // Qlik is an OAuth 2.0 server, not an OpenID provider: it refuses the openid scope.
-  if (text.split(' ').includes('openid')) {
-    throw new ConfigError('QLIK_SCOPE asks for "openid", which Qlik Cloud does not offer (it is not an OpenID provider).', `Leave "openid" out, e.g. QLIK_SCOPE="${DEFAULT_SCOPE}".`);
-  }
-  return text;
 }

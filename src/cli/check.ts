@@ -2,22 +2,15 @@
 // and a .env file in the working directory (variables already set win over it), printed one line
 // per check. Exit code 0: nothing failed; 1: a check failed; 2: the settings cannot be used.
 
-import { preflight } from './preflight.ts';
-
-function loadDotEnv(): string | undefined {
-  try {
-    process.loadEnvFile();
-    return undefined;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    return `could not read .env: ${(error as Error).message}`;
-  }
-}
+import { ConfigError, loadDotEnv } from '../settings.ts';
+import { formatLine, preflight } from './preflight.ts';
 
 async function main(): Promise<number> {
-  const dotEnvProblem = loadDotEnv();
-  if (dotEnvProblem !== undefined) {
-    process.stdout.write(`FAIL settings: ${dotEnvProblem}. Fix: correct or remove the .env file.\n`);
+  try {
+    loadDotEnv();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stdout.write(`${formatLine({ status: 'FAIL', name: 'settings', text: `${error.message} Fix: ${error.hint}` })}\n`);
     return 2;
   }
   const { exitCode, lines } = await preflight(process.env, { onLine: (line) => process.stdout.write(`${line}\n`) });

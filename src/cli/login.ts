@@ -6,25 +6,28 @@
 // Prints `Open this URL to sign in: <url>` and opens the system browser (unless --no-open, or no
 // browser can be started). With --save FILE the tokens are written to FILE (mode 0600, never
 // printed), and a later run refreshes from it instead of opening the browser while the refresh
-// token works. Settings (environment or .env): QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET
+// token works; a FILE that is not this user's own, or that others may read, is refused. Settings (environment or .env): QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET
 // (only for a confidential Web client; a native client has none), QLIK_SCOPE (default
 // user_default offline_access), QLIK_REDIRECT_URI (a fixed loopback redirect registered for the
 // client). With no QLIK_TENANT_URL it starts the local sandbox tenant and its native client.
 // Exit codes: 0 signed in, 1 the sign-in failed or timed out, 2 a setting or an argument is wrong.
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { QlikOAuthError, TenantError } from '../errors.ts';
+import { QlikOAuthError } from '../errors.ts';
 import { discover, type TenantMetadata } from '../3.1-discovery.ts';
 import type { TokenSet } from '../3.3-token.ts';
 import { getCurrentUser } from '../3.4-api.ts';
-import { refreshTokens } from '../lifecycle.ts';
+import { refreshTokens, revokeToken } from '../lifecycle.ts';
 import type { ClientCredentials } from '../client.ts';
 import { DEFAULT_LOGIN_TIMEOUT_MS, loopbackRedirectUri, startLoopbackSignIn } from '../native-login.ts';
+import { escapeControl } from '../redact.ts';
 import { SANDBOX_NATIVE_CLIENT_ID, type Sandbox } from '../sandbox/index.ts';
-import { SettingError, loadDotEnv, readCliSettings, runCommand, startLocalTenant } from './shared.ts';
+import { ConfigError, readClient, readScope, readTenantUrl, setting } from '../settings.ts';
+import { runCommand, startLocalTenant } from './shared.ts';
 
 const USAGE = `Usage: npm run login [-- --no-open] [--port N] [--timeout SECONDS] [--save FILE]
   --no-open          print the sign-in URL only; do not start a browser
@@ -56,17 +59,17 @@ export function parseLoginArguments(argv: string[]): LoginArguments | 'help' {
       },
     });
   } catch (error) {
-    throw new SettingError((error as Error).message, HELP);
+    throw new ConfigError((error as Error).message, HELP);
   }
   if (parsed.values.help) return 'help';
   const { port, timeout, save } = parsed.values;
   if (port !== undefined && !(/^\d{1,5}$/.test(port) && Number(port) <= 65_535)) {
-    throw new SettingError(`--port "${port.slice(0, 20)}" is not a port number from 0 to 65535.`, 'Give a free port, e.g. --port 8765, or leave it out for any free port.');
+    throw new ConfigError(`--port "${port.slice(0, 20)}" is not a port number from 0 to 65535.`, 'Give a free port, e.g. --port 8765, or leave it out for any free port.');
   }
   if (timeout !== undefined && !(/^\d{1,6}$/.test(timeout) && Number(timeout) > 0)) {
-    throw new SettingError(`--timeout "${timeout.slice(0, 20)}" is not a positive number of seconds.`, 'Give the wait in seconds, e.g. --timeout 120.');
+    throw new ConfigError(`--timeout "${timeout.slice(0, 20)}" is not a positive number of seconds.`, 'Give the wait in seconds, e.g. --timeout 120.');
   }
-  if (save === '') throw new SettingError('--save needs a file name.', 'Write --save tokens.json.');
+  if (save === '') throw new ConfigError('--save needs a file name.', 'Write --save tokens.json.');
   return {
     open: !parsed.values['no-open'],
     port: port === undefined ? undefined : Number(port),
@@ -85,7 +88,7 @@ interface SavedTokens {
   scope: string | undefined;
 }
 
-function saveTokens(file: string, metadata: TenantMetadata, client: ClientCredentials, tokens: TokenSet): void {
+export function saveTokens(file: string, metadata: TenantMetadata, client: ClientCredentials, tokens: TokenSet): void {
   const saved: SavedTokens = {
     tenantUrl: metadata.issuer,
     clientId: client.clientId,
@@ -94,22 +97,81 @@ function saveTokens(file: string, metadata: TenantMetadata, client: ClientCreden
     expiresAt: tokens.expiresAt === undefined ? undefined : new Date(tokens.expiresAt).toISOString(),
     scope: tokens.scope,
   };
-  // Written beside the file with mode 0600 from the start, then renamed over it: no moment when
-  // another user could read the tokens, and no half-written file if the program is stopped.
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-  renameSync(temporary, file);
+  // Written beside the file, then renamed over it: no half-written file if the program is stopped.
+  // The temporary name is unpredictable and created only if it does not exist yet ('wx', O_EXCL),
+  // mode 0600 from the start: nobody can plant a file or a link there first, or read the tokens.
+  const temporary = `${file}.${randomBytes(12).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    renameSync(temporary, file);
+  } catch (error) {
+    // What is left of ours goes; a file that was there first (EEXIST) is not ours to remove.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
-/** The saved tokens, when the file is ours and for this tenant and client; otherwise why not. */
-function readSaved(file: string, metadata: TenantMetadata, client: ClientCredentials): TokenSet | string {
-  let saved: Partial<SavedTokens>;
+/** Saves the tokens; when they cannot be saved, revokes them (RFC 7009 §2.1), so that none is left anywhere unkept. */
+async function saveOrRevoke(file: string, metadata: TenantMetadata, client: ClientCredentials, tokens: TokenSet): Promise<void> {
   try {
-    saved = JSON.parse(readFileSync(file, 'utf8')) as Partial<SavedTokens>;
-  } catch {
-    return `${file} is not a saved sign-in`;
+    saveTokens(file, metadata, client, tokens);
+  } catch (error) {
+    let failed = 0;
+    // The refresh token first: revoking it may end the grant's access tokens too (RFC 7009 §2.1).
+    for (const [token, hint] of [[tokens.refreshToken, 'refresh_token'], [tokens.accessToken, 'access_token']] as const) {
+      if (token === undefined) continue;
+      await revokeToken(metadata, client, { token, hint }).catch(() => (failed += 1));
+    }
+    const revoked = failed === 0 ? 'the new tokens were revoked' : 'revoking the new tokens failed, so they work until they expire';
+    throw new Error(`Could not save the tokens to ${file} (${(error as Error).message}); ${revoked}. What to do: give --save a file in a directory you can write, and sign in again.`);
   }
-  if (saved.tenantUrl !== metadata.issuer || saved.clientId !== client.clientId) return `${file} holds a sign-in for another tenant or client`;
+}
+
+/**
+ * Why a saved file may not be used, or undefined when it may: it must be this user's own (another
+ * user's file may hold tokens they planted) and closed to group and others (a file others could
+ * read has leaked its tokens). POSIX only: Windows has no uid or mode bits (`uid` undefined).
+ */
+export function savedFileProblem(stats: { uid: number; mode: number }, uid: number | undefined): string | undefined {
+  if (uid !== undefined && stats.uid !== uid) return `it belongs to another user (uid ${stats.uid}; you are ${uid})`;
+  if ((stats.mode & 0o077) !== 0) return `group or other users may read or write it (mode ${(stats.mode & 0o777).toString(8)}; expected 600)`;
+  return undefined;
+}
+
+/**
+ * The file --save names, read before anything is sent: undefined when there is none yet; a
+ * ConfigError when it is not safe to use. Checked through the one open file that is then read, so
+ * what is checked is what is read.
+ */
+function readSavedFile(file: string): Partial<SavedTokens> | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const problem = savedFileProblem(fstatSync(fd), process.getuid?.());
+    if (problem !== undefined) {
+      throw new ConfigError(
+        `--save ${file}: not using it, because ${problem}.`,
+        'If it is yours and nobody else can have read it, run chmod 600 on it; else delete it (and sign out at the tenant), or give --save another file.',
+      );
+    }
+    try {
+      return (JSON.parse(readFileSync(fd, 'utf8')) ?? {}) as Partial<SavedTokens>;
+    } catch {
+      return {};
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The saved tokens, when they are for this tenant and client and hold a refresh token; otherwise why not. */
+function usableTokens(file: string, saved: Partial<SavedTokens>, metadata: TenantMetadata, client: ClientCredentials): TokenSet | string {
+  if (saved.tenantUrl !== metadata.issuer || saved.clientId !== client.clientId) return `${file} holds no sign-in for this tenant and client`;
   if (typeof saved.refreshToken !== 'string' || saved.refreshToken === '') return `${file} holds no refresh token`;
   return {
     accessToken: typeof saved.accessToken === 'string' ? saved.accessToken : '',
@@ -138,30 +200,33 @@ function openBrowser(url: string): void {
 }
 
 async function signIn(args: LoginArguments): Promise<unknown> {
-  const settings = readCliSettings(process.env);
+  const tenantUrl = readTenantUrl(process.env);
+  const settings = readClient(process.env, false);
+  const scope = readScope(process.env);
+  const redirectUri = setting(process.env, 'QLIK_REDIRECT_URI');
   // A fixed redirect URI decides the port; --port then may only agree with it.
-  if (settings.redirectUri !== undefined) {
-    const fixed = loopbackRedirectUri(settings.redirectUri);
+  if (redirectUri !== undefined) {
+    const fixed = loopbackRedirectUri(redirectUri);
     if (args.port !== undefined && fixed.port !== 0 && fixed.port !== args.port) {
-      throw new SettingError(`--port ${args.port} disagrees with QLIK_REDIRECT_URI's port ${fixed.port}.`, 'Leave out --port, or change QLIK_REDIRECT_URI.');
+      throw new ConfigError(`--port ${args.port} disagrees with QLIK_REDIRECT_URI's port ${fixed.port}.`, 'Leave out --port, or change QLIK_REDIRECT_URI.');
     }
   }
+  const saved = args.saveFile === undefined ? undefined : readSavedFile(args.saveFile);
   let sandbox: Sandbox | undefined;
   try {
-    if (settings.tenantUrl === undefined) sandbox = await startLocalTenant();
+    if (tenantUrl === undefined) sandbox = await startLocalTenant();
     // The sandbox's native client is public: no secret. A configured client has one only when QLIK_CLIENT_SECRET is set.
     const client: ClientCredentials =
       sandbox === undefined ? { clientId: settings.clientId!, clientSecret: settings.clientSecret } : { clientId: SANDBOX_NATIVE_CLIENT_ID };
-    const scope = settings.scope ?? 'user_default offline_access';
-    const metadata = await discover(settings.tenantUrl ?? sandbox!.url);
+    const metadata = await discover(tenantUrl ?? sandbox!.url);
 
     let tokens: TokenSet | undefined;
-    if (args.saveFile !== undefined && existsSync(args.saveFile)) tokens = await refreshFromFile(args.saveFile, metadata, client);
-    if (tokens === undefined) tokens = await signInWithBrowser(metadata, client, scope, args, settings.redirectUri);
+    if (saved !== undefined) tokens = await refreshFromFile(args.saveFile!, usableTokens(args.saveFile!, saved, metadata, client), metadata, client);
+    if (tokens === undefined) tokens = await signInWithBrowser(metadata, client, scope, args, redirectUri);
 
     const user = await getCurrentUser(metadata, tokens.accessToken);
     if (args.saveFile !== undefined) {
-      saveTokens(args.saveFile, metadata, client, tokens);
+      await saveOrRevoke(args.saveFile, metadata, client, tokens);
       if (tokens.refreshToken === undefined) process.stderr.write(`Saved to ${args.saveFile}, but without a refresh token (ask for offline_access): the next run opens the browser.\n`);
     }
     return user.raw;
@@ -171,8 +236,7 @@ async function signIn(args: LoginArguments): Promise<unknown> {
 }
 
 /** RFC 6749 §6: a new access token from the saved refresh token. A refused one falls back to the browser; a tenant that is down does not. */
-async function refreshFromFile(file: string, metadata: TenantMetadata, client: ClientCredentials): Promise<TokenSet | undefined> {
-  const saved = readSaved(file, metadata, client);
+async function refreshFromFile(file: string, saved: TokenSet | string, metadata: TenantMetadata, client: ClientCredentials): Promise<TokenSet | undefined> {
   if (typeof saved === 'string') {
     process.stderr.write(`Not reusing the saved sign-in: ${saved}. Signing in with the browser.\n`);
     return undefined;
@@ -182,9 +246,9 @@ async function refreshFromFile(file: string, metadata: TenantMetadata, client: C
     process.stderr.write(`Signed in again from the refresh token saved in ${file}.\n`);
     return tokens;
   } catch (error) {
-    const refused = (error instanceof TenantError && [400, 401, 403].includes(error.status)) || (error instanceof QlikOAuthError && error.signInAgain);
-    if (!refused) throw error;
-    process.stderr.write(`The saved refresh token no longer works (${(error as QlikOAuthError).code}). Signing in with the browser.\n`);
+    // RFC 6749 §5.2: the tenant's 400/401/403 refuses the token; a 5xx or no answer is not a refusal.
+    if (!(error instanceof QlikOAuthError && [400, 401, 403].includes(error.status ?? 0))) throw error;
+    process.stderr.write(`The saved refresh token no longer works (${error.code}). Signing in with the browser.\n`);
     return undefined;
   }
 }
@@ -201,7 +265,8 @@ async function signInWithBrowser(
     redirectUri,
     port: args.port,
     timeoutMs: args.timeoutMs,
-    onIgnoredRequest: (what) => process.stderr.write(`Ignored a request: ${what}\n`),
+    // Anything on this machine can send the listener a request: escaped, it cannot drive the terminal.
+    onIgnoredRequest: (what) => process.stderr.write(`Ignored a request: ${escapeControl(what)}\n`),
   }).catch((error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
@@ -227,7 +292,6 @@ async function signInWithBrowser(
 }
 
 async function main(): Promise<unknown> {
-  loadDotEnv();
   const args = parseLoginArguments(process.argv.slice(2));
   if (args === 'help') {
     process.stdout.write(`${USAGE}\n`);

@@ -15,15 +15,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { discover } from '../3.1-discovery.ts';
 import { qlikFetch, type QlikRequest } from '../lifecycle.ts';
-import { machineSession, type UserLookup } from '../machine.ts';
+import { IMPERSONATION_GRANT_TYPE, machineSession, type UserLookup } from '../machine.ts';
 import { SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, type Sandbox } from '../sandbox/index.ts';
-import { SettingError, loadDotEnv, readCliSettings, runCommand, startLocalTenant } from './shared.ts';
+import { ConfigError, readClient, readScope, readTenantUrl } from '../settings.ts';
+import { runCommand, startLocalTenant } from './shared.ts';
 
 const USAGE = `Usage: npm run m2m -- [METHOD] [PATH] [--json BODY] [--impersonate subject:VALUE | userId:VALUE]
   METHOD            GET (default; POST with --json), POST, PUT, PATCH or DELETE
   PATH              a path on the tenant (default /api/v1/users/me)
   --json BODY       a JSON body for a write
-  --impersonate     act as a user of the tenant (Qlik's urn:qlik:oauth:user-impersonation grant)
+  --impersonate     act as a user of the tenant (Qlik's ${IMPERSONATION_GRANT_TYPE} grant)
 Settings: QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET (an M2M-enabled Web client), QLIK_SCOPE.
 With no QLIK_TENANT_URL it runs against a local sandbox tenant.`;
 
@@ -39,7 +40,7 @@ export interface M2mArguments {
   userLookup: UserLookup | undefined;
 }
 
-/** The command line, checked. Throws SettingError (exit 2) before anything is sent. */
+/** The command line, checked. Throws ConfigError (exit 2) before anything is sent. */
 export function parseM2mArguments(argv: string[]): M2mArguments | 'help' {
   let parsed;
   try {
@@ -49,27 +50,27 @@ export function parseM2mArguments(argv: string[]): M2mArguments | 'help' {
       options: { json: { type: 'string' }, impersonate: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
-    throw new SettingError((error as Error).message, HELP);
+    throw new ConfigError((error as Error).message, HELP);
   }
   if (parsed.values.help) return 'help';
   const positionals = [...parsed.positionals];
-  if (positionals.length > 2) throw new SettingError(`too many arguments: ${positionals.length}.`, HELP);
+  if (positionals.length > 2) throw new ConfigError(`too many arguments: ${positionals.length}.`, HELP);
   const first = positionals[0]?.toUpperCase();
   const method = first !== undefined && (METHODS as readonly string[]).includes(first) ? (positionals.shift(), first as Method) : undefined;
   const path = positionals.shift() ?? '/api/v1/users/me';
   if (positionals.length > 0 || !path.startsWith('/') || path.startsWith('//')) {
-    throw new SettingError(`"${path.slice(0, 60)}" is not a method (${METHODS.join(', ')}) or a path on the tenant starting with /.`, HELP);
+    throw new ConfigError(`"${path.slice(0, 60)}" is not a method (${METHODS.join(', ')}) or a path on the tenant starting with /.`, HELP);
   }
   let json: unknown;
   if (parsed.values.json !== undefined) {
     try {
       json = JSON.parse(parsed.values.json);
     } catch {
-      throw new SettingError('--json is not valid JSON.', `Quote the body for the shell, e.g. --json '{"name":"Reports","type":"shared"}'.`);
+      throw new ConfigError('--json is not valid JSON.', `Quote the body for the shell, e.g. --json '{"name":"Reports","type":"shared"}'.`);
     }
   }
   const chosen = method ?? (json === undefined ? 'GET' : 'POST');
-  if (chosen === 'GET' && json !== undefined) throw new SettingError('a GET has no body, but --json was given.', 'Name the method of the write, e.g. POST.');
+  if (chosen === 'GET' && json !== undefined) throw new ConfigError('a GET has no body, but --json was given.', 'Name the method of the write, e.g. POST.');
   return { method: chosen, path, json, userLookup: parseImpersonate(parsed.values.impersonate) };
 }
 
@@ -78,29 +79,29 @@ function parseImpersonate(text: string | undefined): UserLookup | undefined {
   if (text === undefined) return undefined;
   const match = /^(subject|userId):([\s\S]*)$/.exec(text);
   if (match === null) {
-    throw new SettingError(`--impersonate "${text.slice(0, 60)}" does not start with subject: or userId:.`, 'Write --impersonate subject:<IdP subject> or --impersonate userId:<Qlik user id>.');
+    throw new ConfigError(`--impersonate "${text.slice(0, 60)}" does not start with subject: or userId:.`, 'Write --impersonate subject:<IdP subject> or --impersonate userId:<Qlik user id>.');
   }
   return { field: match[1] as UserLookup['field'], value: match[2]! };
 }
 
 async function main(): Promise<unknown> {
-  loadDotEnv();
   const args = parseM2mArguments(process.argv.slice(2));
   if (args === 'help') {
     process.stdout.write(`${USAGE}\n`);
     process.exit(0);
   }
-  const settings = readCliSettings(process.env);
+  const tenantUrl = readTenantUrl(process.env);
+  const settings = readClient(process.env, false);
   // RFC 6749 §4.4.3: a machine gets no refresh token, so offline_access (shared .env with the app) is dropped.
-  const scope = (settings.scope ?? 'user_default').split(' ').filter((s) => s !== 'offline_access').join(' ');
+  const scope = readScope(process.env, 'user_default').split(' ').filter((s) => s !== 'offline_access').join(' ');
   let sandbox: Sandbox | undefined;
   try {
-    if (settings.tenantUrl === undefined) sandbox = await startLocalTenant();
+    if (tenantUrl === undefined) sandbox = await startLocalTenant();
     const client =
       sandbox === undefined
         ? { clientId: settings.clientId!, clientSecret: settings.clientSecret }
         : { clientId: SANDBOX_M2M_CLIENT_ID, clientSecret: SANDBOX_M2M_CLIENT_SECRET };
-    const metadata = await discover(settings.tenantUrl ?? sandbox!.url);
+    const metadata = await discover(tenantUrl ?? sandbox!.url);
     const session = machineSession(metadata, client, { scope, userLookup: args.userLookup });
     const request: QlikRequest = { method: args.method };
     if (args.json !== undefined) request.json = args.json;

@@ -4,20 +4,22 @@
 //
 // What it asks the tenant: both well-known paths (GET), the authorization endpoint (GET, never
 // followed), and the token and revocation endpoints (a client_credentials request; made-up tokens
-// to revoke). It never prints the client secret or a token, and revokes any token it gets.
+// to revoke). It never prints the client secret, the state or a token — the tenant's text is
+// scrubbed of them before anything cuts it — and revokes any token it gets.
 
 import { randomBytes } from 'node:crypto';
-import { expectedIssuer, metadataUrls, processDiscoveryResponse, whyNotMetadata, type TenantMetadata } from '../3.1-discovery.ts';
+import { metadataUrls, processDiscoveryResponse, whyNotMetadata, type TenantMetadata } from '../3.1-discovery.ts';
 import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from '../3.2-authorize.ts';
-import { requestTokens, type TokenSet } from '../3.3-token.ts';
+import type { TokenSet } from '../3.3-token.ts';
 import { revokeToken } from '../lifecycle.ts';
-import { clientPost, type ClientConfig, type ClientCredentials } from '../client.ts';
-import { QlikOAuthError, TenantError, clip, quote, type TenantErrorBody } from '../errors.ts';
+import { clientCredentialsToken } from '../machine.ts';
+import type { ClientConfig, ClientCredentials } from '../client.ts';
+import { QlikOAuthError, clip, quote } from '../errors.ts';
 import { httpRequest, isLoopbackHost, parseErrorBody, type HttpExchange, type HttpOptions, type HttpResult } from '../http.ts';
-import { escapeControl } from '../redact.ts';
-import { CALLBACK_PATH, ConfigError, readConfig } from '../app/config.ts';
-import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, sandboxOptionsFromEnv, startSandbox, type Sandbox } from '../sandbox/index.ts';
-import { sandboxSettingsProblem } from './sandbox-settings.ts';
+import { SecretMemory, escapeControl } from '../redact.ts';
+import { CALLBACK_PATH, readConfig } from '../app/config.ts';
+import { ConfigError, QLIK_SCOPE_NAME, readClient, readSandboxSettings, readScope, readTenantUrl, type Env } from '../settings.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, startSandbox, type Sandbox, type SandboxOptions } from '../sandbox/index.ts';
 
 export type CheckStatus = 'ok' | 'FAIL' | 'warn' | 'skip';
 
@@ -49,26 +51,29 @@ export const CLOCK_FAIL_MS = 5 * 60_000;
 
 const WHERE_CLIENTS_ARE = 'Administration activity center → OAuth (older docs: Management Console → OAuth)';
 
-type Env = Record<string, string | undefined>;
-
 /** The lines so far, and the values no line may show. */
 class Report {
   readonly lines: CheckLine[] = [];
-  readonly #secrets: string[] = [];
+  readonly #secrets = new SecretMemory();
   readonly #onLine: ((line: string) => void) | undefined;
   constructor(onLine: ((line: string) => void) | undefined) {
     this.#onLine = onLine;
   }
-  /** A value that must never be printed (the secret, a token): replaced wherever a tenant's text echoes it. */
+  /** A value that must never be printed (the secret, the state, a token), wherever a tenant's text echoes it. */
   hide(value: string | undefined): void {
-    if (value === undefined || value.length < 4) return;
-    // As sent, and as a URL or a form body would carry it (a tenant may echo either).
-    this.#secrets.push(value, encodeURIComponent(value), new URLSearchParams({ v: value }).toString().slice(2));
+    if (value !== undefined) this.#secrets.remember(value);
+  }
+  /** Text with every hidden value replaced (src/redact.ts). Tenant text goes through it before anything cuts it. */
+  scrub(text: string): string {
+    return this.#secrets.scrub(text);
+  }
+  /** A FAIL line for a setting that cannot work. */
+  refuse(name: string, error: ConfigError): void {
+    this.add('FAIL', name, `${error.message} Fix: ${error.hint}`);
   }
   add(status: CheckStatus, name: string, text: string): void {
-    let safe = escapeControl(text);
-    for (const secret of this.#secrets) safe = safe.replaceAll(secret, '[redacted]');
-    const line = { status, name, text: safe };
+    // Scrubbed once more whole, and escaped: nothing a tenant sent can drive the terminal.
+    const line = { status, name, text: escapeControl(this.scrub(text)) };
     this.lines.push(line);
     this.#onLine?.(formatLine(line));
   }
@@ -89,59 +94,47 @@ export function formatLine(line: CheckLine): string {
  */
 export async function preflight(env: Env, options: PreflightOptions = {}): Promise<PreflightResult> {
   const report = new Report(options.onLine);
-  const setting = (name: string) => {
-    const text = env[name]?.trim();
-    return text === undefined || text === '' ? undefined : text;
-  };
-  const unusable = (message: string): PreflightResult => {
-    report.add('FAIL', 'settings', message);
-    return { lines: report.lines, exitCode: 2 };
-  };
-
-  const sandboxProblem = sandboxSettingsProblem(env);
-  if (sandboxProblem) return unusable(`${sandboxProblem.message} Fix: ${sandboxProblem.fix}`);
-
-  let sandbox: Sandbox | undefined;
-  if (setting('QLIK_TENANT_URL') === undefined) {
-    try {
-      // Credentials without a tenant: the same refusal as `npm start` (the other settings get their own lines).
-      readConfig({ QLIK_CLIENT_ID: env.QLIK_CLIENT_ID, QLIK_CLIENT_SECRET: env.QLIK_CLIENT_SECRET });
-      sandbox = await startSandbox(sandboxOptionsFromEnv(env));
-    } catch (error) {
-      if (error instanceof ConfigError) return unusable(`${error.message} Fix: ${error.fix}`);
-      if (error instanceof Error && /^SANDBOX_/.test(error.message)) return unusable(error.message);
-      throw error;
-    }
-  }
+  let sandboxOptions: SandboxOptions | undefined;
   try {
-    return await check(report, setting, sandbox, options);
+    sandboxOptions = readSandboxSettings(env);
+    // Credentials without a tenant: the same refusal as `npm start` (the other settings get their own lines).
+    if (sandboxOptions !== undefined) readClient(env, true);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    report.refuse('settings', error);
+    return { lines: report.lines, exitCode: 2 };
+  }
+  const sandbox = sandboxOptions === undefined ? undefined : await startSandbox(sandboxOptions);
+  try {
+    return await check(report, env, sandbox, options);
   } finally {
     await sandbox?.close();
   }
 }
 
-async function check(
-  report: Report,
-  setting: (name: string) => string | undefined,
-  sandbox: Sandbox | undefined,
-  options: PreflightOptions,
-): Promise<PreflightResult> {
-  const clientId = sandbox ? SANDBOX_CLIENT_ID : setting('QLIK_CLIENT_ID');
-  const clientSecret = sandbox ? SANDBOX_CLIENT_SECRET : setting('QLIK_CLIENT_SECRET');
-  report.hide(clientSecret);
+/** The value `read` gives, or undefined with a FAIL line named `name` when it throws a ConfigError. */
+function readSetting<T>(report: Report, name: string, read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    report.refuse(name, error);
+    return undefined;
+  }
+}
 
+async function check(report: Report, env: Env, sandbox: Sandbox | undefined, options: PreflightOptions): Promise<PreflightResult> {
   // --- the settings themselves, before any network call
-  const issuer = checkTenantUrl(report, setting('QLIK_TENANT_URL') ?? sandbox!.url, sandbox !== undefined);
-  const clientOk = checkClient(report, clientId, clientSecret, sandbox !== undefined);
-  const redirectUri = checkRedirectUri(report, setting('PORT'), setting('APP_URL'), clientId ?? '(your client)', sandbox);
-  const scope = checkScope(report, setting('QLIK_SCOPE'));
-  if (report.failed() || issuer === undefined || !clientOk || scope === undefined) {
+  const issuer = readSetting(report, 'tenant URL', () => checkTenantUrl(report, sandbox?.url ?? readTenantUrl(env)!, sandbox !== undefined));
+  const client = readSetting(report, 'client', () => checkClient(report, env, sandbox !== undefined));
+  const redirectUri = readSetting(report, 'redirect URI', () => checkRedirectUri(report, env, client?.clientId ?? '(your client)', sandbox));
+  const scope = readSetting(report, 'scope', () => checkScope(report, env));
+  if (report.failed() || issuer === undefined || client === undefined || scope === undefined) {
     for (const name of ['discovery', 'issuer', 'clock', 'authorize', 'credentials']) {
       report.add('skip', name, 'the settings above must be fixed first; nothing was sent to the tenant');
     }
     return { lines: report.lines, exitCode: 2 };
   }
-  const client = { clientId: clientId!, clientSecret: clientSecret! };
   const http: HttpOptions = {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
@@ -163,16 +156,8 @@ async function check(
 
 // ------------------------------------------------------------------ settings
 
-/** RFC 8414 §2 via expectedIssuer(): the configured URL must be usable as an issuer (https, no query). */
-function checkTenantUrl(report: Report, tenantUrl: string, isSandbox: boolean): string | undefined {
-  let issuer: string;
-  try {
-    issuer = expectedIssuer(tenantUrl);
-  } catch (error) {
-    if (!(error instanceof QlikOAuthError && error.step === '3.1')) throw error;
-    report.add('FAIL', 'tenant URL', `QLIK_TENANT_URL: ${error.message} ${error.hint} (${error.code})`);
-    return undefined;
-  }
+/** The configured URL, already read as an issuer (RFC 8414 §2, src/settings.ts): is it a Qlik tenant's address? */
+function checkTenantUrl(report: Report, issuer: string, isSandbox: boolean): string {
   const url = new URL(issuer);
   if (isSandbox) {
     report.add('ok', 'tenant URL', `${issuer} — the built-in sandbox tenant, started for this check (no QLIK_TENANT_URL set)`);
@@ -187,32 +172,16 @@ function checkTenantUrl(report: Report, tenantUrl: string, isSandbox: boolean): 
   return issuer;
 }
 
-function checkClient(report: Report, clientId: string | undefined, clientSecret: string | undefined, isSandbox: boolean): boolean {
-  const missing = [clientId === undefined && 'QLIK_CLIENT_ID', clientSecret === undefined && 'QLIK_CLIENT_SECRET'].filter(Boolean);
-  if (missing.length > 0) {
-    report.add('FAIL', 'client', `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set. Copy them from your OAuth client (type Web) in ${WHERE_CLIENTS_ARE}, e.g. into .env.`);
-    return false;
-  }
+function checkClient(report: Report, env: Env, isSandbox: boolean): ClientCredentials {
+  const { clientId, clientSecret } = isSandbox ? { clientId: SANDBOX_CLIENT_ID, clientSecret: SANDBOX_CLIENT_SECRET } : readClient(env, true);
+  report.hide(clientSecret);
   report.add('ok', 'client', `client ID ${quote(clientId)}${isSandbox ? " (the sandbox's web client)" : ''}; client secret set (${clientSecret!.length} characters, never printed)`);
-  return true;
+  return { clientId: clientId!, clientSecret: clientSecret! };
 }
 
 /** RFC 6749 §3.1.2: the redirect URI must match a registered one exactly, so the check prints it. */
-function checkRedirectUri(
-  report: Report,
-  port: string | undefined,
-  appUrl: string | undefined,
-  clientId: string,
-  sandbox: Sandbox | undefined,
-): string | undefined {
-  let config;
-  try {
-    config = readConfig({ PORT: port, APP_URL: appUrl });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    report.add('FAIL', 'redirect URI', `${error.message} Fix: ${error.fix}`);
-    return undefined;
-  }
+function checkRedirectUri(report: Report, env: Env, clientId: string, sandbox: Sandbox | undefined): string | undefined {
+  const config = readConfig({ PORT: env.PORT, APP_URL: env.APP_URL });
   if (config.appUrl === undefined && config.port === 0) {
     report.add('warn', 'redirect URI', 'PORT=0 picks a free port at start, so the redirect URI is not known in advance. Set APP_URL (and PORT) to a fixed address for a real tenant.');
     return undefined;
@@ -227,26 +196,16 @@ function checkRedirectUri(
   return redirectUri;
 }
 
-/** Qlik scope names: letters, digits, _ . - : (e.g. admin.apps:export). */
-const QLIK_SCOPE_TOKEN = /^[A-Za-z0-9_.:-]+$/;
-
-/** RFC 6749 §3.3 syntax (step 3.2's SCOPE_PATTERN via readConfig), no openid, and Qlik's name characters. */
-function checkScope(report: Report, scopeSetting: string | undefined): string | undefined {
-  let scope: string;
-  try {
-    scope = readConfig({ QLIK_SCOPE: scopeSetting }).scope;
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    report.add('FAIL', 'scope', `${error.message} Fix: ${error.fix}`);
-    return undefined;
-  }
-  const odd = scope.split(' ').filter((token) => !QLIK_SCOPE_TOKEN.test(token));
+/** QLIK_SCOPE as src/settings.ts reads it (RFC 6749 §3.3 syntax, no openid, never empty), then Qlik's name characters and offline_access. */
+function checkScope(report: Report, env: Env): string {
+  const scope = readScope(env);
+  const odd = scope.split(' ').filter((token) => !QLIK_SCOPE_NAME.test(token));
   if (odd.length > 0) {
     report.add('warn', 'scope', `${quote(scope)}: ${odd.map((token) => quote(token)).join(', ')} has characters Qlik scope names do not use (they are letters, digits, _ . - :). Separate scopes with single spaces, e.g. "user_default offline_access".`);
   } else if (!scope.split(' ').includes('offline_access')) {
     report.add('warn', 'scope', `${quote(scope)} has no offline_access: no refresh token, so users sign in again when the access token ends (6 h at Qlik).`);
   } else {
-    report.add('ok', 'scope', `${quote(scope)}${scopeSetting === undefined ? ' (the default)' : ''}: valid syntax, no openid, offline_access for a refresh token`);
+    report.add('ok', 'scope', `${quote(scope)}${env.QLIK_SCOPE === undefined ? ' (the default)' : ''}: valid syntax, no openid, offline_access for a refresh token`);
   }
   return scope;
 }
@@ -366,14 +325,16 @@ function checkClock(report: Report, answers: readonly Answer[]): void {
  * OAUTH-1 page, not a redirect. One GET of the authorization URL the app would build, not followed.
  */
 async function checkAuthorize(report: Report, metadata: TenantMetadata, client: ClientConfig, scope: string, http: HttpOptions): Promise<void> {
-  const url = buildAuthorizationUrl(metadata, client, { scope, state: createState(), codeChallenge: codeChallengeS256(createCodeVerifier()) });
+  const state = createState();
+  report.hide(state);
+  const url = buildAuthorizationUrl(metadata, client, { scope, state, codeChallenge: codeChallengeS256(createCodeVerifier()) });
   const answer = await get(url.href, metadata.issuer, http, { accept: 'text/html' });
   const status = answer.exchange?.status;
   const location = answer.exchange?.responseHeaders.location;
   if (status !== undefined && status >= 300 && status < 400 && location !== undefined) {
     const target = new URL(location, url);
     if (target.origin + target.pathname !== client.redirectUri) {
-      report.add('ok', 'authorize', `no OAUTH-1 error: the tenant sends the browser on to ${clip(target.origin + target.pathname, 100)} (its sign-in) — it did not refuse the client ID or redirect URI up front, which is all this can show before someone signs in`);
+      report.add('ok', 'authorize', `no OAUTH-1 error: the tenant sends the browser on to ${clip(report.scrub(target.origin + target.pathname), 100)} (its sign-in) — it did not refuse the client ID or redirect URI up front, which is all this can show before someone signs in`);
       return;
     }
     // RFC 6749 §4.1.2.1: the tenant redirects back only to a registered redirect URI; an error then
@@ -385,7 +346,7 @@ async function checkAuthorize(report: Report, metadata: TenantMetadata, client: 
     }
     const description = target.searchParams.get('error_description');
     const what = error === 'invalid_scope' ? 'Check QLIK_SCOPE against the scopes the OAuth client allows.' : `Check the OAuth client's settings in ${WHERE_CLIENTS_ARE}.`;
-    report.add('FAIL', 'authorize', `the redirect URI is registered, but the tenant refused the request: error=${clip(error, 60)}${description ? ` (${clip(description, 200)})` : ''}. ${what}`);
+    report.add('FAIL', 'authorize', `the redirect URI is registered, but the tenant refused the request: error=${clip(report.scrub(error), 60)}${description ? ` (${clip(report.scrub(description), 200)})` : ''}. ${what}`);
     return;
   }
   if (answer.result === undefined || status === undefined || status >= 500 || status === 429) {
@@ -393,19 +354,39 @@ async function checkAuthorize(report: Report, metadata: TenantMetadata, client: 
     return;
   }
   if (status >= 400) {
-    const said = answerText(status, parseErrorBody(answer.result));
-    report.add('FAIL', 'authorize', `the tenant refused the authorization request: ${said}. OAUTH-1 means the client ID or the redirect URI is not registered: register exactly ${client.redirectUri} for client ${quote(client.clientId)}, and check QLIK_CLIENT_ID.`);
+    report.add('FAIL', 'authorize', `the tenant refused the authorization request: ${tenantSaid(report, answer.exchange).text}. OAUTH-1 means the client ID or the redirect URI is not registered: register exactly ${client.redirectUri} for client ${quote(client.clientId)}, and check QLIK_CLIENT_ID.`);
     return;
   }
   report.add('ok', 'authorize', `no OAUTH-1 error: the tenant answered HTTP ${status} with a page (its sign-in or consent page) for this client ID and redirect URI`);
 }
 
-/** "HTTP 401 OAUTH-5 "Unauthorized", traceId …", from what the tenant said. */
-function answerText(status: number, said: TenantErrorBody | undefined): string {
-  const parts = [`HTTP ${status}`];
+interface TenantSaid {
+  /** Undefined: no answer came (the text then is the failure's code). */
+  status: number | undefined;
+  /** OAuth's `error` or Qlik's `errors[0].code`. */
+  code: string | undefined;
+  text: string;
+}
+
+/**
+ * What the tenant said in an answer, from its body as it came — text like "HTTP 401 OAUTH-5
+ * "Unauthorized", traceId …" and the error code. Every hidden value is scrubbed before anything is
+ * cut: a secret straddling the cut would survive in part. Without the traceId, two answers compare.
+ */
+function tenantSaid(report: Report, exchange: HttpExchange | undefined, withTraceId = true): TenantSaid {
+  if (exchange?.status === undefined) return { status: undefined, code: undefined, text: exchange?.errorCode ?? 'no answer' };
+  const said = parseErrorBody({ status: exchange.status, headers: new Headers(exchange.responseHeaders), body: report.scrub(exchange.responseBody ?? '') });
+  const parts = [`HTTP ${exchange.status}`];
   if (said?.code) parts.push(said.code);
   if (said?.message) parts.push(quote(said.message));
-  return parts.join(' ') + (said?.traceId ? `, traceId ${said.traceId}` : '');
+  const text = parts.join(' ') + (withTraceId && said?.traceId ? `, traceId ${said.traceId}` : '');
+  return { status: exchange.status, code: said?.code, text };
+}
+
+/** HttpOptions that keep the last exchange: the tenant's answer as it came, before any message was made of it. */
+function recording(http: HttpOptions): { http: HttpOptions; last: () => HttpExchange | undefined } {
+  let last: HttpExchange | undefined;
+  return { http: { ...http, onExchange: (exchange) => (last = exchange) }, last: () => last };
 }
 
 /**
@@ -416,20 +397,22 @@ function answerText(status: number, said: TenantErrorBody | undefined): string {
  * - invalid_client: no (or the client cannot authenticate this way).
  * - Qlik's 401 OAUTH-5 "Unauthorized": either. Then the revocation endpoint is asked to revoke a
  *   made-up token (RFC 7009 §2.2: answered 200), with the configured secret and with a deliberately
- *   wrong one. Different answers prove the secret is accepted; identical refusals say it is not (or
- *   that the tenant refuses credentials there); identical 200s prove nothing.
+ *   wrong one. Only "the configured one taken, the wrong one refused" proves anything: Qlik
+ *   documents revocation without client credentials, so answers alike (200s or refusals) may just
+ *   mean it does not look at them — "could not tell", never FAIL.
+ * Each line leads with its verdict; what was seen follows.
  */
 async function checkCredentials(report: Report, metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions): Promise<void> {
+  const seen = recording(http);
   let tokens: TokenSet;
   try {
-    tokens = await requestTokens(metadata, client, { grant: { grant_type: 'client_credentials' }, action: 'check the client credentials' }, http);
+    tokens = await clientCredentialsToken(metadata, client, {}, seen.http);
   } catch (error) {
     if (!(error instanceof QlikOAuthError)) throw error;
-    await afterRefusal(report, metadata, client, http, error);
+    await afterRefusal(report, metadata, client, http, error, seen.last());
     return;
   }
   report.hide(tokens.accessToken);
-  report.hide(tokens.refreshToken);
   let revoked = 'the token it gave was revoked at once';
   try {
     await revokeToken(metadata, client, { token: tokens.accessToken, hint: 'access_token' }, http);
@@ -441,45 +424,43 @@ async function checkCredentials(report: Report, metadata: TenantMetadata, client
   report.add('ok', 'credentials', `accepted: a client_credentials request got an access token, so this client may also do machine-to-machine; ${revoked}`);
 }
 
-async function afterRefusal(report: Report, metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions, error: QlikOAuthError): Promise<void> {
-  const tokenError = error instanceof TenantError ? error : undefined;
-  const said = tokenError ? answerText(tokenError.status, tokenError.tenantError) : `${error.code}: ${error.message}`;
-  const code = tokenError?.tenantError?.code;
-  if (tokenError?.status === 429) {
-    report.add('warn', 'credentials', `not checked: the token endpoint is rate limited (${said}); Qlik asks to wait ${tokenError.retryAfter} s. Run the check again after that.`);
+async function afterRefusal(report: Report, metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions, error: QlikOAuthError, answer: HttpExchange | undefined): Promise<void> {
+  const { status, code, text } = tenantSaid(report, answer);
+  const said = status === undefined ? `${error.code}: ${error.message}` : text;
+  if (status === 429) {
+    const wait = (error as { retryAfter?: number }).retryAfter;
+    report.add('warn', 'credentials', `not checked: the token endpoint is rate limited (${said}); Qlik asks to wait ${wait} s. Run the check again after that.`);
     return;
   }
   // RFC 6749 §5.2: unauthorized_client = "the authenticated client is not authorized to use this grant".
   if (code === 'unauthorized_client' || code === 'unsupported_grant_type') {
-    report.add('ok', 'credentials', `accepted: client_credentials was refused with ${said}, which the tenant says only after the client authenticated — this client has no machine-to-machine, and sign-in does not need it`);
+    report.add('ok', 'credentials', `accepted, without machine-to-machine (sign-in does not need it): client_credentials was refused with ${said}, which the tenant says only after the client authenticated`);
     return;
   }
   // RFC 6749 §5.2 invalid_client: "client authentication failed".
   if (code === 'invalid_client') {
-    report.add('FAIL', 'credentials', `refused: client_credentials answered ${said} — the client ID or secret is wrong, or this client cannot authenticate with a secret (a public client; a Web client set to private key JWT only). Check, in order: QLIK_CLIENT_SECRET, QLIK_CLIENT_ID, the client's type (Web) in ${WHERE_CLIENTS_ARE}.`);
+    report.add('FAIL', 'credentials', `refused: the client ID or secret is wrong, or this client cannot authenticate with a secret (a public client; a Web client set to private key JWT only). Check, in order: QLIK_CLIENT_SECRET, QLIK_CLIENT_ID, the client's type (Web) in ${WHERE_CLIENTS_ARE}. The token endpoint answered client_credentials with ${said}.`);
     return;
   }
   const first = `client_credentials answered ${said}, which proves nothing by itself (Qlik answers "Unauthorized" alike to a wrong ID or secret and to a client without machine-to-machine)`;
-  const ours = await revokeProbe(metadata, client, http);
-  const control = await revokeProbe(metadata, { ...client, clientSecret: `deliberately-wrong-${randomBytes(12).toString('hex')}` }, http);
+  const wrong = `deliberately-wrong-${randomBytes(12).toString('hex')}`;
+  report.hide(wrong);
+  const ours = await revokeProbe(report, metadata, client, http);
+  const control = await revokeProbe(report, metadata, { ...client, clientSecret: wrong }, http);
   if (ours.status === 200 && control.status !== undefined && control.status !== 200 && control.status !== 429) {
-    report.add('ok', 'credentials', `accepted: ${first}; but the revocation endpoint took the configured ID and secret and refused a deliberately wrong secret (${control.text})`);
-  } else if (ours.status !== undefined && ours.status >= 400 && ours.status < 500 && ours.status !== 429 && ours.text === control.text) {
-    report.add('FAIL', 'credentials', `refused: ${first}; and the revocation endpoint refused the configured ID and secret exactly as a deliberately wrong secret (${ours.text}). The client ID or secret is wrong — or this tenant refuses client credentials at /oauth/revoke (then sign-out's revocation fails too). Check, in order: QLIK_CLIENT_SECRET, QLIK_CLIENT_ID, the client's type (Web) in ${WHERE_CLIENTS_ARE}.`);
+    report.add('ok', 'credentials', `accepted: the revocation endpoint took the configured ID and secret and refused a deliberately wrong secret (${control.text}); ${first}`);
   } else {
-    report.add('warn', 'credentials', `could not tell: ${first}; the revocation endpoint answered ${ours.text} to the configured secret and ${control.text} to a deliberately wrong one. Sign in with npm start to find out.`);
+    report.add('warn', 'credentials', `could not tell — sign in with npm start to find out: the revocation endpoint answered ${ours.text} to the configured secret and ${control.text} to a deliberately wrong one, so it does not tell them apart; ${first}`);
   }
 }
 
-/** RFC 7009 §2.1: revokes a made-up token with these credentials. `text` leaves out the traceId, so two answers compare. */
-async function revokeProbe(metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions): Promise<{ status: number | undefined; text: string }> {
+/** RFC 7009 §2.1: asks to revoke a made-up token with these credentials, as sign-out would; what the tenant answered, without its traceId. */
+async function revokeProbe(report: Report, metadata: TenantMetadata, client: ClientCredentials, http: HttpOptions): Promise<TenantSaid> {
+  const seen = recording(http);
   try {
-    const url = metadata.revocationEndpoint ?? `${metadata.issuer}/oauth/revoke`;
-    const result = await clientPost(metadata, client, url, { token: `not-a-token-${randomBytes(16).toString('hex')}`, token_type_hint: 'access_token' }, http);
-    const said = parseErrorBody(result);
-    return { status: result.status, text: answerText(result.status, said && { ...said, traceId: undefined }) };
+    await revokeToken(metadata, client, { token: `not-a-token-${randomBytes(16).toString('hex')}`, hint: 'access_token' }, seen.http);
   } catch (error) {
     if (!(error instanceof QlikOAuthError)) throw error;
-    return { status: undefined, text: error.code };
   }
+  return tenantSaid(report, seen.last(), false);
 }
