@@ -44,7 +44,8 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<A
     return await createApp({
       tenantUrl,
       clientId: config.clientId ?? SANDBOX_CLIENT_ID,
-      clientSecret: config.clientSecret ?? SANDBOX_CLIENT_SECRET,
+      clientSecret: config.clientAssertion ? undefined : (config.clientSecret ?? SANDBOX_CLIENT_SECRET),
+      clientAssertion: config.clientAssertion,
       scope: config.scope,
       port: config.port,
       host: listenHost(config.appUrl),

@@ -4,7 +4,9 @@
 // sent over the network; a setting that cannot work is a ConfigError saying what came, what was
 // expected and what to do. The names are the app's contract: keep them (npm start -- --help).
 
-import { QlikOAuthError } from './errors.ts';
+import { readFileSync } from 'node:fs';
+import { QlikOAuthError, clip } from './errors.ts';
+import { privateKeyJwt } from './private-key-jwt.ts';
 import { expectedIssuer } from './3.1-discovery.ts';
 import { SCOPE_PATTERN } from './3.2-authorize.ts';
 import { sandboxOptionsFromEnv, type SandboxOptions } from './sandbox/index.ts';
@@ -57,35 +59,62 @@ export function readTenantUrl(env: Env): string | undefined {
 export interface ClientSettings {
   clientId: string | undefined;
   clientSecret: string | undefined;
+  /** Private key JWT (QLIK_CLIENT_PRIVATE_KEY_FILE, QLIK_CLIENT_KEY_ID): signs the client's assertions instead of a secret. */
+  assertion: ((audience: string) => string) | undefined;
 }
 
 /**
- * QLIK_CLIENT_ID and QLIK_CLIENT_SECRET. Without a tenant both are undefined (the sandbox's own
- * clients are used); with one, the ID is required, and the secret when the command needs a
- * confidential client (a native client for `npm run login` has none).
+ * QLIK_CLIENT_ID, and QLIK_CLIENT_SECRET or QLIK_CLIENT_PRIVATE_KEY_FILE with QLIK_CLIENT_KEY_ID.
+ * Without a tenant all are undefined (the sandbox's own clients are used); with one, the ID is
+ * required, and a secret or a key when the command needs a confidential client (a native client for
+ * `npm run login` has neither). With a key, no secret is sent, even when one is set.
  */
 export function readClient(env: Env, secretRequired: boolean): ClientSettings {
   const clientId = setting(env, 'QLIK_CLIENT_ID');
   const clientSecret = setting(env, 'QLIK_CLIENT_SECRET');
   if (setting(env, 'QLIK_TENANT_URL') === undefined) {
     // Credentials without a tenant are a half-done setup; silently using the sandbox would hide it.
-    const set = (['QLIK_CLIENT_ID', 'QLIK_CLIENT_SECRET'] as const).filter((name) => setting(env, name) !== undefined);
+    const set = (['QLIK_CLIENT_ID', 'QLIK_CLIENT_SECRET', 'QLIK_CLIENT_PRIVATE_KEY_FILE'] as const).filter((name) => setting(env, name) !== undefined);
     if (set.length > 0) {
       throw new ConfigError(
         `${named(set)} set, but QLIK_TENANT_URL is not.`,
         'Set QLIK_TENANT_URL to your tenant, e.g. https://acme.eu.qlikcloud.com, or remove the QLIK_CLIENT_* settings to use the local sandbox tenant.',
       );
     }
-    return { clientId: undefined, clientSecret: undefined };
+    return { clientId: undefined, clientSecret: undefined, assertion: undefined };
   }
-  const missing = [clientId === undefined && 'QLIK_CLIENT_ID', secretRequired && clientSecret === undefined && 'QLIK_CLIENT_SECRET'].filter((name) => name !== false);
+  const keyFile = setting(env, 'QLIK_CLIENT_PRIVATE_KEY_FILE');
+  const keyId = setting(env, 'QLIK_CLIENT_KEY_ID');
+  const missing = [
+    clientId === undefined && 'QLIK_CLIENT_ID',
+    secretRequired && clientSecret === undefined && keyFile === undefined && 'QLIK_CLIENT_SECRET',
+    // Qlik knows a client's keys by their id, and requires it in the assertion's header.
+    keyFile !== undefined && keyId === undefined && 'QLIK_CLIENT_KEY_ID',
+  ].filter((name) => name !== false);
   if (missing.length > 0) {
     throw new ConfigError(
       `QLIK_TENANT_URL is set, but ${named(missing)} not.`,
       `Copy ${missing.length > 1 ? 'them' : 'it'} from your OAuth client (Administration activity center → OAuth; older docs: Management Console) into ${missing.join(' and ')}, e.g. in .env.`,
     );
   }
-  return { clientId, clientSecret };
+  const assertion = keyFile === undefined ? undefined : readPrivateKey(clientId!, keyFile, keyId);
+  return { clientId, clientSecret: assertion ? undefined : clientSecret, assertion };
+}
+
+/** RFC 7523 §2.2: the PEM (PKCS#8) file of the client's private key, made into an assertion signer. */
+function readPrivateKey(clientId: string, file: string, keyId: string | undefined): (audience: string) => string {
+  const fix = 'Point QLIK_CLIENT_PRIVATE_KEY_FILE at the PEM (PKCS#8) file of the EC P-256 or RSA private key whose public key is registered for the OAuth client (docs/private-key-jwt.md).';
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`QLIK_CLIENT_PRIVATE_KEY_FILE ${JSON.stringify(clip(file))} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, fix);
+  }
+  try {
+    return privateKeyJwt(clientId, pem, keyId);
+  } catch {
+    throw new ConfigError(`QLIK_CLIENT_PRIVATE_KEY_FILE ${JSON.stringify(clip(file))} holds no EC P-256 or RSA private key.`, fix);
+  }
 }
 
 export const DEFAULT_SCOPE = 'user_default offline_access';

@@ -181,11 +181,27 @@ describe('readConfig', () => {
       tenantUrl: undefined,
       clientId: undefined,
       clientSecret: undefined,
+      clientAssertion: undefined,
       scope: 'user_default offline_access',
       port: 3000,
       appUrl: undefined,
       sessionSecret: undefined,
     });
+  });
+
+  it('takes a private key (QLIK_CLIENT_PRIVATE_KEY_FILE + QLIK_CLIENT_KEY_ID) instead of a secret, and sends no secret then', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const file = `${mkdtempSync(`${tmpdir()}/key-`)}/key.pem`;
+    writeFileSync(file, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const env = { QLIK_TENANT_URL: 'https://acme.eu.qlikcloud.com', QLIK_CLIENT_ID: 'id', QLIK_CLIENT_SECRET: 'also-set', QLIK_CLIENT_PRIVATE_KEY_FILE: file, QLIK_CLIENT_KEY_ID: 'k1' };
+    const config = readConfig(env);
+    assert.equal(config.clientSecret, undefined, 'never a secret beside the assertion');
+    const [header] = config.clientAssertion!('https://acme.eu.qlikcloud.com/oauth/token').split('.');
+    assert.deepEqual(JSON.parse(Buffer.from(header!, 'base64url').toString()), { alg: 'ES256', typ: 'JWT', kid: 'k1' });
+    assert.throws(() => readConfig({ ...env, QLIK_CLIENT_KEY_ID: undefined }), /QLIK_CLIENT_KEY_ID/);
+    assert.throws(() => readConfig({ ...env, QLIK_CLIENT_PRIVATE_KEY_FILE: `${file}.missing` }), /cannot be read \(ENOENT\)/);
   });
 
   it('takes a SESSION_SECRET of 32 characters or more, and refuses a shorter one', () => {

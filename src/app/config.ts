@@ -15,7 +15,9 @@ export const CALLBACK_PATH = '/login/callback';
 export interface AppOptions {
   tenantUrl: string;
   clientId: string;
-  clientSecret: string;
+  /** The client's secret, or (private key JWT) its assertion signer: src/private-key-jwt.ts. */
+  clientSecret?: string | undefined;
+  clientAssertion?: ((audience: string) => string) | undefined;
   /** Default DEFAULT_SCOPE. Qlik is not OpenID: no "openid". */
   scope?: string;
   /** Default 3000; 0 picks a free port. */
@@ -54,6 +56,7 @@ export interface EnvConfig {
   tenantUrl: string | undefined;
   clientId: string | undefined;
   clientSecret: string | undefined;
+  clientAssertion: ((audience: string) => string) | undefined;
   scope: string;
   port: number;
   /** Undefined: http://localhost:<port>, once the port is known. */
@@ -64,11 +67,12 @@ export interface EnvConfig {
 
 /** Reads and checks the environment. Throws ConfigError, before any network call. */
 export function readConfig(env: Env): EnvConfig {
-  const { clientId, clientSecret } = readClient(env, true);
+  const { clientId, clientSecret, assertion } = readClient(env, true);
   return {
     tenantUrl: readTenantUrl(env),
     clientId,
     clientSecret,
+    clientAssertion: assertion,
     scope: readScope(env),
     port: readPort(setting(env, 'PORT')),
     appUrl: readAppUrl(setting(env, 'APP_URL')),

@@ -38,7 +38,7 @@ export async function createApp(options: AppOptions): Promise<App> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const http = { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, ...(options.fetch ? { fetch: options.fetch } : {}) };
   // Discovery's events go at the head of every sign-in's transcript, on /trace and on the console.
-  const startTrace = new Trace([options.clientSecret]);
+  const startTrace = new Trace(options.clientSecret === undefined ? [] : [options.clientSecret]);
   const metadata = await discover(options.tenantUrl, { ...http, ...startTrace.hooks('3.1') });
   const startEvents = [...startTrace.events];
   const startText = formatTranscript(startEvents);
@@ -51,7 +51,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
   const ctx: AppContext = {
     metadata,
-    client: { clientId: options.clientId, clientSecret: options.clientSecret, redirectUri },
+    client: { clientId: options.clientId, clientSecret: options.clientSecret, assertion: options.clientAssertion, redirectUri },
     scope: options.scope ?? DEFAULT_SCOPE,
     appOrigin,
     secureCookies: appOrigin.startsWith('https:'),

@@ -217,7 +217,7 @@ async function signIn(args: LoginArguments): Promise<unknown> {
     if (tenantUrl === undefined) sandbox = await startLocalTenant();
     // The sandbox's native client is public: no secret. A configured client has one only when QLIK_CLIENT_SECRET is set.
     const client: ClientCredentials =
-      sandbox === undefined ? { clientId: settings.clientId!, clientSecret: settings.clientSecret } : { clientId: SANDBOX_NATIVE_CLIENT_ID };
+      sandbox === undefined ? { clientId: settings.clientId!, clientSecret: settings.clientSecret, assertion: settings.assertion } : { clientId: SANDBOX_NATIVE_CLIENT_ID };
     const metadata = await discover(tenantUrl ?? sandbox!.url);
 
     let tokens: TokenSet | undefined;

@@ -99,7 +99,7 @@ async function main(): Promise<unknown> {
     if (tenantUrl === undefined) sandbox = await startLocalTenant();
     const client =
       sandbox === undefined
-        ? { clientId: settings.clientId!, clientSecret: settings.clientSecret }
+        ? { clientId: settings.clientId!, clientSecret: settings.clientSecret, assertion: settings.assertion }
         : { clientId: SANDBOX_M2M_CLIENT_ID, clientSecret: SANDBOX_M2M_CLIENT_SECRET };
     const metadata = await discover(tenantUrl ?? sandbox!.url);
     const session = machineSession(metadata, client, { scope, userLookup: args.userLookup });

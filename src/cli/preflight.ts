@@ -173,10 +173,11 @@ function checkTenantUrl(report: Report, issuer: string, isSandbox: boolean): str
 }
 
 function checkClient(report: Report, env: Env, isSandbox: boolean): ClientCredentials {
-  const { clientId, clientSecret } = isSandbox ? { clientId: SANDBOX_CLIENT_ID, clientSecret: SANDBOX_CLIENT_SECRET } : readClient(env, true);
+  const { clientId, clientSecret, assertion } = isSandbox ? { clientId: SANDBOX_CLIENT_ID, clientSecret: SANDBOX_CLIENT_SECRET, assertion: undefined } : readClient(env, true);
   report.hide(clientSecret);
-  report.add('ok', 'client', `client ID ${quote(clientId)}${isSandbox ? " (the sandbox's web client)" : ''}; client secret set (${clientSecret!.length} characters, never printed)`);
-  return { clientId: clientId!, clientSecret: clientSecret! };
+  const proof = assertion ? `private key JWT (QLIK_CLIENT_KEY_ID ${quote(env.QLIK_CLIENT_KEY_ID)}; no secret is sent)` : `client secret set (${clientSecret!.length} characters, never printed)`;
+  report.add('ok', 'client', `client ID ${quote(clientId)}${isSandbox ? " (the sandbox's web client)" : ''}; ${proof}`);
+  return { clientId: clientId!, clientSecret, assertion };
 }
 
 /** RFC 6749 §3.1.2: the redirect URI must match a registered one exactly, so the check prints it. */
@@ -443,6 +444,10 @@ async function afterRefusal(report: Report, metadata: TenantMetadata, client: Cl
     return;
   }
   const first = `client_credentials answered ${said}, which proves nothing by itself (Qlik answers "Unauthorized" alike to a wrong ID or secret and to a client without machine-to-machine)`;
+  if (client.assertion) {
+    report.add('warn', 'credentials', `could not tell — sign in with npm start to find out: ${first}; with a private key there is no wrong secret to compare it with.`);
+    return;
+  }
   const wrong = `deliberately-wrong-${randomBytes(12).toString('hex')}`;
   report.hide(wrong);
   const ours = await revokeProbe(report, metadata, client, http);
