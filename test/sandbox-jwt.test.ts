@@ -11,13 +11,13 @@ import {
 
 const DETAILED = { errors: 'detailed' } as const;
 
-/** A compact JWS (RFC 7515 §7.1) signed with `privateKeyPem`: ES256 for an EC key, RS256 for RSA. */
+/** A compact JWS (RFC 7515 §7.1) signed with `privateKeyPem`: ES384 for an EC P-384 key, RS256 for RSA (what Qlik accepts). */
 function signJwt(privateKeyPem: string, claims: Record<string, unknown>, header: Record<string, unknown> = {}): string {
   const key = createPrivateKey(privateKeyPem);
-  const alg = key.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
+  const alg = key.asymmetricKeyType === 'ec' ? 'ES384' : 'RS256';
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const input = `${encode({ alg, typ: 'JWT', ...header })}.${encode(claims)}`;
-  const signature = sign('sha256', Buffer.from(input), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key);
+  const signature = sign(alg === 'ES384' ? 'sha384' : 'sha256', Buffer.from(input), alg === 'ES384' ? { key, dsaEncoding: 'ieee-p1363' } : key);
   return `${input}.${signature.toString('base64url')}`;
 }
 
@@ -31,10 +31,10 @@ function clientCredentials(sb: Sandbox, assertion: string, extra: Record<string,
   return post(`${sb.url}/oauth/token`, { grant_type: 'client_credentials', client_assertion_type: JWT_BEARER, client_assertion: assertion, ...extra });
 }
 
-const otherEcKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const otherEcKey = () => generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 describe('private key JWT (RFC 7523): accepted', () => {
-  it('a good ES256 assertion gets a client_credentials token, form or JSON, with aud the token endpoint or the issuer', () =>
+  it('a good ES384 assertion gets a client_credentials token, form or JSON, with aud the token endpoint or the issuer', () =>
     withSandbox({}, async (sb) => {
       const res = await clientCredentials(sb, signJwt(sb.jwtPrivateKeyPem, claims(sb)));
       assert.equal(res.status, 200, await res.clone().text());
@@ -72,7 +72,7 @@ describe('private key JWT (RFC 7523): accepted', () => {
     await withSandbox({ ...DETAILED, clients: [client] }, async (sb) => {
       assert.equal((await clientCredentials(sb, signJwt(pem, claims(sb, {}, 'rsa-client')))).status, 200);
       // The key decides the algorithm, not the header.
-      const es256 = signJwt(pem, claims(sb, {}, 'rsa-client'), { alg: 'ES256' });
+      const es256 = signJwt(pem, claims(sb, {}, 'rsa-client'), { alg: 'ES384' });
       const body = await assertDetailed(await clientCredentials(sb, es256), 401, 'SANDBOX-OAUTH-43', 'invalid_client');
       assert.match(body.errors[0]!.detail!, /alg must be RS256/);
     });
@@ -104,7 +104,7 @@ describe('private key JWT (RFC 7523 §3): refused', () => {
         [signJwt(sb.jwtPrivateKeyPem, claims(sb, { nbf: now + 600 })), /nbf is in the future/],
         [signJwt(sb.jwtPrivateKeyPem, claims(sb, { iss: 'someone-else' })), /iss and sub must both be the client_id/],
         [signJwt(sb.jwtPrivateKeyPem, claims(sb, { jti: undefined })), /jti is missing/],
-        [signJwt(sb.jwtPrivateKeyPem, claims(sb), { alg: 'none' }), /alg must be ES256/],
+        [signJwt(sb.jwtPrivateKeyPem, claims(sb), { alg: 'none' }), /alg must be ES384/],
         ['not-a-jwt', /not a JWT/],
       ];
       for (const [assertion, detail] of cases) {
@@ -129,11 +129,11 @@ describe('private key JWT (RFC 7523 §3): refused', () => {
       await assertDetailed(await clientCredentials(sb, spa), 401, 'SANDBOX-OAUTH-38', 'invalid_client');
     }));
 
-  it('registers only EC P-256 or RSA (2048 bits or more) public keys, on web clients only', async () => {
-    const ec384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', publicKey: ec384, redirectUris: [] }] }), /neither EC P-256/);
+  it('registers only EC P-384 or RSA (2048 bits or more) public keys, as Qlik accepts, on web clients only', async () => {
+    const ec256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', publicKey: ec256, redirectUris: [] }] }), /neither EC P-384/);
     await assert.rejects(startSandbox({ clients: [{ clientId: 'a', publicKey: 'not a key', redirectUris: [] }] }), /not a PEM public key/);
-    const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'native', publicKey: p256, redirectUris: [] }] }), /is public/);
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await assert.rejects(startSandbox({ clients: [{ clientId: 'a', type: 'native', publicKey: p384, redirectUris: [] }] }), /is public/);
   });
 });

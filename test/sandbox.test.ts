@@ -507,7 +507,8 @@ describe('independence', () => {
     const dir = new URL('../src/sandbox/', import.meta.url);
     const files = readdirSync(dir).filter((name) => name.endsWith('.ts'));
     assert.ok(files.length > 10);
-    for (const name of files) {
+    // cli.ts is the command, not the tenant: it reads its settings as every command does (src/settings.ts).
+    for (const name of files.filter((file) => file !== 'cli.ts')) {
       const source = readFileSync(new URL(name, dir), 'utf8');
       for (const [, specifier] of source.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'([^']+)'/gm)) {
         assert.match(specifier!, /^(node:[a-z/_]+|\.\/[\w-]+\.ts|\.\.\/local-server\.ts)$/, `${name} imports ${specifier}`);

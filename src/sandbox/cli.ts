@@ -16,6 +16,7 @@ import { SANDBOX_CLIENT_ID, SANDBOX_JWT_CLIENT_ID, type SandboxClient, type Sand
 import { SANDBOX_FAULTS, SANDBOX_SWITCHES, sandboxOptionsFromEnv } from './settings.ts';
 import { checkRedirectUri } from './context.ts';
 import { startSandbox } from './server.ts';
+import { ConfigError, loadDotEnv } from '../settings.ts';
 
 const DEFAULT_SANDBOX_PORT = 3001;
 /** The app's redirect URI with its defaults (PORT=3000), registered for the web client. */
@@ -31,8 +32,6 @@ ${SANDBOX_SWITCHES.map((s) => `  ${s.env}=${s.values.map(([value]) => value).joi
 Faults:
 ${SANDBOX_FAULTS.map((fault) => `  ${fault.name.padEnd(24)} ${fault.description}`).join('\n')}`;
 
-class SettingError extends Error {}
-
 interface CliSettings {
   options: SandboxOptions;
   port: number;
@@ -47,20 +46,20 @@ function readCliSettings(argv: string[], env: Record<string, string | undefined>
       options: { port: { type: 'string' }, 'redirect-uri': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
-    throw new SettingError(`${(error as Error).message}\n\n${USAGE}`);
+    throw new ConfigError((error as Error).message, 'See the usage: npm run sandbox -- --help.');
   }
   if (parsed.values.help) return 'help';
   const portText = parsed.values.port ?? env.SANDBOX_PORT ?? String(DEFAULT_SANDBOX_PORT);
   const port = Number(portText);
   if (!/^\d{1,5}$/.test(portText) || port > 65_535) {
-    throw new SettingError(`The port "${portText.slice(0, 20)}" (from ${parsed.values.port === undefined ? 'SANDBOX_PORT' : '--port'}) is not a port number from 0 to 65535.`);
+    throw new ConfigError(`The port "${portText.slice(0, 20)}" (from ${parsed.values.port === undefined ? 'SANDBOX_PORT' : '--port'}) is not a port number from 0 to 65535.`, 'Give a free port, or 0 for any free one, e.g. --port 0.');
   }
   const redirectUris = [APP_REDIRECT_URI, ...(parsed.values['redirect-uri'] ?? [])];
   try {
     redirectUris.forEach(checkRedirectUri);
     return { options: { ...sandboxOptionsFromEnv(env), port }, port, redirectUris };
   } catch (error) {
-    throw new SettingError((error as Error).message);
+    throw new ConfigError((error as Error).message, 'Fix the SANDBOX_* setting; npm run sandbox -- --help lists them.');
   }
 }
 
@@ -82,7 +81,7 @@ function describeSandbox(url: string, clients: SandboxClient[], options: Sandbox
       `  ${client.clientId}`,
       `    type            ${client.type}${clientKind(client)}`,
       `    client secret   ${client.clientSecret ?? '(none)'}`,
-      ...(client.clientId === SANDBOX_JWT_CLIENT_ID ? [`    private key     ${keyFile}  (PKCS#8 PEM, ES256: QLIK_CLIENT_PRIVATE_KEY_FILE; new at each start)`] : []),
+      ...(client.clientId === SANDBOX_JWT_CLIENT_ID ? [`    private key     ${keyFile}  (PKCS#8 PEM, EC P-384 for ES384: QLIK_CLIENT_PRIVATE_KEY_FILE; new at each start)`] : []),
       `    grant types     ${(client.grantTypes ?? []).join(', ')}`,
       `    scopes allowed  ${(client.scopes ?? []).join(' ')}`,
       `    redirect URIs   ${client.redirectUris.length > 0 ? client.redirectUris.join(', ') : '(none)'}${client.type === 'native' ? '  (any port, RFC 8252 §7.3)' : ''}`,
@@ -100,22 +99,14 @@ function clientKind(client: SandboxClient): string {
   return ' (confidential)';
 }
 
-function loadDotEnv(): void {
-  try {
-    process.loadEnvFile();
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new SettingError(`Could not read .env: ${(error as Error).message}`);
-  }
-}
-
 async function main(): Promise<void> {
   let settings;
   try {
     loadDotEnv();
     settings = readCliSettings(process.argv.slice(2), process.env);
   } catch (error) {
-    if (!(error instanceof SettingError)) throw error;
-    process.stderr.write(`Configuration error: ${error.message}\n`);
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`Configuration error: ${error.message}\nWhat to do: ${error.hint}\n`);
     process.exit(2);
   }
   if (settings === 'help') {

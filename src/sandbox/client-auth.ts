@@ -167,13 +167,15 @@ function checkAssertion(jwt: Jwt, client: RegisteredClient, ctx: SandboxContext)
   const bad = (detail: string) => new QlikFailure(401, TOKEN.badAssertion, detail);
   const key = client.publicKey;
   if (key === undefined) throw bad(`Client "${client.clientId}" has no registered public key: authenticate with its client secret.`);
-  // RFC 7518 §3.1: the key decides the algorithm (ES256 for EC P-256, RS256 for RSA), never the
-  // header: letting the token pick ("none", or HS256 keyed with the public key) is the classic JWT attack.
-  const alg = key.asymmetricKeyType === 'ec' ? 'ES256' : 'RS256';
-  if (jwt.header.alg !== alg) throw bad(`The assertion's alg must be ${alg} for this client's key, not ${JSON.stringify(jwt.header.alg)?.slice(0, 20)}.`);
-  // RFC 7518 §3.4: an ES256 signature is R ‖ S, 64 bytes, not DER.
-  const verifyKey = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' as const } : key;
-  if (!verify('sha256', Buffer.from(jwt.signingInput), verifyKey, jwt.signature)) {
+  // Qlik accepts RS256, RS512 and ES384 (its private key JWT reference). RFC 7518 §3.1: the key
+  // decides which of them may be used, never the header alone: letting the token pick ("none", or
+  // HS256 keyed with the public key) is the classic JWT attack.
+  const algs = key.asymmetricKeyType === 'ec' ? ['ES384'] : ['RS256', 'RS512'];
+  const alg = String(jwt.header.alg);
+  if (!algs.includes(alg)) throw bad(`The assertion's alg must be ${algs.join(' or ')} for this client's key, not ${JSON.stringify(jwt.header.alg)?.slice(0, 20)}.`);
+  // RFC 7518 §3.4: an ECDSA signature is R ‖ S, not DER.
+  const verifyKey = alg === 'ES384' ? { key, dsaEncoding: 'ieee-p1363' as const } : key;
+  if (!verify(alg === 'RS512' ? 'sha512' : alg === 'ES384' ? 'sha384' : 'sha256', Buffer.from(jwt.signingInput), verifyKey, jwt.signature)) {
     throw bad(`The assertion's signature does not verify with the public key registered for "${client.clientId}". Sign it with the private key that goes with it.`);
   }
   const { iss, sub, aud, exp, nbf, jti } = jwt.claims;

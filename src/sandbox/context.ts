@@ -113,7 +113,7 @@ function registerClients(clients: SandboxClient[]): Map<string, RegisteredClient
   return registered;
 }
 
-/** RFC 7518 §3.1: ES256 needs an EC P-256 key, RS256 an RSA key (of 2048 bits or more, §3.3). */
+/** Qlik: ES384 needs an EC P-384 key, RS256 and RS512 an RSA key of 2048 bits or more (RFC 7518 §3.3). */
 function signingKey(pem: string, fail: (why: string) => Error): KeyObject {
   let key: KeyObject;
   try {
@@ -122,9 +122,9 @@ function signingKey(pem: string, fail: (why: string) => Error): KeyObject {
     throw fail('has a publicKey that is not a PEM public key');
   }
   const { namedCurve, modulusLength = 0 } = key.asymmetricKeyDetails ?? {};
-  if (key.asymmetricKeyType === 'ec' && namedCurve === 'prime256v1') return key;
+  if (key.asymmetricKeyType === 'ec' && namedCurve === 'secp384r1') return key;
   if (key.asymmetricKeyType === 'rsa' && modulusLength >= 2048) return key;
-  throw fail('has a publicKey that is neither EC P-256 (ES256) nor RSA of 2048 bits or more (RS256)');
+  throw fail('has a publicKey that is neither EC P-384 (ES384) nor RSA of 2048 bits or more (RS256, RS512), the keys Qlik accepts');
 }
 
 /** RFC 6749 §3.1.2: a redirect URI is an absolute URI and has no fragment. */

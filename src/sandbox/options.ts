@@ -46,7 +46,7 @@ export interface SandboxClient {
   type?: SandboxClientType;
   /** Web clients only; a web client needs this, `publicKey`, or both. */
   clientSecret?: string;
-  /** Web clients only: an EC P-256 or RSA public key (PEM) that verifies its client assertions (RFC 7523). */
+  /** Web clients only: an EC P-384 or RSA public key (PEM), as Qlik accepts that verifies its client assertions (RFC 7523). */
   publicKey?: string;
   /**
    * Compared by exact string equality, as Qlik does, except for a native client's loopback URIs
@@ -155,7 +155,7 @@ export interface Sandbox {
   /** e.g. http://127.0.0.1:54321, no trailing slash. Also the issuer. */
   url: string;
   faults: SandboxFaults;
-  /** The PKCS#8 PEM private key of SANDBOX_JWT_CLIENT_ID, made at start (ES256, EC P-256). */
+  /** The PKCS#8 PEM private key of SANDBOX_JWT_CLIENT_ID, made at start (EC P-384, ES384). */
   jwtPrivateKeyPem: string;
   /** Register a redirect URI after start (the app learns its own port only then). */
   addRedirectUri(clientId: string, uri: string): void;

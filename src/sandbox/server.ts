@@ -137,7 +137,7 @@ function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: SandboxCo
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   // The JWT client's key pair, new at each start: the tenant keeps the public key, the client the private one.
   const keys = generateKeyPairSync('ec', {
-    namedCurve: 'P-256',
+    namedCurve: 'P-384',
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
