@@ -1,6 +1,6 @@
 // Machine-to-machine with the built step modules and nothing else: plain `node`, no node_modules.
 // The copy-paste test runs it from an empty folder holding only the files docs/machine.md lists
-// (plus 1-discovery.js for the tenant's endpoints).
+// (plus 3.1-discovery.js for the tenant's endpoints).
 // Usage: node m2m.mjs <tenant-url> <client-id> <client-secret> [subject-to-impersonate]
 import { discover } from './3.1-discovery.js';
 import { qlikFetch } from './lifecycle.js';

@@ -1,6 +1,6 @@
 // A command-line sign-in over a loopback redirect with the built modules and nothing else: plain
 // `node`, no node_modules. The copy-paste test runs it from an empty folder holding only the files
-// docs/native-login.md lists (plus 1-discovery.js and 4-api.js).
+// docs/native-login.md lists (plus 3.1-discovery.js and 3.4-api.js).
 // Usage: node native-login.mjs <tenant-url> <client-id>
 // A real program prints the URL and opens the browser; here the "browser" part (consent page,
 // Allow, the redirect back to our listener) is scripted against the sandbox tenant.

@@ -7,6 +7,7 @@
 // Generated parts sit between HTML comments, so they render as nothing on the code host:
 //   <!-- excerpt: src/3.1-discovery.ts#discover -->   ```ts …the exported declaration… ```   <!-- /excerpt -->
 //   <!-- files: 3.1 -->    a table of the files to copy for a step, with their sizes   <!-- /files -->
+//   <!-- runtimes: 3.1 --> what runs where: how to run those files on each runtime   <!-- /runtimes -->
 //   <!-- transcript: 3.1 --> a redacted transcript of a sandbox sign-in (npm run docs only) <!-- /transcript -->
 // Links: [text](../path) must exist; [`a test name`](../test/x.test.ts) must name a test in that file.
 // Check tables (a table whose header starts `| code | rule |`): the rule cell of each row is
@@ -15,9 +16,15 @@
 // Concepts: a step page links each glossary term (GLOSSARY) to docs/concepts.md at its first use.
 // Anchors: a link to page.md#anchor must name a heading or an <a id> of that page; docs/security.md
 // has one per check code (#state_mismatch), for links from the transcript.
+// Short versions: a block fenced ```ts runnable step-3.1.ts``` is a program the reader can save under
+// that name in the project's folder and run; runShortVersions() runs every one against a sandbox
+// tenant (npm run docs, test/docs.test.ts). Each step page opens with one.
 
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { CHECKS } from '../src/checks.ts';
 
@@ -61,6 +68,33 @@ function filesTable(step: string): string {
   const rows = files.map((file) => `| [\`${file}\`](../${file}) | ${countLines(file)} |`);
   const total = files.reduce((sum, file) => sum + countLines(file), 0);
   return ['| file | lines |', '| --- | ---: |', ...rows, `| **in all** | **${total}** |`].join('\n');
+}
+
+/**
+ * What runs where, for one step's files: each row is what `npm run test:runtimes` (scripts/runtimes/)
+ * proves with a sign-in and the machine calls against the sandbox, on that runtime.
+ */
+function runtimesTable(step: string): string {
+  const main = STEP_FILES[step]?.[0];
+  if (main === undefined) throw new Error(`no file list for step "${step}"`);
+  const built = main.replace(/^src\//, '').replace(/\.ts$/, '.js');
+  return [
+    '| runtime | what to copy | how to run it |',
+    '| --- | --- | --- |',
+    '| Node 22.18+, Node 24 | the `.ts` files above, as they are, into an ES module package (`"type": "module"` in its `package.json`) | `node your-program.ts` |',
+    '| Bun | the same `.ts` files | `bun your-program.ts` |',
+    '| Deno | the same `.ts` files | `deno run --allow-net=<tenant host> your-program.ts` |',
+    `| Node 20 (past its end of life: it cannot run \`.ts\`) | plain ESM \`.js\`, built without installing anything: \`npx -p typescript@5.9.3 tsc --noCheck --module nodenext --target es2022 --rewriteRelativeImportExtensions --outDir out ${main}\` writes \`out/${built}\` and the files it imports (TypeScript 5.7 or later) | \`node your-program.mjs\` |`,
+    "| Cloudflare Workers (workerd) | one bundle of your Worker and the `.ts` files: `npx esbuild worker.ts --bundle --format=esm --platform=neutral --external:'node:*' --outfile=worker.js` | with `compatibility_flags = [\"nodejs_compat\"]` (the default from the 2026-08-04 compatibility date) |",
+    '',
+    '`npm run test:runtimes` ([`scripts/runtimes/`](../scripts/runtimes/)) runs a sign-in (3.1 to 3.4, then a refresh and',
+    'a revocation) and the machine calls with the library on each runtime above, against the sandbox tenant, and',
+    'expects the same error codes everywhere.',
+    'For a Worker: the steps do nothing when they are imported (a Worker forbids random values, timers',
+    'and I/O in global scope), and they import `Buffer` from `node:buffer`, which compatibility dates before',
+    '2024-09-23 need. A Worker reaches a real tenant as it is; to reach a sandbox on your machine, its',
+    'network must allow local addresses.',
+  ].join('\n');
 }
 
 /** "RFC 9700 §2.1, §4.7.1" → each section as a link to rfc-editor.org. Other words stay as they are. */
@@ -137,11 +171,12 @@ export function renderPage(text: string, transcript?: (section: string) => strin
       return '```ts\n' + extractDeclaration(file!, name!) + '\n```';
     }
     if (kind === 'files') return filesTable(arg);
+    if (kind === 'runtimes') return runtimesTable(arg);
     if (kind === 'transcript') return transcript ? '```text\n' + transcript(arg) + '\n```' : current;
     throw new Error(`unknown generated block "${kind}"`);
   };
   const blocks = text.replace(
-    /<!-- (excerpt|files|transcript): ([^\s]+) -->\n([\s\S]*?)\n?<!-- \/\1 -->/g,
+    /<!-- (excerpt|files|runtimes|transcript): ([^\s]+) -->\n([\s\S]*?)\n?<!-- \/\1 -->/g,
     (_all, kind: string, arg: string, current: string) =>
       `<!-- ${kind}: ${arg} -->\n${generate(kind, arg, current.trim())}\n<!-- /${kind} -->`,
   );
@@ -188,7 +223,7 @@ const blank = (part: string) => part.replace(/[^\n]/g, ' ');
 /** The page with code blocks and generated blocks blanked out (offsets kept). */
 function withoutCode(text: string): string {
   return text
-    .replace(/<!-- (excerpt|files|transcript): [^\s]+ -->[\s\S]*?<!-- \/\1 -->/g, blank)
+    .replace(/<!-- (excerpt|files|runtimes|transcript): [^\s]+ -->[\s\S]*?<!-- \/\1 -->/g, blank)
     .replace(/^```[\s\S]*?^```/gm, blank);
 }
 
@@ -308,6 +343,8 @@ export function checkDocs(): string[] {
       if (!(row.code in CHECKS)) problems.push(`${name}: a check table names ${row.code}, which src/errors.ts does not have`);
     }
     if (STEP_PAGES.includes(relative(DOCS, page))) problems.push(...checkGlossaryLinks(text, name));
+    const shortVersion = SHORT_VERSIONS[relative(DOCS, page)];
+    if (shortVersion !== undefined) problems.push(...checkShortVersion(text, name, shortVersion));
     for (const match of text.matchAll(/\[`([^`]+)`\]\(([^)\s]*test\/[^)\s]+\.test\.ts)\)/g)) {
       const [, testName, target] = match;
       const path = resolve(dirname(page), target!);
@@ -333,6 +370,115 @@ function docPages(): string[] {
   return [...pages, join(ROOT, 'README.md')];
 }
 
+/** The pages that open with their step's short version, and the name each is saved under. */
+export const SHORT_VERSIONS: Record<string, string> = {
+  '3.1-discovery.md': 'step-3.1.ts',
+  '3.2-authorize.md': 'step-3.2.ts',
+  '3.3-token.md': 'step-3.3.ts',
+  '3.4-api.md': 'step-3.4.ts',
+};
+/** A short version is a screenful: the step's main line, its checks named, not spelled out. */
+export const MAX_SHORT_VERSION_LINES = 20;
+
+/** The ```ts runnable <file>``` blocks of a page: the file name the reader saves each as, and its code. */
+export function runnableBlocks(text: string): { file: string; code: string; line: number }[] {
+  return [...text.matchAll(/^```ts runnable ([\w.-]+\.ts)\n([\s\S]*?)^```$/gm)].map((m) => ({
+    file: m[1]!,
+    code: m[2]!,
+    line: text.slice(0, m.index).split('\n').length,
+  }));
+}
+
+/** Problems with a step page's short version: missing, misnamed, too long, or not where the page opens. */
+export function checkShortVersion(text: string, page: string, file: string): string[] {
+  const blocks = runnableBlocks(text);
+  if (blocks.length !== 1 || blocks[0]!.file !== file) return [`${page}: expected one \`\`\`ts runnable ${file} block, found ${blocks.map((b) => b.file).join(', ') || 'none'}`];
+  const problems: string[] = [];
+  const lines = blocks[0]!.code.trimEnd().split('\n').length;
+  if (lines > MAX_SHORT_VERSION_LINES) problems.push(`${page}: the short version is ${lines} lines; at most ${MAX_SHORT_VERSION_LINES}`);
+  const firstSection = text.search(/^## /m);
+  const secondSection = text.slice(firstSection + 3).search(/^## /m) + firstSection + 3;
+  const at = text.indexOf('```ts runnable');
+  if (firstSection === -1 || at < firstSection || at > secondSection) problems.push(`${page}: the short version belongs in the page's first section`);
+  return problems;
+}
+
+/**
+ * Runs every ```ts runnable``` block of docs/ against a sandbox tenant, each as its own program: all
+ * blocks are saved under their names in one folder (so step-3.4.ts can import step-3.3.ts), with
+ * `./src/` meaning this project's src/, and started with tsx. A program that prints `Open <url>`
+ * gets a browser: the consent page is answered with Allow, and the address the tenant sends the
+ * browser back to is typed on its stdin. Returns the problems: a failed run, or a secret in its output.
+ */
+export async function runShortVersions(blocks: { file: string; code: string; line: number; page: string }[] = allRunnableBlocks()): Promise<string[]> {
+  const { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } = await import('../src/sandbox/index.ts');
+  const names = blocks.map((block) => block.file);
+  const twice = names.filter((name, i) => names.indexOf(name) !== i);
+  if (twice.length > 0) return [`two runnable blocks are saved as ${twice.join(', ')}: each needs a name of its own`];
+  const dir = mkdtempSync(join(tmpdir(), 'qlik-docs-'));
+  const sandbox = await startSandbox();
+  try {
+    // The redirect URI the short versions register at the tenant: the app's, with its defaults.
+    sandbox.addRedirectUri(SANDBOX_CLIENT_ID, 'http://localhost:3000/login/callback');
+    // The project's folder is an ES module package, so its .ts files may use top-level await: so is this one.
+    writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+    for (const { file, code } of blocks) writeFileSync(join(dir, file), code.replaceAll(`from './src/`, `from '${join(ROOT, 'src')}/`));
+    const runs = blocks.map(async ({ file, page, line }) => {
+      const run = await runProgram(join(dir, file), { PATH: process.env.PATH ?? '', QLIK_TENANT_URL: sandbox.url });
+      const where = `${page}:${line} (${file})`;
+      if (run.output.includes(SANDBOX_CLIENT_SECRET)) return [`${where}: printed the client secret`];
+      return run.code === 0 ? [] : [`${where}: exited with ${run.code}:\n${run.output.trim().split('\n').slice(-8).join('\n')}`];
+    });
+    return (await Promise.all(runs)).flat();
+  } finally {
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every ```ts runnable``` block of docs/ and the README, with the page it is on. */
+export function allRunnableBlocks(): { file: string; code: string; line: number; page: string }[] {
+  return docPages().flatMap((page) => runnableBlocks(readFileSync(page, 'utf8')).map((block) => ({ ...block, page: relative(ROOT, page) })));
+}
+
+/** Runs one short version with tsx, playing the browser for it; its exit code and everything it printed. */
+function runProgram(file: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), file], { cwd: dirname(file), env, stdio: 'pipe' });
+    let output = '';
+    const timer = setTimeout(() => child.kill(), 30_000);
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output += `${line}\n`;
+      const url = /^Open (\S+)/.exec(line)?.[1];
+      if (url !== undefined) {
+        void signInAsBrowser(url).then(
+          (callback) => child.stdin.end(`${callback}\n`),
+          (error: unknown) => child.stdin.end(`(the browser failed: ${String(error)})\n`),
+        );
+      }
+    });
+    child.stdin.on('error', () => {}); // a program that never reads its stdin may have exited
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, output });
+    });
+  });
+}
+
+/** The browser's part at the sandbox: open the consent page, press Allow; returns where the tenant sends it back. */
+async function signInAsBrowser(authorizationUrl: string): Promise<string> {
+  const consent = await fetch(authorizationUrl, { redirect: 'manual' }).then((response) => response.text());
+  const tx = /name="tx" value="([^"]+)"/.exec(consent)?.[1] ?? '';
+  const decision = await fetch(new URL('/oauth/authorize/decision', authorizationUrl), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ tx, user: 'ada', decision: 'allow' }),
+  });
+  return decision.headers.get('location') ?? '(no redirect from the consent page)';
+}
+
 /** npm run docs: rewrites excerpts and file tables, and the transcripts from a fresh sandbox sign-in. */
 async function main(): Promise<void> {
   const { sandboxTranscripts } = await import('./transcripts.ts');
@@ -349,7 +495,7 @@ async function main(): Promise<void> {
       console.log(`updated ${relative(ROOT, page)}`);
     }
   }
-  const problems = checkDocs();
+  const problems = [...checkDocs(), ...(await runShortVersions())];
   for (const problem of problems) console.error(problem);
   process.exitCode = problems.length ? 1 : 0;
 }

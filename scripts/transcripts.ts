@@ -1,7 +1,7 @@
 // Runs a real sign-in (then a refresh and a sign-out) against the sandbox tenant and returns its
 // redacted transcript per tutorial section, for the docs pages (npm run docs).
 import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from '../src/sandbox/index.ts';
-import { Trace, buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, discover, exchangeCode, formatTranscript, getCurrentUser, qlikFetch, revokeToken, validateCallback, type TraceEvent } from '../src/index.ts';
+import { CHECKS, Trace, buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState, discover, exchangeCode, formatTranscript, getCurrentUser, qlikFetch, revokeToken, validateCallback, type TraceEvent } from '../src/index.ts';
 
 export async function sandboxTranscripts(): Promise<Record<string, string>> {
   const sandbox = await startSandbox();
@@ -16,7 +16,7 @@ export async function sandboxTranscripts(): Promise<Record<string, string>> {
     trace.secrets.remember(codeVerifier);
     const state = createState();
     const url = buildAuthorizationUrl(metadata, client, { scope: 'user_default offline_access', state, codeChallenge: codeChallengeS256(codeVerifier) });
-    trace.note('3.2', `verifier made (43 chars, kept on the server); challenge = BASE64URL(SHA256(verifier))`);
+    trace.note('3.2', `state and verifier made (43 chars each; the app seals both in a cookie for this browser); challenge = BASE64URL(SHA256(verifier))`);
     trace.note('3.2', `browser sent to ${url.href}`);
 
     // The browser: consent page, Allow, back to the redirect URI.
@@ -42,7 +42,7 @@ export async function sandboxTranscripts(): Promise<Record<string, string>> {
     await revokeToken(metadata, client, { token: session.tokens.accessToken, hint: 'access_token' }, trace.hooks('lifecycle'));
 
     const bySection = (section: string) =>
-      pin(formatTranscript(trace.events.filter((e: TraceEvent) => e.section === section), { detail: true }));
+      pin(checkTitles(formatTranscript(trace.events.filter((e: TraceEvent) => e.section === section), { detail: true })));
     // Ports and times change every run; pin them so regenerated docs differ only when the protocol does.
     const pin = (text: string) =>
       text
@@ -53,11 +53,23 @@ export async function sandboxTranscripts(): Promise<Record<string, string>> {
         .replace(/^(\s*< date: ).+$/gm, '$1…');
     // The README shows the compact form `npm start` prints to the console for each sign-in.
     const signIn = trace.events.filter((e: TraceEvent) => e.section !== 'lifecycle');
-    const consoleForm = pin(formatTranscript(signIn));
+    const consoleForm = pin(checkTitles(formatTranscript(signIn)));
     return { '3.1': bySection('3.1'), '3.2': bySection('3.2'), '3.3': bySection('3.3'), '3.4': bySection('3.4'), lifecycle: bySection('lifecycle'), console: consoleForm };
   } finally {
     await sandbox.close();
   }
+}
+
+/**
+ * The pages say each check that held as what it checks (its title, as /trace does), one a line: a
+ * list of codes such as ISSUER_MISMATCH reads as if those errors had happened. Lines in another
+ * form are kept as they are.
+ */
+export function checkTitles(transcript: string): string {
+  const title = (code: string) => (CHECKS as Record<string, { title: string } | undefined>)[code]?.title ?? code;
+  return transcript
+    .replace(/^( *)✓ \d+ checks? held: (.*)$/gm, (_line, indent: string, codes: string) => codes.split(', ').map((code) => `${indent}✓ ${title(code)}`).join('\n'))
+    .replace(/^( *)– n\/a ([A-Z0-9_]+): (.*)$/gm, (_line, indent: string, code: string, why: string) => `${indent}– n/a: ${title(code)} — ${why}`);
 }
 
 if (process.argv[1]?.endsWith('transcripts.ts')) {

@@ -89,3 +89,50 @@ test('docs: security.md has an anchor for every check code, for links from the t
   const anchors = pageAnchors(readFileSync('docs/security.md', 'utf8'));
   assert.deepEqual(Object.keys(CHECKS).filter((code) => !anchors.has(checkAnchor(code))), []);
 });
+
+test('docs: each step page opens with its short version, and every runnable block runs against the sandbox', async () => {
+  const { SHORT_VERSIONS, allRunnableBlocks, runShortVersions } = await import('../scripts/docs.ts');
+  const files = allRunnableBlocks().map((block) => block.file);
+  for (const file of Object.values(SHORT_VERSIONS)) assert.ok(files.includes(file), `a page has ${file}`);
+  assert.deepEqual(await runShortVersions(), []);
+});
+
+test('docs checker: a short version that fails, or prints the client secret, is reported', async () => {
+  const { runShortVersions } = await import('../scripts/docs.ts');
+  const { SANDBOX_CLIENT_SECRET } = await import('../src/sandbox/index.ts');
+  const problems = await runShortVersions([
+    { file: 'fails.ts', code: "import { discover } from './src/index.ts';\nawait discover('http://example.com');\n", line: 1, page: 'p.md' },
+    { file: 'leaks.ts', code: `console.log(${JSON.stringify(SANDBOX_CLIENT_SECRET)});\n`, line: 2, page: 'p.md' },
+    { file: 'fine.ts', code: "import { discover } from './src/index.ts';\nconsole.log((await discover(process.env.QLIK_TENANT_URL!)).issuer);\n", line: 3, page: 'p.md' },
+  ]);
+  assert.equal(problems.length, 2, problems.join('\n'));
+  assert.match(problems[0]!, /^p\.md:1 \(fails\.ts\): exited with 1:\n/);
+  assert.equal(problems[1], 'p.md:2 (leaks.ts): printed the client secret');
+});
+
+test('docs checker: a step page needs one short version, in its first section, of at most a screenful', async () => {
+  const { checkShortVersion, MAX_SHORT_VERSION_LINES } = await import('../scripts/docs.ts');
+  const block = (lines: number) => '```ts runnable step-9.ts\n' + 'console.log(1);\n'.repeat(lines) + '```\n';
+  assert.deepEqual(checkShortVersion(`# T\n\n## Short\n\n${block(3)}\n## Next\n`, 'p.md', 'step-9.ts'), []);
+  assert.match(checkShortVersion('# T\n\n## Short\n\nnone\n', 'p.md', 'step-9.ts')[0]!, /expected one ```ts runnable step-9\.ts block, found none/);
+  assert.match(checkShortVersion(`# T\n\n## Short\n\n${block(MAX_SHORT_VERSION_LINES + 1)}`, 'p.md', 'step-9.ts')[0]!, /at most 20/);
+  assert.match(checkShortVersion(`# T\n\n## Short\n\ntext\n\n## Later\n\n${block(3)}`, 'p.md', 'step-9.ts')[0]!, /first section/);
+});
+
+test('transcripts on the pages say each check that held as what it checks, not by its code', async () => {
+  const { checkTitles } = await import('../scripts/transcripts.ts');
+  const text = '── 3.1 Discover the tenant\n   ✓ 2 checks held: ISSUER_MISMATCH, ENDPOINT_NOT_HTTPS\n   – n/a ISS_MISSING: nothing promised\n   GET x → 200';
+  assert.equal(
+    checkTitles(text),
+    [
+      '── 3.1 Discover the tenant',
+      `   ✓ ${CHECKS.ISSUER_MISMATCH.title}`,
+      `   ✓ ${CHECKS.ENDPOINT_NOT_HTTPS.title}`,
+      `   – n/a: ${CHECKS.ISS_MISSING.title} — nothing promised`,
+      '   GET x → 200',
+    ].join('\n'),
+  );
+  const pages = [...readdirSync('docs').map((f) => `docs/${f}`), 'README.md'].filter((f) => f.endsWith('.md'));
+  const withCodes = pages.filter((page) => /checks? held: [A-Z_]/.test(readFileSync(page, 'utf8')));
+  assert.deepEqual(withCodes, []);
+});
