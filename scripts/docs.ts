@@ -340,7 +340,7 @@ export function checkDocs(): string[] {
     }
     // In a check table the code comes first, and it must be one the catalogue has.
     for (const row of checkTableRows(text)) {
-      if (!(row.code in CHECKS)) problems.push(`${name}: a check table names ${row.code}, which src/errors.ts does not have`);
+      if (!(row.code in CHECKS)) problems.push(`${name}: a check table names ${row.code}, which src/checks.ts does not have`);
     }
     if (STEP_PAGES.includes(relative(DOCS, page))) problems.push(...checkGlossaryLinks(text, name));
     const shortVersion = SHORT_VERSIONS[relative(DOCS, page)];

@@ -201,8 +201,12 @@ function readLifetime(body: Record<string, unknown>, result: HttpResult, receive
   if (body.expires_in !== undefined) {
     const raw = body.expires_in;
     const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : NaN;
-    check(C.EXPIRY_INVALID, seconds >= 0, () => `The token response's expires_in ${quote(raw)} is not a number of seconds.`, on, got);
-    return seconds === 0 ? undefined : Math.min(seconds * 1000, MAX_LIFETIME_MS);
+    if (seconds === 0) {
+      skip(C.EXPIRY_INVALID, 'expires_in is 0: no usable lifetime, so a 401 will tell when the token is dead', on);
+      return undefined;
+    }
+    check(C.EXPIRY_INVALID, seconds > 0, () => `The token response's expires_in ${quote(raw)} is not a number of seconds.`, on, got);
+    return Math.min(seconds * 1000, MAX_LIFETIME_MS);
   }
   if (body.expires_at === undefined) {
     skip(C.EXPIRY_INVALID, 'the response gives neither expires_in nor expires_at', on);
@@ -230,6 +234,7 @@ export function tokenErrorFrom(result: HttpResult, doing: string): TenantError {
   let hint: string | undefined;
   let settings: Setting[] | undefined;
   if (result.status === 429) {
+    settings = [];
     hint = `Qlik asks us to wait ${retryAfter} s (its limit: 100 token requests a minute per user). Try again after that.`;
   } else if (tenantError?.code === 'invalid_client' || /client_secret|client credentials/i.test(`${tenantError?.code} ${tenantError?.message}`)) {
     // RFC 6749 §5.2 invalid_client, or a tenant that names the secret: only the client is in doubt.

@@ -138,6 +138,7 @@ async function readBody(response: Response, maxBodyBytes: number, url: string, s
     check(C.BODY_TOO_LARGE, false, tooLarge);
   }
   if (!response.body) return '';
+  signal.throwIfAborted();
   const reader = response.body.getReader();
   // Not every fetch ends a pending read when its signal aborts: cancelling the reader does.
   const stop = () => reader.cancel().catch(() => {});
@@ -176,14 +177,24 @@ function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number, si
 
 /** The secret values a request carried: its bearer or basic credentials, and the secret fields of its body. */
 function secretsSent(request: HttpRequest): string[] {
-  const [scheme, credentials = ''] = (request.headers?.authorization ?? '').split(' ');
+  const authorization = Object.entries(request.headers ?? {}).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? '';
+  const [scheme = '', credentials = ''] = authorization.split(' ');
   // Basic carries "id:secret", form-encoded then base64-encoded (RFC 6749 §2.3.1): both forms are secrets.
-  const secrets = [credentials, scheme === 'Basic' ? new URLSearchParams(`s=${atob(credentials).split(':')[1] ?? ''}`).get('s')! : ''];
-  const body = request.body ?? '';
-  const fields: Record<string, unknown> = body.startsWith('{') ? JSON.parse(body) : Object.fromEntries(new URLSearchParams(body));
+  const basicSecret = scheme.toLowerCase() === 'basic' ? new URLSearchParams(`s=${Buffer.from(credentials, 'base64').toString().split(':')[1] ?? ''}`).get('s')! : '';
+  const secrets = [credentials, basicSecret];
+  const fields = bodyFields(request.body ?? '');
   for (const name of SECRET_FIELDS) if (typeof fields[name] === 'string') secrets.push(fields[name]);
-  // Too short to be a secret, and replacing it would garble the tenant's text.
-  return secrets.filter((secret) => secret.length >= 8);
+  // Too short to be a secret, and replacing it would garble the tenant's text. Each also as a tenant
+  // may echo it: form-encoded, or escaped inside a JSON string.
+  return secrets.filter((secret) => secret.length >= 8).flatMap((secret) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
+}
+
+function bodyFields(body: string): Record<string, unknown> {
+  try {
+    return body.startsWith('{') ? JSON.parse(body) : Object.fromEntries(new URLSearchParams(body));
+  } catch {
+    return {};
+  }
 }
 
 const SECRET_FIELDS = ['client_secret', 'code', 'code_verifier', 'refresh_token', 'token', 'client_assertion', 'subject_token'];
@@ -220,12 +231,14 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 /** An error body in either shape a tenant uses: RFC 6749 §5.2 `{error, error_description}` or Qlik's `{errors:[{code,title,detail}], traceId}`. */
 export function parseErrorBody(result: HttpResult): TenantErrorBody | undefined {
-  let body: Record<string, unknown>;
+  // Read whatever its content type says: an error is worth its traceId even when mislabelled.
+  let body: unknown;
   try {
-    body = parseJsonObject(result, 'The error');
+    body = JSON.parse(result.body);
   } catch {
     return undefined;
   }
+  if (!isObject(body)) return undefined;
   // Cut to 300 characters: these end up in messages, and a tenant's error text has no business being longer.
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? clip(v, 300) : undefined);
   if (typeof body.error === 'string') return { code: clip(body.error), message: text(body.error_description), traceId: text(body.traceId) };

@@ -96,8 +96,9 @@ export async function refreshTokens(metadata: TenantMetadata, client: ClientCred
  */
 function refreshFromToken(session: QlikSession): TokenSource {
   return async (current) => {
+    check(C.NO_REFRESH_TOKEN, current?.refreshToken !== undefined, () => 'The access token has expired and there is no refresh token to renew it.', undefined, { signInAgain: true });
     try {
-      return await refreshTokens(session.metadata, session.client, current!, session.options);
+      return await refreshTokens(session.metadata, session.client, current, session.options);
     } catch (error) {
       if (!(error instanceof TenantError)) throw error;
       const dead = error.status === 400 || error.status === 401 || error.status === 403;
@@ -208,7 +209,10 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const stop = () => reject(new QlikOAuthError(C.DEADLINE_EXCEEDED, 'The request ran out of time while waiting for the tenant’s rate limit.'));
     if (signal?.aborted) return stop();
-    const timer = setTimeout(resolve, ms);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
     const abort = () => {
       clearTimeout(timer);
       stop();

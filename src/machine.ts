@@ -89,7 +89,8 @@ export function machineSession(metadata: TenantMetadata, client: ClientCredentia
  */
 function checkMachineGrant(client: ClientCredentials, metadata: TenantMetadata, scope: string, onCheck?: CheckObserver): void {
   const method = authMethodOf(client, metadata.tokenEndpointAuthMethods);
-  check(C.CONFIDENTIAL_CLIENT_REQUIRED, method !== 'none', () => `The client ${quote(client.clientId)} has no secret and no private key; client credentials and impersonation are for confidential clients only.`, onCheck);
+  const proof = method === 'private_key_jwt' ? client.assertion : method === 'none' ? undefined : client.clientSecret;
+  check(C.CONFIDENTIAL_CLIENT_REQUIRED, proof, () => `The client ${quote(client.clientId)} has no secret and no private key for ${method}; client credentials and impersonation are for confidential clients only.`, onCheck);
   // RFC 6749 §3.3; at the token endpoint an empty scope is allowed (Qlik then grants the client's allow-list).
   check(AUTHORIZE_CHECKS.SCOPE_INVALID, scope === '' || SCOPE_PATTERN.test(scope), () => `The scope ${quote(scope)} is not a list of scope tokens separated by single spaces.`, onCheck);
 }

@@ -98,9 +98,10 @@ export async function startLoopbackSignIn(
   let redirectUri = '';
 
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://loopback');
-    if (req.method !== 'GET' || url.pathname !== where.path) {
-      params.onIgnoredRequest?.(`${req.method} ${url.pathname.slice(0, 100)}: not the callback (404)`);
+    // A request line that is no URL at all ("GET http://[x") is not the callback, and must not end the sign-in.
+    const url = URL.canParse(req.url ?? '/', 'http://loopback') ? new URL(req.url ?? '/', 'http://loopback') : undefined;
+    if (req.method !== 'GET' || url?.pathname !== where.path) {
+      params.onIgnoredRequest?.(`${req.method} ${(url?.pathname ?? '(no URL)').slice(0, 100)}: not the callback (404)`);
       return page(res, 404, 'Not found', 'This address only takes the sign-in callback.');
     }
     if (taken) {

@@ -23,7 +23,8 @@ const ALGORITHMS: Record<string, { alg: string; hash: string }> = {
 export function privateKeyJwt(clientId: string, privateKey: string | KeyObject, keyId?: string): (audience: string) => string {
   const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
   const signing = ALGORITHMS[key.asymmetricKeyType === 'ec' ? String(key.asymmetricKeyDetails?.namedCurve) : String(key.asymmetricKeyType)];
-  if (signing === undefined) throw new TypeError('private_key_jwt needs an RSA or EC P-384 (or P-256) private key (PEM, PKCS#8).');
+  const tooShort = key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048;
+  if (signing === undefined || tooShort) throw new TypeError('private_key_jwt needs an RSA (2048 bits or more) or EC P-384 (or P-256) private key (PEM, PKCS#8).');
   const header = { alg: signing.alg, typ: 'JWT', ...(keyId ? { kid: keyId } : {}) };
   return (audience) => {
     const iat = Math.floor(Date.now() / 1000);

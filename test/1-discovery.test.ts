@@ -24,7 +24,7 @@ function processWith(changes: Record<string, unknown>) {
 
 function throwsCode(fn: () => unknown, code: CheckCode) {
   assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof QlikOAuthError || e instanceof QlikOAuthError, String(e));
+    assert.ok(e instanceof QlikOAuthError, String(e));
     assert.equal(e.code, code);
     assert.ok(e.hint.length > 0, 'every error says what to do next');
     return true;

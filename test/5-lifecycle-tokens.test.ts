@@ -132,3 +132,26 @@ test('SESSION_CLOSED: closeSession revokes refresh then access token, and no ref
   await assert.rejects(refreshSession(session, 'at-old'), (e: unknown) => e instanceof QlikOAuthError && e.code === 'SESSION_CLOSED');
   assert.equal(refreshes, 0);
 });
+
+test('closeSession waits for a refresh in flight, then revokes what it brought (no refresh token left unrevoked)', async () => {
+  const revoked: string[] = [];
+  let release!: () => void;
+  server.use(
+    http.post(TOKEN_URL, async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return HttpResponse.json(qlikTokens({ access_token: 'at-new', refresh_token: 'rt-new' }));
+    }),
+    http.post(`${METADATA.revocationEndpoint}`, async ({ request }) => {
+      revoked.push(new URLSearchParams(await request.text()).get('token')!);
+      return new HttpResponse(null, { status: 200 });
+    }),
+  );
+  const session: QlikSession = { metadata: METADATA, client: CLIENT, tokens: tokens() };
+  const refreshing = refreshSession(session, session.tokens!.accessToken);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const closing = closeSession(session);
+  release();
+  await refreshing;
+  assert.deepEqual(await closing, []);
+  assert.deepEqual(revoked, ['rt-new', 'at-new']);
+});

@@ -45,7 +45,7 @@ for (const rotate of [true, false]) {
       await signIn(browser, stack.app, 'ada');
       const before = stack.sandbox.stats().refreshRequests;
       for (let i = 0; i < 3; i++) {
-        await sleep(600); // past half the 1-second lifetime: the refresh margin (5-lifecycle.ts refreshMarginMs)
+        await sleep(600); // past half the 1-second lifetime: the refresh margin (lifecycle.ts refreshMarginMs)
         const me = await browser.get(`${stack.app.url}/api/me`);
         assert.equal(me.status, 200, me.body);
         assert.equal(JSON.parse(me.body).name, 'Ada');

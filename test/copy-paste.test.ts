@@ -79,7 +79,7 @@ test('a whole sign-in runs with plain node from an empty folder holding only the
   assert.equal(JSON.parse(run.stdout).name, 'Grace');
 });
 
-test('a copied 3-token.ts alone refuses an http token endpoint for an https tenant, and sends nothing', async () => {
+test('a copied 3.3-token.ts alone refuses an http token endpoint for an https tenant, and sends nothing', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qlik-copy-33-'));
   work.push(dir);
   for (const file of STEP_FILES['3.3']!) copyFileSync(join(buildDir, file), join(dir, file));

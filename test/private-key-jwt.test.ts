@@ -24,5 +24,7 @@ for (const [type, alg, options, hash] of [['ec', 'ES384', { namedCurve: 'P-384' 
 
 test('privateKeyJwt refuses a key it cannot sign ES256 or RS256 with', () => {
   const { privateKey } = generateKeyPairSync('ed25519');
-  assert.throws(() => privateKeyJwt('c', privateKey), /RSA or EC P-384/);
+  assert.throws(() => privateKeyJwt('c', privateKey), /RSA \(2048 bits or more\) or EC P-384/);
+  const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey;
+  assert.throws(() => privateKeyJwt('c', small), /2048 bits/);
 });

@@ -63,3 +63,20 @@ test('a success is never scrubbed: a refresh answer that repeats the refresh tok
   const tokens = { accessToken: 'at', tokenType: 'bearer' as const, expiresAt: undefined, lifetimeMs: undefined, refreshToken: 'rt-same-0123456789', scope: undefined };
   assert.equal((await refreshTokens(METADATA, CLIENT, tokens)).refreshToken, 'rt-same-0123456789');
 });
+
+test('with client_secret_basic, a tenant that echoes the decoded secret, form-encoded or JSON-escaped, shows none of it', async () => {
+  const secret = 'sec ret+/with"quote';
+  server.use(http.post(METADATA.tokenEndpoint, () => HttpResponse.json({ error: 'invalid_client', error_description: `no ${secret} / ${encodeURIComponent(secret)}` }, { status: 401 })));
+  await assert.rejects(exchangeCode(METADATA, { ...CLIENT, clientSecret: secret, authMethod: 'client_secret_basic' }, { code: CODE, codeVerifier: VERIFIER }), (e: unknown) => {
+    assert.ok(e instanceof TenantError);
+    assert.ok(!e.message.includes(secret) && !e.message.includes(encodeURIComponent(secret)), e.message);
+    return true;
+  });
+});
+
+test('a request the scrubber cannot read (a Basic header that is not base64, a body that is not JSON) still gets its answer', async () => {
+  const { httpRequest } = await import('../src/http.ts');
+  server.use(http.post(METADATA.tokenEndpoint, () => HttpResponse.json({ error: 'invalid_request' }, { status: 400 })));
+  const result = await httpRequest({ method: 'POST', url: METADATA.tokenEndpoint, headers: { Authorization: 'basic !!!not-base64', 'content-type': 'application/json' }, body: '{not json' });
+  assert.equal(result.status, 400);
+});

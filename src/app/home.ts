@@ -82,7 +82,7 @@ export async function logout(ctx: AppContext, { headers, session }: AppRequest):
   const next = startSession(ctx.sessions);
   if (signedIn) {
     signedIn.qlik.options = { ...signedIn.qlik.options, signal: AbortSignal.timeout(ctx.deadlineMs), ...next.trace.hooks('lifecycle') };
-    // No new refresh from a request still in flight; a refresh under way is revoked too (5-lifecycle.ts).
+    // No new refresh from a request still in flight; a refresh under way is revoked too (lifecycle.ts).
     const failures = await closeSession(signedIn.qlik);
     // The code, not the message: a message quotes the tenant, cut short, and a tenant may repeat the
     // token it was sent — cut short, no scrub recognises it. /trace shows the answers, scrubbed whole.

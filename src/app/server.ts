@@ -31,7 +31,7 @@ export interface App {
 
 /**
  * Starts the app. Tutorial 3.1 runs here, once: a tenant that cannot be discovered stops the start
- * with its DiscoveryError or HttpError, before the app listens. A busy port rejects with the
+ * with its QlikOAuthError (DISCOVERY_FAILED, ISSUER_MISMATCH, NETWORK_ERROR…), before the app listens. A busy port rejects with the
  * listen error (code EADDRINUSE).
  */
 export async function createApp(options: AppOptions): Promise<App> {

@@ -28,7 +28,7 @@ export type Responder = (request: TenantRequest, res: ServerResponse, tenant: st
 export type Endpoint = 'discovery' | 'authorize' | 'token' | 'usersMe' | 'spaces' | 'revoke';
 
 const ROUTES: Record<string, Endpoint> = {
-  // Both well-known paths answer alike, so a non-document is seen at both (1-discovery.ts falls back).
+  // Both well-known paths answer alike, so a non-document is seen at both (3.1-discovery.ts falls back).
   'GET /.well-known/oauth-authorization-server': 'discovery',
   'GET /.well-known/openid-configuration': 'discovery',
   'GET /oauth/authorize': 'authorize',

@@ -30,7 +30,7 @@ const document = (changes: Record<string, unknown> = {}) => ({
 });
 
 /** createApp() against the hostile tenant rejects with exactly this class and code, and logs nothing. */
-async function startFails(kind: typeof QlikOAuthError | typeof QlikOAuthError, code: CheckCode, port = 0): Promise<QlikOAuthError> {
+async function startFails(kind: typeof QlikOAuthError, code: CheckCode, port = 0): Promise<QlikOAuthError> {
   const logs: string[] = [];
   const error = await createApp({
     tenantUrl: tenant.url,
