@@ -69,7 +69,7 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
     assert.doesNotMatch(JSON.stringify(json), ENCODED_MARK);
 
     const console = transcripts.at(-1)!;
-    assert.match(console, /^── 3\.1 Discover the tenant\n {3}✓ 2 checks held: TENANT_URL_INVALID, TENANT_URL_NOT_HTTPS\n {3}GET http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-authorization-server → 200/);
+    assert.match(console, /^── 3\.1 Discover the tenant\n {3}✓ the tenant URL is an absolute URL without query or fragment \[TENANT_URL_INVALID\]\n {3}✓ the tenant URL uses https \(loopback excepted\) \[TENANT_URL_NOT_HTTPS\]\n {3}GET http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-authorization-server → 200/);
     assert.match(console, /── 3\.2 Send the user to sign in/);
   });
 
