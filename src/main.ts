@@ -7,7 +7,7 @@
 import { createApp, readConfig, ConfigError, type App, type EnvConfig } from './app/index.ts';
 import { QlikOAuthError } from './errors.ts';
 import { isLoopbackHost } from './http.ts';
-import { startSandbox, sandboxOptionsFromEnv, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox, type SandboxOptions } from './sandbox/index.ts';
+import { startSandbox, sandboxOptionsFromEnv, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_FAULTS, type Sandbox, type SandboxFaultInfo, type SandboxOptions } from './sandbox/index.ts';
 import { startHelp } from './cli/help.ts';
 import { sandboxSettingsProblem } from './cli/sandbox-settings.ts';
 
@@ -61,7 +61,12 @@ function listenHost(appUrl: string | undefined): string {
   return hostname.replace(/^\[(.*)\]$/, '$1'); // [::1] → ::1
 }
 
-async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<App> {
+/** The faults SANDBOX_FAULT switched on, as the sandbox lists them (name, what it breaks, the check that should refuse it). */
+function faultsOn(options: SandboxOptions | undefined): SandboxFaultInfo[] {
+  return SANDBOX_FAULTS.filter((fault) => options?.faults?.includes(fault.name));
+}
+
+async function start(config: EnvConfig, sandbox: Sandbox | undefined, faults: readonly SandboxFaultInfo[]): Promise<App> {
   const tenantUrl = config.tenantUrl ?? sandbox!.url;
   try {
     return await createApp({
@@ -73,6 +78,7 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<A
       host: listenHost(config.appUrl),
       ...(config.appUrl === undefined ? {} : { appUrl: config.appUrl }),
       sandbox: sandbox !== undefined, // attacks on your own sign-in at /trace: sandbox only
+      sandboxFaults: faults, // a failure they cause is named as theirs, on the error page and /trace
       ...(config.sessionSecret === undefined ? {} : { sessionSecret: config.sessionSecret }),
       // Each sign-in's transcript, redacted by src/trace.ts, on the console. TRACE=0 turns it off.
       ...(process.env.TRACE === '0' ? {} : { onTranscript: (text: string) => process.stdout.write(`${text}\n`) }),
@@ -97,7 +103,7 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<A
   }
 }
 
-function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined): void {
+function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined, faults: readonly SandboxFaultInfo[]): void {
   const clientId = config.clientId ?? SANDBOX_CLIENT_ID;
   const lines = [
     '',
@@ -108,6 +114,11 @@ function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined): 
     sandbox
       ? '                  (registered with the sandbox tenant for you)'
       : '                  (must be registered, exactly, for this client: Administration → OAuth)',
+    // A tenant broken on purpose: say so before the first sign-in fails.
+    ...faults.flatMap((fault) => [
+      `  Sandbox fault   SANDBOX_FAULT=${fault.name}: ${fault.description}`,
+      `                  (on purpose: expect ${fault.expectedCheck} to refuse it; unset SANDBOX_FAULT to sign in normally)`,
+    ]),
     '',
     '  Ctrl-C stops the app.',
     '',
@@ -157,9 +168,10 @@ async function main(): Promise<void> {
   const config = readSettings();
   const sandboxOptions = readSandboxSettings(config);
   const sandbox = sandboxOptions === undefined ? undefined : await startSandbox(sandboxOptions);
-  const app = await start(config, sandbox);
+  const faults = faultsOn(sandboxOptions);
+  const app = await start(config, sandbox, faults);
   sandbox?.addRedirectUri(SANDBOX_CLIENT_ID, app.redirectUri);
-  printReady(app, config, sandbox);
+  printReady(app, config, sandbox, faults);
   stopOnSignals(app, sandbox);
 }
 

@@ -4,6 +4,7 @@
 
 import { ruleLinks, type TraceEvent } from './trace.ts';
 import { CHECKS, type CheckCode } from './checks.ts';
+import { NATIVE_CHECKS } from './native-login.ts';
 import type { Step } from './errors.ts';
 
 /**
@@ -101,8 +102,12 @@ const DOCS_PAGES: Record<Step, string | undefined> = {
   machine: 'machine.md',
 };
 
-/** `STATE_MISMATCH` → `3.3-token.md`: the docs page whose check table has this code. */
+/**
+ * `STATE_MISMATCH` → `3.3-token.md`: the docs page whose check table has this code. The command-line
+ * sign-in's checks belong to steps 3.2 and 3.3 but have their table on its own page.
+ */
 export function docsPageOf(code: string): string | undefined {
+  if (Object.hasOwn(NATIVE_CHECKS, code)) return 'native-login.md';
   const step = CHECKS[code as CheckCode]?.step;
   return step === undefined ? undefined : DOCS_PAGES[step];
 }

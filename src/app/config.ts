@@ -6,6 +6,7 @@ import { expectedIssuer } from '../3.1-discovery.ts';
 import { SCOPE_PATTERN } from '../3.2-authorize.ts';
 import { isLoopbackHost } from '../http.ts';
 import type { SessionLimits } from './sessions.ts';
+import type { SandboxFaultInfo } from '../sandbox/faults.ts';
 
 export const DEFAULT_SCOPE = 'user_default offline_access';
 export const DEFAULT_PORT = 3000;
@@ -46,6 +47,11 @@ export interface AppOptions {
    * on your own sign-in. Never set it for a real tenant. Default false.
    */
   sandbox?: boolean;
+  /**
+   * The sandbox faults switched on (SANDBOX_FAULT), so that a failure they cause is named as the
+   * fault on the error page and on /trace, not blamed on settings the learner never set. Default none.
+   */
+  sandboxFaults?: readonly SandboxFaultInfo[];
 }
 
 /** The settings `npm start` read from the environment (and .env). */

@@ -3,6 +3,8 @@
 
 import { html, SafeHtml } from './html.ts';
 import type { Flash } from './sessions.ts';
+import type { SandboxFaultInfo } from '../sandbox/faults.ts';
+import { inlineText } from './markdown.ts';
 
 // The style sheet is a constant of this file, not data, so it is the one thing marked safe by hand.
 const STYLE = new SafeHtml(`
@@ -82,12 +84,15 @@ export interface ErrorPageInput {
   traceId?: string | undefined;
   /** Where "Start again" leads: /login for a failed sign-in, / otherwise. */
   startAgain: string;
+  /** The sandbox fault (SANDBOX_FAULT) that caused this failure, when one did. */
+  fault?: SandboxFaultInfo | undefined;
 }
 
 export function errorPage(input: ErrorPageInput): SafeHtml {
   return layout(
     input.title,
     html`<h1>${input.title}</h1>
+${input.fault ? html`<p class="flash">This is the fault you switched on: <code>SANDBOX_FAULT=${input.fault.name}</code>. ${inlineText(input.fault.description)}</p>` : ''}
 <p>${input.message}</p>
 <h2>What to do next</h2>
 <p>${input.hint}</p>
