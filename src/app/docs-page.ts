@@ -52,6 +52,7 @@ const DOC_STYLE = new SafeHtml(`
   .doc td:first-child > code { white-space: nowrap; } /* a check's code, whole */
   .doc th, .doc td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
   .doc tr:target, .doc :target { background: #fff4d6; }
+  .doc pre { white-space: pre-wrap; overflow-wrap: anywhere; } /* wrapped, not scrolled: a scroll box needs the keyboard too */
   .doc pre code { background: none; padding: 0; }
   .doc blockquote { margin: 0.8rem 0; padding: 0 1rem; border-left: 4px solid #ccc; }
   .doc summary { cursor: pointer; font-weight: 600; }`);

@@ -69,7 +69,7 @@ const TRACE_STYLE = new SafeHtml(`
   .arrow .label, .arrow .ret { overflow-wrap: anywhere; padding: 0 0.6rem; }
   .arrow .label code { background: #fff; }
   .msg > summary:hover .label, .msg > summary:focus .label { text-decoration: underline; }
-  .msg > summary .label::after { content: " ▸"; color: #0a6; }
+  .msg > summary .label::after { content: " ▸"; color: #00754a; }
   .msg[open] > summary .label::after { content: " ▾"; }
   .arrow .ret { color: #555; }
   .arrow .ret.bad { color: #a00; }
@@ -81,18 +81,18 @@ const TRACE_STYLE = new SafeHtml(`
   .ba { grid-column: 2 / 4; } .at { grid-column: 4 / 6; } .bt { grid-column: 2 / 6; }
   .more, .flash, .attack { overflow-wrap: anywhere; }
   .more { background: #fafafa; border: 1px solid #ddd; border-radius: 4px; padding: 0.5rem 0.8rem; margin: 0.3rem 0 0.6rem; font-size: 0.85rem; }
-  .more h4 { margin: 0.5rem 0 0.2rem; }
+  .more h3 { margin: 0.5rem 0 0.2rem; font-size: 0.9rem; }
   .more pre, .doc { white-space: pre-wrap; overflow-wrap: anywhere; overflow-x: visible; margin: 0.2rem 0; }
   .more code, .checks, .note { overflow-wrap: anywhere; }
   table.params { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.8rem; margin: 0.3rem 0; }
   table.params th, table.params td { text-align: left; vertical-align: top; border-bottom: 1px solid #e4e4e4; padding: 0.2rem 0.3rem; overflow-wrap: anywhere; }
   table.params th:nth-child(1) { width: 24%; } table.params th:nth-child(2) { width: 38%; }
-  .checks { background: #fff; border-left: 3px solid #0a6; margin: 0.3rem 0 0.6rem 30%; padding: 0.2rem 0.6rem; font-size: 0.85rem; }
+  .checks { background: #fff; border-left: 3px solid #00754a; margin: 0.3rem 0 0.6rem 30%; padding: 0.2rem 0.6rem; font-size: 0.85rem; }
   .checks.has-failed { border-left-color: #a00; }
   .checks ul { list-style: none; padding: 0; margin: 0; }
   .checks li { margin: 0.15rem 0; }
   .checks .mark { display: inline-block; min-width: 2rem; font-weight: 600; }
-  .checks .held .mark { color: #0a6; } .checks .na .mark { color: #777; } .checks .failed { color: #a00; }
+  .checks .held .mark { color: #00754a; } .checks .na .mark { color: #666; } .checks .failed { color: #a00; }
   .checks .why { color: #555; }
   .checks a.code { font-family: monospace; font-size: 0.75rem; background: #f3f3f3; padding: 0 0.2rem; color: #333; }
   .rule { font-size: 0.75rem; }
@@ -202,10 +202,10 @@ function exchangeRow(event: ExchangeEvent): SafeHtml {
   const outcome = event.status === undefined ? `failed: ${event.errorCode ?? 'no answer'}` : `← ${event.status}`;
   const bad = event.status === undefined || event.status >= 400;
   const more = html`<p><code>${event.method} ${event.url}</code></p>
-<h4>Request</h4>
+<h3>Request</h3>
 ${headerBlock(event.requestHeaders)}
 ${event.requestForm ? paramTable(event.requestForm) : event.requestBody ? html`<pre>${event.requestBody}</pre>` : ''}
-<h4>Response${event.status === undefined ? html` — none: ${event.errorCode ?? ''}` : html` ${event.status}`}</h4>
+<h3>Response${event.status === undefined ? html` — none: ${event.errorCode ?? ''}` : html` ${event.status}`}</h3>
 ${headerBlock(event.responseHeaders)}
 ${event.responseBody ? html`<pre>${event.responseBody}</pre>` : ''}`;
   return arrow('app', 'tenant', html`<code>${event.method} ${path}</code>${query ? ' ?…' : ''}`, `${outcome} · ${Math.round(event.durationMs)} ms`, more, bad);
