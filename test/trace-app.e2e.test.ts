@@ -134,6 +134,28 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
     assert.doesNotMatch((await browser.get(`${stack.app.url}/trace`)).body, /<b>Replay this callback<\/b>/);
   });
 
+  it('/docs serves the pages in docs/ only: no path leaves it, however it is spelt', async () => {
+    const { request } = await import('node:http');
+    const { port } = new URL(stack.app.url);
+    // Raw request targets, as sent: fetch would resolve the dots itself.
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    for (const path of ['/docs/../package.json', '/docs/..%2Fpackage.json', '/docs/%2e%2e/package.json', '/docs/3.3-token.md/../../package.json', '/docs/..%5Cpackage.json', '/docs/.env.example', '/docs/screenshot-trace.png']) {
+      const answer = await get(path);
+      assert.equal(answer.status, 404, path);
+      assert.doesNotMatch(answer.body, /devDependencies|QLIK_CLIENT_SECRET=|PNG/, path);
+    }
+    assert.equal((await get('/docs/3.3-token.md')).status, 200);
+  });
+
   it('before any sign-in there is nothing to attack', async () => {
     const browser = newBrowser();
     const page = await browser.get(`${stack.app.url}/trace`);

@@ -189,7 +189,7 @@ function cellsOf(row: string): string[] {
 }
 
 /** `## Why S256, never `plain`` → `why-s256-never-plain`: GitHub's slug of a heading. */
-export function slugOf(heading: string): string {
+function slugOf(heading: string): string {
   return heading
     .toLowerCase()
     .replace(/[^\p{L}\p{N}\s_-]/gu, '')
@@ -207,9 +207,9 @@ function uniqueId(id: string, ctx: Context): string | undefined {
  * Inline Markdown: `code`, [text](target), **bold**, *emphasis*, <https://…>, and <a id="…"></a>.
  * Text between them is escaped; a link whose target hrefOf does not allow is its text only.
  */
-const INLINE = /(`+)([\s\S]*?)\1(?!`)|\[((?:`[^`]*`|[^\]])+)\]\(([^)\s]+)\)|\*\*([\s\S]+?)\*\*|\*([^*\s][^*]*?)\*|<(https:\/\/[^>\s]+)>|<a id="([\w-]+)"><\/a>/g;
+const INLINE = /(`+)([\s\S]*?)\1(?!`)|\[([^\]]+)\]\(([^)\s]+)\)|\*\*([\s\S]+?)\*\*|\*([^*\s][^*]*?)\*|<(https:\/\/[^>\s]+)>|<a id="([\w-]+)"><\/a>/g;
 
-export function inline(text: string, ctx: MarkdownOptions & { ids?: Set<string> }): SafeHtml {
+function inline(text: string, ctx: MarkdownOptions & { ids?: Set<string> }): SafeHtml {
   const parts: (SafeHtml | string)[] = [];
   let at = 0;
   for (const match of text.matchAll(INLINE)) {
@@ -217,16 +217,20 @@ export function inline(text: string, ctx: MarkdownOptions & { ids?: Set<string> 
     at = match.index + match[0].length;
     const [, ticks, code, linkText, target, bold, emphasis, autolink, anchor] = match;
     if (ticks !== undefined) parts.push(html`<code>${code!.trim()}</code>`);
-    else if (linkText !== undefined) {
-      const href = ctx.hrefOf(target!);
-      parts.push(href === undefined ? inline(linkText, ctx) : html`<a href="${href}">${inline(linkText, ctx)}</a>`);
-    } else if (bold !== undefined) parts.push(html`<strong>${inline(bold, ctx)}</strong>`);
+    else if (linkText !== undefined) parts.push(link(target!, inline(linkText, ctx), ctx));
+    else if (bold !== undefined) parts.push(html`<strong>${inline(bold, ctx)}</strong>`);
     else if (emphasis !== undefined) parts.push(html`<em>${inline(emphasis, ctx)}</em>`);
-    else if (autolink !== undefined) parts.push(html`<a href="${autolink}">${autolink}</a>`);
+    else if (autolink !== undefined) parts.push(link(autolink, autolink, ctx));
     else if (anchor !== undefined) parts.push(anchorSpan(anchor, ctx));
   }
   parts.push(text.slice(at));
   return html`${parts}`;
+}
+
+/** A link where hrefOf allows one; its text alone otherwise. */
+function link(target: string, text: SafeHtml | string, ctx: MarkdownOptions): SafeHtml {
+  const href = ctx.hrefOf(target);
+  return href === undefined ? html`${text}` : html`<a href="${href}">${text}</a>`;
 }
 
 /** `<a id="pkce"></a>` in a page: an empty element with that id (once per page). */
