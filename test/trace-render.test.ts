@@ -105,7 +105,7 @@ test('the page shows the authorization request as a table with why, and no perce
   trace.note('3.2', `GET /login: the browser goes to ${url.href}`);
   trace.note('3.3', `The browser is back from the tenant: GET ${CLIENT.redirectUri}?code=${CODE}&state=${STATE}&iss=${encodeURIComponent(TENANT)}`);
   const html = page(trace.events);
-  assert.match(html, /<tr><td><code>code_challenge<\/code><\/td><td><code>[\w-]{43}<\/code><\/td><td>SHA-256 of the verifier, which stays on the server/);
+  assert.match(html, /<tr><td><code>code_challenge<\/code><\/td><td><code>[\w-]{43}<\/code><\/td><td>SHA-256 of the verifier, which only the app can read \(sealed in this browser’s sign-in cookie/);
   assert.match(html, /<tr><td><code>scope<\/code><\/td><td><code>user_default offline_access<\/code><\/td>/);
   assert.match(html, /<tr><td><code>state<\/code><\/td><td><code>stat…\(45 chars #[0-9a-f]{4}\)<\/code><\/td>/);
   // The callback is an arrow from the browser to the app, its parameters decoded too.
@@ -113,7 +113,7 @@ test('the page shows the authorization request as a table with why, and no perce
   assert.match(html, /<tr><td><code>iss<\/code><\/td><td><code>http:\/\/127\.0\.0\.1:9<\/code><\/td>/);
   assert.doesNotMatch(html, ENCODED_MARK);
   assert.ok(!html.includes(STATE) && !html.includes(CODE));
-  assert.equal(parameterWhy('code_challenge'), 'SHA-256 of the verifier, which stays on the server (PKCE): a stolen code is useless without it');
+  assert.equal(parameterWhy('code_challenge'), 'SHA-256 of the verifier, which only the app can read (sealed in this browser’s sign-in cookie; PKCE): a stolen code is useless without it');
   assert.equal(parameterWhy('constructor'), undefined, 'only own entries');
 });
 
