@@ -73,8 +73,11 @@ export async function callback(ctx: AppContext, request: AppRequest): Promise<Re
       trace?.note('3.3', `The browser is back from the tenant: GET ${url.href}`); // note() redacts code and state
       refuseUnknownCallback(ctx, url, trace);
     } catch (error) {
-      if (error instanceof QlikOAuthError && error.code === 'STATE_MISMATCH') trace?.check('3.3', error.check, false, `${error.message} ${stateMarks(ctx, request, state!)}`);
-      else trace?.failure('3.3', error);
+      if (error instanceof QlikOAuthError && error.code === 'STATE_MISMATCH') {
+        trace?.check('3.3', error.check, false, `${error.message} ${stateMarks(ctx, request, state!)}`);
+      } else {
+        trace?.failure('3.3', error);
+      }
       return { ...errorReply(error, ctx.log, ctx.sandboxFaults), cookies };
     } finally {
       if (trace) printTranscript(ctx, trace.events.filter((event) => !before.has(event)));
