@@ -8,7 +8,7 @@ import { createApp, readConfig, type App, type EnvConfig } from './app/index.ts'
 import { QlikOAuthError } from './errors.ts';
 import { isLoopbackHost } from './http.ts';
 import { ConfigError, loadDotEnv, readSandboxSettings } from './settings.ts';
-import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type Sandbox, type SandboxOptions } from './sandbox/index.ts';
+import { startSandbox, SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_FAULTS, type Sandbox, type SandboxFaultInfo, type SandboxOptions } from './sandbox/index.ts';
 import { startHelp } from './cli/help.ts';
 
 /** Prints the lines to stderr and exits: no stack trace, just what happened and what to do. */
@@ -38,7 +38,12 @@ function listenHost(appUrl: string | undefined): string {
   return hostname.replace(/^\[(.*)\]$/, '$1'); // [::1] → ::1
 }
 
-async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<App> {
+/** The faults SANDBOX_FAULT switched on, as the sandbox lists them (name, what it breaks, the check that should refuse it). */
+function faultsOn(options: SandboxOptions | undefined): SandboxFaultInfo[] {
+  return SANDBOX_FAULTS.filter((fault) => options?.faults?.includes(fault.name));
+}
+
+async function start(config: EnvConfig, sandbox: Sandbox | undefined, faults: readonly SandboxFaultInfo[]): Promise<App> {
   const tenantUrl = config.tenantUrl ?? sandbox!.url;
   try {
     return await createApp({
@@ -51,6 +56,7 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<A
       host: listenHost(config.appUrl),
       ...(config.appUrl === undefined ? {} : { appUrl: config.appUrl }),
       sandbox: sandbox !== undefined, // attacks on your own sign-in at /trace: sandbox only
+      sandboxFaults: faults, // a failure they cause is named as theirs, on the error page and /trace
       ...(config.sessionSecret === undefined ? {} : { sessionSecret: config.sessionSecret }),
       // Each sign-in's transcript, redacted by src/trace.ts, on the console. TRACE=0 turns it off.
       ...(process.env.TRACE === '0' ? {} : { onTranscript: (text: string) => process.stdout.write(`${text}\n`) }),
@@ -75,7 +81,7 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined): Promise<A
   }
 }
 
-function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined): void {
+function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined, faults: readonly SandboxFaultInfo[]): void {
   const clientId = config.clientId ?? SANDBOX_CLIENT_ID;
   const lines = [
     '',
@@ -86,6 +92,11 @@ function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined): 
     sandbox
       ? '                  (registered with the sandbox tenant for you)'
       : '                  (must be registered, exactly, for this client: Administration → OAuth)',
+    // A tenant broken on purpose: say so before the first sign-in fails.
+    ...faults.flatMap((fault) => [
+      `  Sandbox fault   SANDBOX_FAULT=${fault.name}: ${fault.description}`,
+      `                  (on purpose: expect ${fault.expectedCheck} to refuse it; unset SANDBOX_FAULT to sign in normally)`,
+    ]),
     '',
     '  Ctrl-C stops the app.',
     '',
@@ -133,9 +144,10 @@ async function main(): Promise<void> {
   }
   const { config, sandboxOptions } = readSettings();
   const sandbox = sandboxOptions === undefined ? undefined : await startSandbox(sandboxOptions);
-  const app = await start(config, sandbox);
+  const faults = faultsOn(sandboxOptions);
+  const app = await start(config, sandbox, faults);
   sandbox?.addRedirectUri(SANDBOX_CLIENT_ID, app.redirectUri);
-  printReady(app, config, sandbox);
+  printReady(app, config, sandbox, faults);
   stopOnSignals(app, sandbox);
 }
 

@@ -4,6 +4,7 @@
 
 import { ruleLinks, type TraceEvent } from './trace.ts';
 import { CHECKS, type CheckCode } from './checks.ts';
+import { NATIVE_CHECKS } from './native-login.ts';
 import type { Step } from './errors.ts';
 
 /**
@@ -16,8 +17,8 @@ const PARAMETER_WHY: Record<string, string> = {
   client_id: 'which OAuth client of the tenant is asking (public: it is in every URL)',
   redirect_uri: 'where the tenant sends the browser back; must equal a registered redirect URI exactly',
   scope: 'what the app may do for the user (Qlik: user_default; offline_access for a refresh token)',
-  state: 'a random value kept on the server for this browser; the callback must bring it back (stops CSRF)',
-  code_challenge: 'SHA-256 of the verifier, which stays on the server (PKCE): a stolen code is useless without it',
+  state: 'a random value for this sign-in, sealed with the verifier in this browser’s sign-in cookie (the server keeps nothing per sign-in); the callback must bring it back (stops CSRF)',
+  code_challenge: 'SHA-256 of the verifier, which only the app can read (sealed in this browser’s sign-in cookie; PKCE): a stolen code is useless without it',
   code_challenge_method: 'S256: the challenge is a SHA-256 hash, never the verifier itself',
   prompt: 'none: no sign-in page if already signed in; login: always ask',
   login_hint: 'the user name to fill in on the sign-in page',
@@ -32,7 +33,7 @@ const PARAMETER_WHY: Record<string, string> = {
   error_detail: 'Qlik’s own error detail',
   // RFC 6749 §4.1.3, §6, RFC 7636 §4.5, RFC 7009 §2.1: token endpoint and revocation
   grant_type: 'what is traded for tokens: authorization_code, refresh_token or client_credentials',
-  code_verifier: 'the PKCE secret kept on the server since /login: proves this app started the sign-in',
+  code_verifier: 'the PKCE secret made at /login, sealed in this browser’s sign-in cookie (src/app/seal.ts): proves this app started the sign-in',
   client_secret: 'the client’s password (client_secret_post): back channel only, never in a browser',
   refresh_token: 'the long-lived token that gets a new access token without the user',
   token: 'the token to revoke',
@@ -101,8 +102,12 @@ const DOCS_PAGES: Record<Step, string | undefined> = {
   machine: 'machine.md',
 };
 
-/** `STATE_MISMATCH` → `3.3-token.md`: the docs page whose check table has this code. */
+/**
+ * `STATE_MISMATCH` → `3.3-token.md`: the docs page whose check table has this code. The command-line
+ * sign-in's checks belong to steps 3.2 and 3.3 but have their table on its own page.
+ */
 export function docsPageOf(code: string): string | undefined {
+  if (Object.hasOwn(NATIVE_CHECKS, code)) return 'native-login.md';
   const step = CHECKS[code as CheckCode]?.step;
   return step === undefined ? undefined : DOCS_PAGES[step];
 }

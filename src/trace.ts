@@ -252,25 +252,18 @@ export function sectionTitle(section: Step): string {
 }
 
 /**
- * A text transcript for the console: one line per request and per failed check, passed checks
- * gathered on one line, and each that did not apply on a line with why. A URL's query is listed
- * decoded, one parameter a line. With `detail`, each request's headers and bodies are shown too (docs/).
+ * A text transcript for the console: one line per request, and one per check in its own positive
+ * words (its title: what held, what did not apply and why, what did not hold), its code after it.
+ * A code names what a failure would be called (ISSUER_MISMATCH), so a list of codes alone read as
+ * if those had happened. A URL's query is listed decoded, one parameter a line. With `detail`,
+ * each request's headers and bodies are shown too (docs/).
  * Each line is escaped (escapeControl): a value from a request or the tenant, a newline in it too,
  * cannot move the cursor, retitle the terminal or start a line of its own.
  */
 export function formatTranscript(events: readonly TraceEvent[], { detail = false } = {}): string {
   const lines: string[] = [];
   let section: Step | undefined;
-  let held: string[] = [];
-  let notApplicable: string[] = [];
-  const flushHeld = () => {
-    if (held.length) lines.push(`   ✓ ${held.length} checks held: ${held.join(', ')}`);
-    lines.push(...notApplicable.map((line) => `   – n/a ${line}`));
-    held = [];
-    notApplicable = [];
-  };
   for (const event of events) {
-    if (event.type !== 'check' || !event.passed || event.section !== section) flushHeld();
     if (event.section !== section) {
       section = event.section;
       lines.push(`── ${sectionTitle(section)}`);
@@ -288,9 +281,8 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
         }
       }
     } else if (event.type === 'check') {
-      if (event.passed && event.applicable) held.push(event.code);
-      else if (event.passed) notApplicable.push(`${event.code}: ${event.why ?? 'did not apply'}`);
-      else lines.push(`   ✗ ${event.code} [${event.rule}] ${event.message ?? event.title}`);
+      lines.push(checkLine(event));
+      if (!event.passed && event.message) lines.push(`     ${event.message}`);
     } else {
       // A URL whose parameters are listed below is shown without its query.
       lines.push(`   · ${event.links?.length ? event.text.replace(/(https?:\/\/[^\s?#]+)\?(?:…\(\d+ chars #[0-9a-f]{4}\)|\S)*/g, '$1?…') : event.text}`);
@@ -300,8 +292,14 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
       }
     }
   }
-  flushHeld();
   return lines.map((line) => escapeControl(line)).join('\n');
+}
+
+/** `✓ the callback carries state [STATE_MISSING]`: what held, did not apply, or did not hold. */
+function checkLine(check: CheckEvent): string {
+  if (!check.passed) return `   ✗ did not hold: ${check.title} [${check.code}, ${check.rule}]`;
+  if (!check.applicable) return `   – did not apply: ${check.title} [${check.code}] — ${check.why ?? 'nothing to check'}`;
+  return `   ✓ ${check.title} [${check.code}]`;
 }
 
 function indented(arrow: string, headers: Record<string, string>, body: string | undefined): string[] {

@@ -101,7 +101,7 @@ describe('main.ts: SANDBOX_* settings', () => {
     assert.match(result.stderr, /^Configuration error: SANDBOX_FAULT: unknown fault "api-500"\. Valid names \(comma-separated\): discovery-http-endpoint, /);
   });
 
-  it('passes SANDBOX_FAULT to the sandbox it starts: api-429 makes the sign-in say how long Qlik asks to wait', async () => {
+  it('passes SANDBOX_FAULT to the sandbox it starts: the banner names it, and the sign-in it breaks says it is that fault (and how long Qlik asks to wait)', async () => {
     const child = startMain({ PORT: '0', TRACE: '0', SANDBOX_FAULT: 'api-429' });
     const out = outputOf(child);
     try {
@@ -115,6 +115,9 @@ describe('main.ts: SANDBOX_* settings', () => {
       assert.equal(run.final.status, 503, run.final.body);
       assert.equal(run.final.headers.get('retry-after'), '13');
       assert.match(run.final.body, /wait 13 s/);
+      assert.match(out.stdout(), /^ {2}Sandbox fault {3}SANDBOX_FAULT=api-429: The REST API answers 429 .*\n {18}\(on purpose: expect API_RATE_LIMITED to refuse it; unset SANDBOX_FAULT to sign in normally\)$/m);
+      assert.match(run.final.body, /This is the fault you switched on: <code>SANDBOX_FAULT=api-429<\/code>\. The REST API answers 429/);
+      assert.doesNotMatch(run.final.body, /QLIK_|client secret/i, 'not sent after settings the learner never set');
     } finally {
       child.kill('SIGKILL');
       await out.exited;

@@ -55,7 +55,8 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
 
     const docs = await browser.get(`${stack.app.url}/docs/3.3-token.md`);
     assert.equal(docs.status, 200, 'the docs link works offline, served by the app');
-    assert.match(docs.body, /<span id="STATE_MISMATCH">/);
+    assert.match(docs.body, /<tr id="STATE_MISMATCH"><td><code>STATE_MISMATCH<\/code><\/td>/, 'rendered, the check\'s row named by its code');
+    assert.doesNotMatch(docs.body, /<pre class="doc">|^\| `STATE_MISMATCH`/m, 'not the raw Markdown');
 
     const json = JSON.parse((await browser.get(`${stack.app.url}/trace?format=json`)).body) as TranscriptJson;
     assert.equal(json.version, 2);
@@ -69,7 +70,7 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
     assert.doesNotMatch(JSON.stringify(json), ENCODED_MARK);
 
     const console = transcripts.at(-1)!;
-    assert.match(console, /^── 3\.1 Discover the tenant\n {3}✓ 2 checks held: TENANT_URL_INVALID, TENANT_URL_NOT_HTTPS\n {3}GET http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-authorization-server → 200/);
+    assert.match(console, /^── 3\.1 Discover the tenant\n {3}✓ the tenant URL is an absolute URL without query or fragment \[TENANT_URL_INVALID\]\n {3}✓ the tenant URL uses https \(loopback excepted\) \[TENANT_URL_NOT_HTTPS\]\n {3}GET http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-authorization-server → 200/);
     assert.match(console, /── 3\.2 Send the user to sign in/);
   });
 
@@ -82,9 +83,13 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
     assert.equal(answer.location, `${stack.app.url}/trace#attacks`);
     assert.equal(stack.sandbox.stats().tokenRequests, tokenCalls, 'nothing went to the tenant');
     const page = await browser.get(`${stack.app.url}/trace`);
-    assert.match(page.body, /<b>Replay this callback<\/b>: stopped by <a class="code" href="\/docs\/3\.3-token\.md#LOGIN_NOT_PENDING">LOGIN_NOT_PENDING<\/a>/);
-    assert.match(page.body, /<p class="attack">Attack \(from the \/trace page\): replay this callback\.<\/p>/);
-    assert.match(page.body, /<li class="failed"><span class="mark">✗<\/span> the callback answers a sign-in that is still pending/);
+    // A refusal said as one: the check that did not hold, in its positive words.
+    assert.match(page.body, /<b>Replay this callback<\/b>: refused by <a class="code" href="\/docs\/3\.3-token\.md#LOGIN_NOT_PENDING">LOGIN_NOT_PENDING<\/a>: “the callback answers a sign-in that is still pending \(state is single-use and expires\)” did not hold\./);
+    // The box links down to the attack's part of the transcript.
+    const anchor = /<b>Replay this callback<\/b>:[^\n]*<a href="#(attack-\d+)">See this attack in the transcript ↓<\/a><\/p>/.exec(page.body)?.[1];
+    assert.ok(anchor, 'the result box links to the attack');
+    assert.match(page.body, new RegExp(`<h3 class="attack" id="${anchor}">Attack \\(from the /trace page\\): replay this callback\\.</h3>`));
+    assert.match(page.body, /<li class="failed"><span class="mark">✗<\/span> did not hold: the callback answers a sign-in that is still pending/);
     assert.doesNotMatch(page.body, /The sign-in stopped at/, 'the sign-in itself did not fail');
     assert.match((await browser.get(`${stack.app.url}/`)).body, /Signed in as Ada/);
   });
@@ -96,18 +101,26 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
     await browser.request(`${stack.app.url}/trace/tamper?attack=tamper-state`, { method: 'POST' });
     assert.equal(stack.sandbox.stats().tokenRequests, tokenCalls);
     const page = await browser.get(`${stack.app.url}/trace`);
-    assert.match(page.body, /<b>Tamper with the state<\/b>: stopped by <a class="code" href="[^"]+">STATE_MISMATCH<\/a>/);
+    assert.match(page.body, /<b>Tamper with the state<\/b>: refused by <a class="code" href="[^"]+">STATE_MISMATCH<\/a>: “the callback state equals the one this browser was sent with” did not hold\./);
+    // The STATE_MISMATCH line shows both marks: the state this browser's sign-in was sent with, and the forged one.
+    const marks = /Expected state …\(43 chars #([0-9a-f]{4})\) \(this browser&#39;s sign-in under way\); the callback brought state …\(43 chars #([0-9a-f]{4})\)\./.exec(page.body);
+    assert.ok(marks, 'both marks in the STATE_MISMATCH line');
+    assert.notEqual(marks[1], marks[2]);
+    assert.match(page.body, new RegExp(`<tr><td><code>state</code></td><td><code>\\S{4}…\\(43 chars #${marks[2]}\\)</code></td>`), 'the received mark is the forged callback\'s state');
     assert.match(page.body, /<code>GET \/login\/callback<\/code> \(forged\) with code, state/);
     assert.equal(page.body.match(/302 back to the redirect URI/g)?.length, 1, 'only the real callback came from the tenant');
     assert.match((await browser.get(`${stack.app.url}/`)).body, /Signed in as Ada/);
   });
 
-  it('drop iss, on a tenant that never promised iss: ISS_MISSING is n/a, and the tenant refuses the spent code', async () => {
+  it('drop iss, on a tenant that never promised iss: said before the click (no iss check, signed out; the fault that fires it), then the tenant refuses the spent code', async () => {
     const browser = newBrowser();
     await signIn(browser, stack.app, 'ada');
+    const before = await browser.get(`${stack.app.url}/trace`);
+    assert.match(before.body, /<strong>On this tenant it cannot reach an iss check, and it signs you out\.<\/strong>/);
+    assert.match(before.body, /<code>SANDBOX_FAULT=iss-missing npm start<\/code> and sign in: The metadata promises <code>iss<\/code>/);
     await browser.request(`${stack.app.url}/trace/tamper?attack=drop-iss`, { method: 'POST' });
     const page = await browser.get(`${stack.app.url}/trace`);
-    assert.match(page.body, /<b>Drop iss<\/b>: stopped by <a class="code" href="[^"]+">TOKEN_ERROR_RESPONSE<\/a>/);
+    assert.match(page.body, /<b>Drop iss<\/b>: refused by <a class="code" href="[^"]+">TOKEN_ERROR_RESPONSE<\/a>: “the token endpoint did not answer with an error” did not hold\./);
     assert.match(page.body, /This tenant never promised iss, so its absence proves nothing/);
   });
 
@@ -119,6 +132,28 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
     assert.equal((await browser.get(`${stack.app.url}/trace/tamper?attack=replay`)).status, 405);
     assert.equal((await browser.request(`${stack.app.url}/trace/tamper?attack=nonsense`, { method: 'POST' })).status, 400);
     assert.doesNotMatch((await browser.get(`${stack.app.url}/trace`)).body, /<b>Replay this callback<\/b>/);
+  });
+
+  it('/docs serves the pages in docs/ only: no path leaves it, however it is spelt', async () => {
+    const { request } = await import('node:http');
+    const { port } = new URL(stack.app.url);
+    // Raw request targets, as sent: fetch would resolve the dots itself.
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        request({ host: '127.0.0.1', port, path }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    for (const path of ['/docs/../package.json', '/docs/..%2Fpackage.json', '/docs/%2e%2e/package.json', '/docs/3.3-token.md/../../package.json', '/docs/..%5Cpackage.json', '/docs/.env.example', '/docs/screenshot-trace.png']) {
+      const answer = await get(path);
+      assert.equal(answer.status, 404, path);
+      assert.doesNotMatch(answer.body, /devDependencies|QLIK_CLIENT_SECRET=|PNG/, path);
+    }
+    assert.equal((await get('/docs/3.3-token.md')).status, 200);
   });
 
   it('before any sign-in there is nothing to attack', async () => {
@@ -144,8 +179,9 @@ describe('drop iss on a tenant that promises iss', () => {
     await browser.request(`${stack.app.url}/trace/tamper?attack=drop-iss`, { method: 'POST' });
     assert.equal(stack.sandbox.stats().tokenRequests, tokenCalls);
     const page = await browser.get(`${stack.app.url}/trace`);
-    assert.match(page.body, /<b>Drop iss<\/b>: stopped by <a class="code" href="[^"]+">ISS_MISSING<\/a>/);
-    assert.match(page.body, /This tenant promises iss/);
+    assert.match(page.body, /<b>Drop iss<\/b>: refused by <a class="code" href="[^"]+">ISS_MISSING<\/a>/);
+    assert.match(page.body, /This tenant promises iss, so ISS_MISSING should refuse it/);
+    assert.doesNotMatch(page.body, /signs you out/);
     assert.match((await browser.get(`${stack.app.url}/`)).body, /Signed in as Ada/);
   });
 });

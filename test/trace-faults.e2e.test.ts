@@ -8,6 +8,7 @@ import { Browser, startStack } from './helpers/browser.ts';
 import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_FAULTS, startSandbox } from '../src/sandbox/index.ts';
 import { createApp } from '../src/app/index.ts';
 import { QlikOAuthError } from '../src/errors.ts';
+import { redactValue } from '../src/redact.ts';
 
 interface CheckJson {
   type: string;
@@ -34,20 +35,35 @@ describe('every sandbox fault, read on /trace', () => {
       }
       // token-slow: the sandbox waits longer than the app does, both kept short here.
       const slow = fault.name === 'token-slow';
-      const stack = await startStack({ sandbox: { faults: [fault.name], ...(slow ? { slowTokenMs: 5_000 } : {}) }, app: { sandbox: true, ...(slow ? { timeoutMs: 1_000 } : {}) } });
+      const stack = await startStack({
+        sandbox: { faults: [fault.name], ...(slow ? { slowTokenMs: 5_000 } : {}) },
+        app: { sandbox: true, sandboxFaults: [fault], ...(slow ? { timeoutMs: 1_000 } : {}) },
+      });
       try {
         const browser = new Browser();
         const hops = await browser.follow(`${stack.app.url}/login`);
         const answer = await browser.consent(hops.at(-1)!, { decision: 'allow' });
         const failed = (await browser.follow(answer.location!)).at(-1)!;
         assert.ok(failed.status >= 400, `the sign-in failed: ${failed.status}`);
+        // The error page names the fault, and does not send the learner after settings they never set.
+        assert.match(failed.body, new RegExp(`This is the fault you switched on: <code>SANDBOX_FAULT=${fault.name}</code>`));
+        assert.doesNotMatch(failed.body, /QLIK_/);
         const page = await browser.get(`${stack.app.url}/trace`);
-        assert.match(page.body, new RegExp(`<p class="flash warning">The sign-in stopped at <code>${fault.expectedCheck}</code>`));
+        assert.match(page.body, new RegExp(`<p class="flash warning">The sign-in stopped at <code>${fault.expectedCheck}</code> [^\n]*This is the fault you switched on: <code>SANDBOX_FAULT=${fault.name}</code>`));
         assert.match(page.body, new RegExp(`<li class="failed"><span class="mark">✗</span> [^<]+ <a class="code" href="[^"]+">${fault.expectedCheck}</a>`));
         assert.match(page.body, /Sign in first/, 'a failed sign-in leaves nothing to attack');
         const { events } = JSON.parse((await browser.get(`${stack.app.url}/trace?format=json`)).body) as { events: CheckJson[] };
         const check = events.find((e) => e.type === 'check' && e.outcome === 'failed');
         assert.deepEqual({ code: check?.code, section: check?.section }, { code: fault.expectedCheck, section: fault.step });
+        if (fault.name === 'state-tampered') {
+          // docs/exercises.md: the two states' marks differ — the one the browser was sent with (in
+          // the authorization request, read here from the redirect) and the one the callback brought.
+          const sent = new URL(hops[0]!.location!).searchParams.get('state')!;
+          const line = /Expected state (…\(43 chars #[0-9a-f]{4}\)) \(this browser&#39;s sign-in under way\); the callback brought state (…\(\d+ chars #[0-9a-f]{4}\))\./.exec(page.body);
+          assert.ok(line, 'both marks in the STATE_MISMATCH line');
+          assert.equal(line[1], redactValue(sent, false), 'the expected mark is the state the browser was sent with');
+          assert.equal(line[2], redactValue(`${sent}-tampered`, false), 'the other is the state the callback brought');
+        }
       } finally {
         await stack.close();
       }

@@ -10,7 +10,7 @@ import { docsPageOf } from '../src/trace-format.ts';
 import { CHECKS } from '../src/checks.ts';
 import { transcriptJson, TRANSCRIPT_JSON_VERSION, parameterWhy } from '../src/trace-format.ts';
 import { tracePage } from '../src/app/trace-page.ts';
-import { DOCS_FILES, anchorOf, docsPage } from '../src/app/docs-page.ts';
+import { DOCS_FILES, docsPage } from '../src/app/docs-page.ts';
 import { buildAuthorizationUrl, codeChallengeS256, discover, exchangeCode, processDiscoveryResponse, validateCallback } from '../src/index.ts';
 import { CLIENT, METADATA, TENANT, mockTenant, qlikMetadataDocument, result } from './helpers/tenant.ts';
 
@@ -105,7 +105,7 @@ test('the page shows the authorization request as a table with why, and no perce
   trace.note('3.2', `GET /login: the browser goes to ${url.href}`);
   trace.note('3.3', `The browser is back from the tenant: GET ${CLIENT.redirectUri}?code=${CODE}&state=${STATE}&iss=${encodeURIComponent(TENANT)}`);
   const html = page(trace.events);
-  assert.match(html, /<tr><td><code>code_challenge<\/code><\/td><td><code>[\w-]{43}<\/code><\/td><td>SHA-256 of the verifier, which stays on the server/);
+  assert.match(html, /<tr><td><code>code_challenge<\/code><\/td><td><code>[\w-]{43}<\/code><\/td><td>SHA-256 of the verifier, which only the app can read \(sealed in this browser’s sign-in cookie/);
   assert.match(html, /<tr><td><code>scope<\/code><\/td><td><code>user_default offline_access<\/code><\/td>/);
   assert.match(html, /<tr><td><code>state<\/code><\/td><td><code>stat…\(45 chars #[0-9a-f]{4}\)<\/code><\/td>/);
   // The callback is an arrow from the browser to the app, its parameters decoded too.
@@ -113,7 +113,7 @@ test('the page shows the authorization request as a table with why, and no perce
   assert.match(html, /<tr><td><code>iss<\/code><\/td><td><code>http:\/\/127\.0\.0\.1:9<\/code><\/td>/);
   assert.doesNotMatch(html, ENCODED_MARK);
   assert.ok(!html.includes(STATE) && !html.includes(CODE));
-  assert.equal(parameterWhy('code_challenge'), 'SHA-256 of the verifier, which stays on the server (PKCE): a stolen code is useless without it');
+  assert.equal(parameterWhy('code_challenge'), 'SHA-256 of the verifier, which only the app can read (sealed in this browser’s sign-in cookie; PKCE): a stolen code is useless without it');
   assert.equal(parameterWhy('constructor'), undefined, 'only own entries');
 });
 
@@ -127,7 +127,7 @@ test('checks read as what held, n/a with why, the code linked to its docs row an
     /<li class="held"><span class="mark">✓<\/span> the callback state equals the one this browser was sent with <a class="code" href="\/docs\/3\.3-token\.md#STATE_MISMATCH">STATE_MISMATCH<\/a> <span class="rule"><a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749#section-10\.12">RFC 6749 §10\.12<\/a><\/span><\/li>/,
   );
   assert.match(html, /<li class="na"><span class="mark">n\/a<\/span> the callback carries iss when the tenant says it sends it <a class="code" href="\/docs\/3\.3-token\.md#ISS_MISSING">ISS_MISSING<\/a> <span class="rule">.*?<\/span> <span class="why">— did not apply: the tenant&#39;s metadata does not promise iss/);
-  assert.match(html, /<li class="failed"><span class="mark">✗<\/span> the token endpoint did not answer with an error <a class="code" [^>]+>TOKEN_ERROR_RESPONSE<\/a> <span class="rule">.*?<\/span><br>The tenant refused the code: invalid_grant\./);
+  assert.match(html, /<li class="failed"><span class="mark">✗<\/span> did not hold: the token endpoint did not answer with an error <a class="code" [^>]+>TOKEN_ERROR_RESPONSE<\/a> <span class="rule">.*?<\/span><br>The tenant refused the code: invalid_grant\./);
   assert.match(html, /\(6 held, 2 did not apply, 1 failed\)/);
   assert.match(html, /<p class="flash warning">The sign-in stopped at <code>TOKEN_ERROR_RESPONSE<\/code>/);
 });
@@ -196,7 +196,7 @@ test('JSON: a version, each check with its rule URLs, docs page and applicabilit
   for (const secret of [ACCESS, VERIFIER, CODE, CLIENT.clientSecret]) assert.ok(!text.includes(secret), secret);
 });
 
-test('the console transcript: each n/a on a line of its own with why, the authorization request one parameter a line', () => {
+test('the console transcript: each check in its positive words, n/a with why, the authorization request one parameter a line', () => {
   const trace = new Trace();
   const url = buildAuthorizationUrl(METADATA, CLIENT, { scope: 'user_default offline_access', state: STATE, codeChallenge: codeChallengeS256(VERIFIER) });
   trace.note('3.2', `the browser goes to ${url.href}`);
@@ -205,8 +205,10 @@ test('the console transcript: each n/a on a line of its own with why, the author
   assert.match(text, /^ {3}· the browser goes to http:\/\/127\.0\.0\.1:9\/oauth\/authorize\?…$/m, 'the query is listed below, not repeated encoded');
   assert.match(text, /^ {7}scope +user_default offline_access$/m);
   assert.match(text, /^ {7}state +stat…\(45 chars #[0-9a-f]{4}\)$/m);
-  assert.match(text, /✓ 6 checks held: CALLBACK_TOO_LARGE, CALLBACK_PARAM_REPEATED, STATE_MISSING, STATE_MISMATCH, AUTHORIZATION_ERROR, CODE_MISSING/);
-  assert.match(text, /^ {3}– n\/a ISS_MISMATCH: no iss came with this callback, so there was no issuer to compare\n {3}– n\/a ISS_MISSING: the tenant's metadata does not promise iss/m);
+  // Each check in its positive words, its code after it: a list of codes alone (STATE_MISMATCH…) read as if those had happened.
+  assert.match(text, /^ {3}✓ the callback carries state \[STATE_MISSING\]\n {3}✓ the callback state equals the one this browser was sent with \[STATE_MISMATCH\]$/m);
+  assert.doesNotMatch(text, /checks held: [A-Z_]+/);
+  assert.match(text, /^ {3}– did not apply: a callback iss equals the tenant issuer \[ISS_MISMATCH\] — no iss came with this callback, so there was no issuer to compare\n {3}– did not apply: the callback carries iss when the tenant says it sends it \[ISS_MISSING\] — the tenant's metadata does not promise iss/m);
   assert.doesNotMatch(text, ENCODED_MARK);
   assert.ok(!text.includes(STATE));
 });
@@ -228,17 +230,75 @@ test('tamper buttons appear only when the page is told the app runs on the sandb
   assert.match(page(trace.events, [], { available: false, outcomes: [], issPromised: false }), /Sign in first/);
 });
 
-test('docs pages get an anchor per heading and per check row, everything escaped', () => {
-  assert.equal(anchorOf('## The checks'), 'the-checks');
-  assert.equal(anchorOf('### Why S256, never `plain`'), 'why-s256-never-plain');
-  assert.equal(anchorOf('| `STATE_MISMATCH` | [RFC 6749 §10.12](x) | CSRF | t |'), 'STATE_MISMATCH');
-  assert.equal(anchorOf('plain text'), undefined);
-  const html = docsPage('3.3-token.md', '# T\n| `STATE_MISMATCH` | a | <b>x</b> |\n| `STATE_MISMATCH` | again |').text;
-  assert.match(html, /<span id="STATE_MISMATCH">\| `STATE_MISMATCH` \| a \| &lt;b&gt;x&lt;\/b&gt; \|<\/span>/);
+test('a docs page is rendered: headings with GitHub\'s slug, a check row with its code as id (once), everything escaped', () => {
+  const html = docsPage('3.3-token.md', '# T\n\n### Why S256, never `plain`\n\n| code | what |\n| --- | --- |\n| `STATE_MISMATCH` | a <b>x</b> \\| y |\n| `STATE_MISMATCH` | again |').text;
+  assert.match(html, /<h1 id="t">T<\/h1>/);
+  assert.match(html, /<h3 id="why-s256-never-plain">Why S256, never <code>plain<\/code><\/h3>/);
+  assert.match(html, /<thead><tr><th scope="col">code<\/th><th scope="col">what<\/th><\/tr><\/thead>/);
+  assert.match(html, /<tr id="STATE_MISMATCH"><td><code>STATE_MISMATCH<\/code><\/td><td>a &lt;b&gt;x&lt;\/b&gt; \| y<\/td><\/tr>/);
   assert.equal(html.match(/id="STATE_MISMATCH"/g)?.length, 1, 'one anchor per code');
-  const links = docsPage('index.md', 'See [checks](3.3-token.md#the-checks), [RFC](https://www.rfc-editor.org/rfc/rfc6749), [code](../src/trace.ts), [x](javascript:alert(1)), [gone](no-such-page.md).').text;
-  assert.match(links, /<a href="\/docs\/3\.3-token\.md#the-checks">\[checks\]\(3\.3-token\.md#the-checks\)<\/a>/);
-  assert.doesNotMatch(links, /href="\/docs\/no-such-page/, 'only pages that exist in docs/');
-  assert.match(links, /<a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749">/);
-  assert.doesNotMatch(links, /href="[^"]*(?:\.\.\/src|javascript)/, 'no link into src/, none to a script');
+});
+
+test('a docs page\'s links: other docs pages, anchors and https only; ../test/ and the rest are text', () => {
+  const links = docsPage('index.md', 'See [checks](3.3-token.md#the-checks), [RFC](https://www.rfc-editor.org/rfc/rfc6749), [a test](../test/3-token.test.ts), [x](javascript:alert(1)), [gone](no-such-page.md).').text;
+  assert.match(links, /<a href="\/docs\/3\.3-token\.md#the-checks">checks<\/a>/);
+  assert.match(links, /<a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749">RFC<\/a>/);
+  assert.match(links, /, a test, x\), gone\./, 'links nobody can follow from here are their text');
+  assert.doesNotMatch(links, /href="[^"]*(?:\.\.\/|javascript|no-such-page)/);
+});
+
+test('a docs page\'s blocks: lists (nested), code, a Mermaid diagram as its source, quotes, <details> open; other HTML is text', () => {
+  const md = [
+    '1. **First** step,',
+    '   on two lines:',
+    '   - a nested item;',
+    '   - another.',
+    '2. Second.',
+    '',
+    '```ts',
+    'if (a < b) run("<script>");',
+    '```',
+    '',
+    '```mermaid',
+    'sequenceDiagram',
+    '    A->>B: GET /x<br/>y',
+    '```',
+    '',
+    '> A quote with *emphasis*.',
+    '',
+    '<details>',
+    '<summary>4 checks</summary>',
+    '',
+    '</details>',
+    '<!-- excerpt: src/x.ts -->',
+    '<script>alert(1)</script> <img src=x onerror=alert(1)>',
+  ].join('\n');
+  const html = docsPage('x.md', md).text;
+  assert.match(html, /<ol><li><strong>First<\/strong> step,\non two lines:<ul><li>a nested item;<\/li><li>another\.<\/li><\/ul>\n<\/li><li>Second\.<\/li><\/ol>/);
+  assert.match(html, /<pre><code>if \(a &lt; b\) run\(&quot;&lt;script&gt;&quot;\);<\/code><\/pre>/);
+  assert.match(html, /<details class="diagram"><summary>A diagram \(its Mermaid source[^<]*<\/summary><pre><code>sequenceDiagram\n {4}A-&gt;&gt;B: GET \/x&lt;br\/&gt;y<\/code><\/pre><\/details>/);
+  assert.match(html, /<blockquote><p>A quote with <em>emphasis<\/em>\.<\/p>\n<\/blockquote>/);
+  assert.match(html, /<details open>\n<summary>4 checks<\/summary>\n<\/details>/);
+  assert.doesNotMatch(html, /excerpt: src/, 'generator markers are dropped');
+  assert.match(html, /<p>&lt;script&gt;alert\(1\)&lt;\/script&gt; &lt;img src=x onerror=alert\(1\)&gt;<\/p>/);
+  assert.doesNotMatch(html, /<script|<img/);
+});
+
+test('every page in docs/ renders with no Markdown left showing, and each check code has its row on its step\'s page', async () => {
+  const { readFile } = await import('node:fs/promises');
+  for (const file of DOCS_FILES) {
+    const page = docsPage(file, await readFile(new URL(`../docs/${file}`, import.meta.url), 'utf8')).text;
+    const html = page.slice(page.indexOf('<div class="doc">'), page.indexOf('</main>'));
+    const text = html.replace(/<pre>[\s\S]*?<\/pre>/g, ''); // code is shown as written
+    assert.doesNotMatch(text, /^\s*(?:\||#{1,6} |```)/m, `${file}: a table row, heading or fence left as Markdown`);
+    assert.doesNotMatch(text, /\]\([^)\s]+\)/, `${file}: a [link](target) left as Markdown`);
+    assert.doesNotMatch(html, /<script|href="(?!\/docs\/|#|https:\/\/)/, `${file}: a script, or a link that leads nowhere from here`);
+    assert.equal(page.match(/<h1[ >]/g)?.length, 1, `${file}: one title`);
+  }
+  for (const code of Object.keys(CHECKS)) {
+    const page = docsPageOf(code);
+    if (page === undefined || !DOCS_FILES.includes(page)) continue;
+    const html = docsPage(page, await readFile(new URL(`../docs/${page}`, import.meta.url), 'utf8')).text;
+    assert.match(html, new RegExp(`<tr id="${code}">`), `${page} has a row for ${code}`);
+  }
 });

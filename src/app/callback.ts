@@ -1,16 +1,16 @@
 // GET /login/callback — tutorial 3.3 and 3.4: check the callback, exchange the code, ask who
 // signed in, and sign the browser's session in.
 
-import { clip } from '../errors.ts';
+import { QlikOAuthError, clip } from '../errors.ts';
 import { CHECKS } from '../checks.ts';
 import { createState } from '../3.2-authorize.ts';
 import { exchangeCode, validateCallback } from '../3.3-token.ts';
 import { getCurrentUser } from '../3.4-api.ts';
 import { closeSession, type QlikSession } from '../lifecycle.ts';
-import { escapeControl } from '../redact.ts';
+import { escapeControl, redactValue } from '../redact.ts';
 import { Trace, formatTranscript, type TraceEvent } from '../trace.ts';
 import type { AppContext, AppRequest } from './context.ts';
-import { bindingOf, readPendingCookie, sessionCookie, usedPendingCookie, type PendingSignIn } from './cookies.ts';
+import { bindingOf, pendingSignInsOf, readPendingCookie, sessionCookie, usedPendingCookie, type PendingSignIn } from './cookies.ts';
 import { errorReply } from './error-page.ts';
 import { firstSpaces } from './home.ts';
 import { authorizationUrl } from './login.ts';
@@ -73,8 +73,12 @@ export async function callback(ctx: AppContext, request: AppRequest): Promise<Re
       trace?.note('3.3', `The browser is back from the tenant: GET ${url.href}`); // note() redacts code and state
       refuseUnknownCallback(ctx, url, trace);
     } catch (error) {
-      trace?.failure('3.3', error);
-      return { ...errorReply(error, ctx.log), cookies };
+      if (error instanceof QlikOAuthError && error.code === 'STATE_MISMATCH') {
+        trace?.check('3.3', error.check, false, `${error.message} ${stateMarks(ctx, request, state!)}`);
+      } else {
+        trace?.failure('3.3', error);
+      }
+      return { ...errorReply(error, ctx.log, ctx.sandboxFaults), cookies };
     } finally {
       if (trace) printTranscript(ctx, trace.events.filter((event) => !before.has(event)));
     }
@@ -154,7 +158,7 @@ export async function callback(ctx: AppContext, request: AppRequest): Promise<Re
     if (keeper.signedIn === undefined) trace.limitTo(ANONYMOUS_TRACE_CHARS);
     keeper.trace = trace;
     if (keeper !== session) cookies.push(sessionCookie(keeper.id, ctx.secureCookies));
-    return { ...errorReply(error, ctx.log), cookies };
+    return { ...errorReply(error, ctx.log, ctx.sandboxFaults), cookies };
   } finally {
     printTranscript(ctx, trace.events);
   }
@@ -171,6 +175,21 @@ function refuseUnknownCallback(ctx: AppContext, url: URL, trace: Trace | undefin
   const expected = { issuer: ctx.metadata.issuer, issRequired: ctx.metadata.issParameterSupported, expectedState: createState() };
   validateCallback(url, expected, trace?.hooks('3.3'));
   throw new Error('unreachable: a callback matched a state nobody holds');
+}
+
+/**
+ * For the STATE_MISMATCH line of the transcript: the mark of the state each sign-in this browser
+ * has under way was sent with, beside the mark of the state the callback brought (src/redact.ts:
+ * equal values get equal marks), so a reader sees the two differ. The expected states come from
+ * the browser's own sealed cookies; marks only, no prefix: those sign-ins are still pending.
+ */
+function stateMarks(ctx: AppContext, request: AppRequest, received: string): string {
+  const binding = request.sessionId === undefined ? undefined : bindingOf(request.sessionId);
+  const under = binding === undefined ? [] : pendingSignInsOf(ctx.sealKey, request.cookies, binding, ctx.secureCookies);
+  const live = under.filter((login) => ctx.sessions.now() - login.createdAt <= ctx.sessions.limits.pendingLifetimeMs);
+  const brought = `the callback brought state ${redactValue(received, false)}`;
+  if (live.length === 0) return `This browser has no sign-in under way to compare with; ${brought}.`;
+  return `Expected state ${live.map((login) => redactValue(login.state, false)).join(' or ')} (this browser's sign-in under way); ${brought}.`;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { isLoopbackHost } from '../http.ts';
 import { ConfigError, readClient, readScope, readTenantUrl, setting, type Env } from '../settings.ts';
 import type { SessionLimits } from './sessions.ts';
+import type { SandboxFaultInfo } from '../sandbox/index.ts';
 
 export { ConfigError, DEFAULT_SCOPE } from '../settings.ts';
 export const DEFAULT_PORT = 3000;
@@ -48,6 +49,11 @@ export interface AppOptions {
    * on your own sign-in. Never set it for a real tenant. Default false.
    */
   sandbox?: boolean;
+  /**
+   * The sandbox faults switched on (SANDBOX_FAULT), so that a failure they cause is named as the
+   * fault on the error page and on /trace, not blamed on settings the learner never set. Default none.
+   */
+  sandboxFaults?: readonly SandboxFaultInfo[];
 }
 
 /** The settings `npm start` read from the environment (and .env). */

@@ -7,6 +7,7 @@ import type { HttpOptions } from '../http.ts';
 import type { ClientConfig } from '../client.ts';
 import type { TenantMetadata } from '../3.1-discovery.ts';
 import type { TraceEvent } from '../trace.ts';
+import type { SandboxFaultInfo } from '../sandbox/index.ts';
 import type { Reply } from './reply.ts';
 import type { SealKey } from './seal.ts';
 import type { Session, SessionStore } from './sessions.ts';
@@ -34,6 +35,8 @@ export interface AppContext {
   startEvents: readonly TraceEvent[];
   /** True on the local sandbox tenant: /trace then offers attacks on your own sign-in (tamper.ts). */
   sandbox: boolean;
+  /** The sandbox faults switched on (SANDBOX_FAULT): a failure they cause is named as theirs. */
+  sandboxFaults: readonly SandboxFaultInfo[];
 }
 
 export interface AppRequest {

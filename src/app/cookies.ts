@@ -165,3 +165,22 @@ export function readPendingCookie(key: SealKey, cookies: Map<string, string[]>, 
   // keeps the whole URL (16 KB of an attacker's parameters) alive for as long as it is remembered.
   return { kind: 'pending', login: { state: fields.state, codeVerifier, createdAt, binding, ...(fields.prompt === 'login' ? { prompt: 'login' } : {}) } };
 }
+
+/**
+ * The sign-ins this browser has under way for the session `binding` names, as their sealed cookies
+ * hold them (the server keeps none): what a callback's state should have been. At most
+ * MAX_SIGN_IN_COOKIES cookies are opened, however many a request brings.
+ */
+export function pendingSignInsOf(key: SealKey, cookies: Map<string, string[]>, binding: string, secure: boolean): { state: string; createdAt: number }[] {
+  const prefix = pendingCookieName('', secure);
+  const named = [...cookies].filter(([name, values]) => name.startsWith(prefix) && values.length === 1).slice(0, MAX_SIGN_IN_COOKIES);
+  const found: { state: string; createdAt: number }[] = [];
+  for (const [name, [sealed]] of named) {
+    const value = unseal(key, name, sealed!);
+    const fields = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+    if (typeof fields.state === 'string' && typeof fields.createdAt === 'number' && fields.binding === binding) {
+      found.push({ state: fields.state, createdAt: fields.createdAt });
+    }
+  }
+  return found;
+}

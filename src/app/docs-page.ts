@@ -1,12 +1,13 @@
 // GET /docs/<page>.md — the project's docs, served by the app so that the transcript's links to
-// each check work offline. The Markdown is shown as it is written (preformatted, escaped), with an
-// anchor on each heading (GitHub's slug) and on each check-table row (`#STATE_MISMATCH`).
+// each check work offline: rendered to HTML (markdown.ts: a small subset, everything escaped, no
+// script), with an anchor on each heading (GitHub's slug) and on each check-table row (`#STATE_MISMATCH`).
 
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { html, SafeHtml } from './html.ts';
 import { layout, simplePage } from './pages.ts';
 import { pageReply, type Reply } from './reply.ts';
+import { renderMarkdown } from './markdown.ts';
 
 const DOCS_DIR = new URL('../../docs/', import.meta.url);
 
@@ -35,58 +36,34 @@ export async function docsReply(file: string): Promise<Reply> {
   return pageReply(200, docsPage(file, text));
 }
 
-/** One Markdown page, preformatted, with anchors on headings and check rows. */
+/** One Markdown page, rendered (markdown.ts): ids on headings and check rows; links only where a reader can follow them. */
 export function docsPage(file: string, markdown: string): SafeHtml {
-  const used = new Set<string>();
-  const lines = markdown.split('\n').map((line) => {
-    const id = anchorOf(line);
-    // A code may head rows on several pages, and twice on one: the first row gets the anchor.
-    if (id === undefined || used.has(id)) return html`${withLinks(line)}\n`;
-    used.add(id);
-    return html`<span id="${id}">${withLinks(line)}</span>\n`;
-  });
-  return layout(`docs/${file}`, html`<p><a href="/trace">← back to the transcript</a></p><pre class="doc">${lines}</pre>`, undefined, { wide: true, extraStyle: DOC_STYLE });
+  const body = renderMarkdown(markdown, { hrefOf });
+  // A page without a title of its own gets its file name as one.
+  const title = /^#\s+(.+)$/m.exec(markdown)?.[1] ?? `docs/${file}`;
+  const heading = /^#\s/m.test(markdown) ? '' : html`<h1>docs/${file}</h1>`;
+  return layout(title.replaceAll('`', ''), html`<p><a href="/trace">← back to the transcript</a></p>${heading}<div class="doc">${body}</div>`, undefined, { wide: true, extraStyle: DOC_STYLE });
 }
 
 const DOC_STYLE = new SafeHtml(`
-  pre.doc { white-space: pre-wrap; overflow-wrap: anywhere; background: #fff; font-size: 0.85rem; }
-  pre.doc span:target { background: #fff4d6; }`);
+  .doc { overflow-wrap: anywhere; }
+  .doc .table { overflow-x: auto; }
+  .doc table { border-collapse: collapse; font-size: 0.9rem; margin: 0.8rem 0; overflow-wrap: break-word; }
+  .doc td:first-child > code { white-space: nowrap; } /* a check's code, whole */
+  .doc th, .doc td { border: 1px solid #ccc; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
+  .doc tr:target, .doc :target { background: #fff4d6; }
+  .doc pre { white-space: pre-wrap; overflow-wrap: anywhere; } /* wrapped, not scrolled: a scroll box needs the keyboard too */
+  .doc pre code { background: none; padding: 0; }
+  .doc blockquote { margin: 0.8rem 0; padding: 0 1rem; border-left: 4px solid #ccc; }
+  .doc summary { cursor: pointer; font-weight: 600; }`);
 
 /**
- * Markdown links that lead somewhere a reader can follow from here become links: another docs page
- * (served here), an anchor on this page, an https page. Links into src/ or test/ stay text.
+ * Where a Markdown link leads from here: another docs page (served here), an anchor on this page,
+ * an https page. Links into src/ or test/ (../test/…) are not served: they stay text.
  */
-function withLinks(line: string): SafeHtml {
-  const parts: (SafeHtml | string)[] = [];
-  let at = 0;
-  for (const match of line.matchAll(/\[[^\]]*\]\(([^)\s]+)\)/g)) {
-    const href = hrefOf(match[1]!);
-    if (href === undefined) continue;
-    parts.push(line.slice(at, match.index), html`<a href="${href}">${match[0]}</a>`);
-    at = match.index + match[0].length;
-  }
-  parts.push(line.slice(at));
-  return html`${parts}`;
-}
-
 function hrefOf(target: string): string | undefined {
   if (/^https:\/\//.test(target)) return target;
-  if (target.startsWith('#')) return target;
+  if (/^#[\w.-]*$/.test(target)) return target;
   const page = /^(?:\.\/)?([\w.-]+\.md)(#[\w.-]*)?$/.exec(target);
   return page && DOCS_FILES.includes(page[1]!) ? `/docs/${page[1]}${page[2] ?? ''}` : undefined;
-}
-
-/** `## The checks` → `the-checks` (GitHub's slug); `| \`STATE_MISMATCH\` | …` → `STATE_MISMATCH`. */
-export function anchorOf(line: string): string | undefined {
-  const check = /^\|\s*`([A-Z][A-Z0-9_]+)`\s*\|/.exec(line);
-  if (check) return check[1];
-  const heading = /^#{1,6}\s+(.+)$/.exec(line);
-  if (heading) {
-    return heading[1]!
-      .toLowerCase()
-      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-      .trim()
-      .replace(/\s/g, '-');
-  }
-  return undefined;
 }

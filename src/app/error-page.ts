@@ -8,6 +8,7 @@ import { ConfigurationError, QlikOAuthError, type Setting } from '../errors.ts';
 import { AuthorizationError } from '../3.3-token.ts';
 import { CALLBACK_CHECKS } from '../3.3-token.ts';
 import { escapeControl } from '../redact.ts';
+import type { SandboxFaultInfo } from '../sandbox/index.ts';
 import { errorPage, simplePage } from './pages.ts';
 import { jsonReply, pageReply, type Reply } from './reply.ts';
 
@@ -84,19 +85,41 @@ function logLine(log: (line: string) => void, status: number, error: QlikOAuthEr
   log(escapeControl(`${status} ${error.name} ${error.code}: ${error.message}${traceId && !error.message.includes(traceId) ? ` (traceId ${traceId})` : ''}`));
 }
 
+/** The sandbox fault switched on whose expected check is this code: the failure the learner asked for. */
+export function faultBehind(code: string, faults: readonly SandboxFaultInfo[]): SandboxFaultInfo | undefined {
+  return faults.find((fault) => fault.expectedCheck === code);
+}
+
+/**
+ * What to do next. With a sandbox fault switched on (SANDBOX_FAULT), the settings a real tenant
+ * needs (QLIK_TENANT_URL, the client secret…) are not the learner's to fix: the page says which
+ * fault did it, or that one is on.
+ */
+function hintFor(error: QlikOAuthError, faults: readonly SandboxFaultInfo[]): string {
+  if (faults.length > 0) {
+    const on = faults.map((fault) => fault.name).join(',');
+    if (faultBehind(error.code, faults)) {
+      return `The app did its job: ${error.code} refused what the fault does. To sign in normally, start the app again without SANDBOX_FAULT=${on} (unset it, or take it out of .env). With a real tenant, the same failure would call for this: ${error.hint}`;
+    }
+    return `${error.hint} SANDBOX_FAULT=${on} is switched on: it may be behind this too.`;
+  }
+  const hint = [error.hint, settingsHint(error)].filter(Boolean).join(' ');
+  return error instanceof ConfigurationError ? `${hint} (The fault is in the app's settings, not in anything you did.)` : hint;
+}
+
 /** The HTML page for a failure, logged without any token (messages never hold one; see errors.ts). */
-export function errorReply(error: unknown, log: (line: string) => void): Reply {
+export function errorReply(error: unknown, log: (line: string) => void, faults: readonly SandboxFaultInfo[] = []): Reply {
   const status = statusFor(error);
   if (error instanceof QlikOAuthError) {
     logLine(log, status, error);
     const retryAfter = retryAfterOf(error);
-    const hint = [error.hint, settingsHint(error)].filter(Boolean).join(' ');
     return pageReply(
       status,
       errorPage({
         title: titleFor(error),
         message: error.message,
-        hint: error instanceof ConfigurationError ? `${hint} (The fault is in the app's settings, not in anything you did.)` : hint,
+        hint: hintFor(error, faults),
+        fault: faultBehind(error.code, faults),
         code: error.code,
         rule: error.rule,
         traceId: traceIdOf(error),

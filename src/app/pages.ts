@@ -3,11 +3,15 @@
 
 import { html, SafeHtml } from './html.ts';
 import type { Flash } from './sessions.ts';
+import type { SandboxFaultInfo } from '../sandbox/index.ts';
+import { inlineText } from './markdown.ts';
 
 // The style sheet is a constant of this file, not data, so it is the one thing marked safe by hand.
+// Colours keep WCAG 2.x AA contrast (4.5:1 for text; test/browser/a11y.test.ts runs axe-core on
+// every page): white on #00754a is 5.8:1, #666 on white 5.7:1.
 const STYLE = new SafeHtml(`
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 42rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
-  .button, button { display: inline-block; font: inherit; padding: 0.4rem 1.2rem; border: 1px solid #0a6; border-radius: 4px; background: #0a6; color: #fff; text-decoration: none; cursor: pointer; }
+  .button, button { display: inline-block; font: inherit; padding: 0.4rem 1.2rem; border: 1px solid #00754a; border-radius: 4px; background: #00754a; color: #fff; text-decoration: none; cursor: pointer; }
   .flash { padding: 0.6rem 1rem; border-radius: 4px; background: #e8f4ff; }
   .flash.warning { background: #fff4d6; }
   dt { font-weight: 600; } dd { margin: 0 0 0.5rem 0; }
@@ -82,12 +86,15 @@ export interface ErrorPageInput {
   traceId?: string | undefined;
   /** Where "Start again" leads: /login for a failed sign-in, / otherwise. */
   startAgain: string;
+  /** The sandbox fault (SANDBOX_FAULT) that caused this failure, when one did. */
+  fault?: SandboxFaultInfo | undefined;
 }
 
 export function errorPage(input: ErrorPageInput): SafeHtml {
   return layout(
     input.title,
     html`<h1>${input.title}</h1>
+${input.fault ? html`<p class="flash">This is the fault you switched on: <code>SANDBOX_FAULT=${input.fault.name}</code>. ${inlineText(input.fault.description)}</p>` : ''}
 <p>${input.message}</p>
 <h2>What to do next</h2>
 <p>${input.hint}</p>

@@ -63,6 +63,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     onTranscript: options.onTranscript && ((text: string) => options.onTranscript!(`${startText}\n${text}`)),
     startEvents,
     sandbox: options.sandbox ?? false,
+    sandboxFaults: options.sandboxFaults ?? [],
   };
   const tenantOrigin = new URL(metadata.authorizationEndpoint).origin;
   // Attached now that the origin is known. No request can have arrived yet: the 'listening' event
@@ -92,7 +93,7 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
   try {
     reply = await route(ctx, req);
   } catch (error) {
-    reply = errorReply(error, ctx.log);
+    reply = errorReply(error, ctx.log, ctx.sandboxFaults);
   }
   if (res.destroyed) return; // the browser left; nobody to answer
   writeReply(res, reply, tenantOrigin);
@@ -130,7 +131,7 @@ async function route(ctx: AppContext, req: IncomingMessage): Promise<Reply> {
   try {
     reply = await handler(ctx, { method: req.method ?? 'GET', url, headers: req.headers, cookies, sessionId, session });
   } catch (error) {
-    reply = errorReply(error, ctx.log);
+    reply = errorReply(error, ctx.log, ctx.sandboxFaults);
   }
   // RFC 9700 §4.2.4: the callback URL holds the code and state. Whatever answers it (the redirect
   // home, an error page) must not let the browser pass that URL on in a Referer, not even to us.

@@ -17,6 +17,8 @@ import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { simplePage } from './pages.ts';
 import type { AppContext, AppRequest, Handler } from './context.ts';
 import { checkSameOrigin } from './same-origin.ts';
+import { SANDBOX_FAULTS } from '../sandbox/index.ts';
+import { inlineText } from './markdown.ts';
 import { bindingOf, pendingCookie } from './cookies.ts';
 import type { Session } from './sessions.ts';
 
@@ -50,6 +52,8 @@ export interface AttackOutcome {
   /** The check that refused the forged callback; undefined when none did. */
   stoppedBy: CheckCode | undefined;
   at: string;
+  /** The transcript's note that starts the attack's events, for a link to them from /trace. */
+  note: TraceEvent | undefined;
 }
 
 /** The last successful callback of a session: a dead code and a used state (see the top of this file). */
@@ -108,6 +112,7 @@ export async function tamper(ctx: AppContext, request: AppRequest, callback: Han
   }
 
   session.trace.note('3.3', `${ATTACK_NOTE} ${ATTACKS[attack].label.toLowerCase()}.`);
+  const note = session.trace.events.at(-1);
   const forged = new URL(ctx.client.redirectUri);
   // The forged callback carries this browser's cookies, as the browser would send them.
   const cookies = new Map(request.cookies);
@@ -138,7 +143,7 @@ export async function tamper(ctx: AppContext, request: AppRequest, callback: Han
     stoppedBy = error instanceof QlikOAuthError ? (error.code as CheckCode) : lastFailedCheck(session);
   }
   const list = outcomes.get(session) ?? [];
-  list.push({ attack, stoppedBy, at: new Date().toISOString() });
+  list.push({ attack, stoppedBy, at: new Date().toISOString(), note });
   if (list.length > MAX_OUTCOMES) list.shift();
   outcomes.set(session, list);
   return { ...redirectReply('/trace#attacks'), status: 303 };
@@ -156,6 +161,24 @@ function lastFailedCheck(session: Session): CheckCode | undefined {
     if (event.type === 'check' && !event.passed) return event.code as CheckCode;
   }
   return undefined;
+}
+
+/** The sandbox fault that makes a sign-in meet ISS_MISSING: the tenant promises iss, then leaves it out. */
+const ISS_FAULT = SANDBOX_FAULTS.find((fault) => fault.expectedCheck === 'ISS_MISSING')!;
+
+/**
+ * Said before the Drop iss button is pressed. On a tenant that never promised iss (the sandbox by
+ * default), no iss check can refuse it (RFC 9207 §2.4 asks for iss only when it was promised): the
+ * tenant refuses the spent code, and revokes the tokens issued from it (RFC 6749 §4.1.2), which
+ * signs this browser out. The fault that makes the check fire is offered instead.
+ */
+export function dropIssForecast(issPromised: boolean): SafeHtml {
+  if (issPromised) return html`This tenant promises iss, so ISS_MISSING should refuse it before the code goes anywhere.`;
+  return html`<strong>On this tenant it cannot reach an iss check, and it signs you out.</strong> The tenant never
+promised iss, so ISS_MISSING does not apply and the forged callback passes the app's checks; the tenant
+then refuses the spent code (TOKEN_ERROR_RESPONSE) and, as a tenant should when a code comes twice,
+revokes the tokens issued from it. To watch ISS_MISSING fire, stop the app, start it with
+<code>SANDBOX_FAULT=${ISS_FAULT.name} npm start</code> and sign in: ${inlineText(ISS_FAULT.description)}`;
 }
 
 /** What stopped each attack, in a reader's words, given what this tenant promised. */
@@ -177,6 +200,6 @@ export function explainOutcome(outcome: AttackOutcome, issPromised: boolean): Sa
     case undefined:
       return html`No check refused it. That is a bug: please report it.`;
     default:
-      return html`Refused by ${code}; see its line in the transcript below.`;
+      return html`Its line in the transcript below says why.`;
   }
 }

@@ -11,7 +11,9 @@ import type { AppContext, AppRequest } from './context.ts';
 import { html, SafeHtml } from './html.ts';
 import { layout } from './pages.ts';
 import { jsonReply, pageReply, type Reply } from './reply.ts';
-import { ATTACKS, attackOutcomes, canAttack, explainOutcome, isAttackNote, type AttackName, type AttackOutcome } from './tamper.ts';
+import { faultBehind } from './error-page.ts';
+import type { SandboxFaultInfo } from '../sandbox/index.ts';
+import { ATTACKS, attackOutcomes, canAttack, dropIssForecast, explainOutcome, isAttackNote, type AttackName, type AttackOutcome } from './tamper.ts';
 
 /**
  * GET /trace — this browser's last sign-in after discovery at start, as a sequence diagram or
@@ -30,6 +32,7 @@ export async function trace(ctx: AppContext, { session, url }: AppRequest): Prom
       attacks: ctx.sandbox
         ? { available: canAttack(ctx, session), outcomes: attackOutcomes(session), issPromised: ctx.metadata.issParameterSupported }
         : undefined,
+      faults: ctx.sandboxFaults,
     }),
   );
 }
@@ -44,6 +47,8 @@ export interface TracePageInput {
   callbackUrl: string;
   /** Only on the sandbox tenant: the attacks this browser may try, and what became of those it tried. */
   attacks?: { available: boolean; outcomes: readonly AttackOutcome[]; issPromised: boolean } | undefined;
+  /** The sandbox faults switched on (SANDBOX_FAULT): a failure one of them causes is named as its doing. */
+  faults?: readonly SandboxFaultInfo[] | undefined;
 }
 
 // The page's own style sheet: a constant of this module, not data.
@@ -64,7 +69,7 @@ const TRACE_STYLE = new SafeHtml(`
   .arrow .label, .arrow .ret { overflow-wrap: anywhere; padding: 0 0.6rem; }
   .arrow .label code { background: #fff; }
   .msg > summary:hover .label, .msg > summary:focus .label { text-decoration: underline; }
-  .msg > summary .label::after { content: " ▸"; color: #0a6; }
+  .msg > summary .label::after { content: " ▸"; color: #00754a; }
   .msg[open] > summary .label::after { content: " ▾"; }
   .arrow .ret { color: #555; }
   .arrow .ret.bad { color: #a00; }
@@ -76,23 +81,24 @@ const TRACE_STYLE = new SafeHtml(`
   .ba { grid-column: 2 / 4; } .at { grid-column: 4 / 6; } .bt { grid-column: 2 / 6; }
   .more, .flash, .attack { overflow-wrap: anywhere; }
   .more { background: #fafafa; border: 1px solid #ddd; border-radius: 4px; padding: 0.5rem 0.8rem; margin: 0.3rem 0 0.6rem; font-size: 0.85rem; }
-  .more h4 { margin: 0.5rem 0 0.2rem; }
+  .more h3 { margin: 0.5rem 0 0.2rem; font-size: 0.9rem; }
   .more pre, .doc { white-space: pre-wrap; overflow-wrap: anywhere; overflow-x: visible; margin: 0.2rem 0; }
   .more code, .checks, .note { overflow-wrap: anywhere; }
   table.params { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.8rem; margin: 0.3rem 0; }
   table.params th, table.params td { text-align: left; vertical-align: top; border-bottom: 1px solid #e4e4e4; padding: 0.2rem 0.3rem; overflow-wrap: anywhere; }
   table.params th:nth-child(1) { width: 24%; } table.params th:nth-child(2) { width: 38%; }
-  .checks { background: #fff; border-left: 3px solid #0a6; margin: 0.3rem 0 0.6rem 30%; padding: 0.2rem 0.6rem; font-size: 0.85rem; }
+  .checks { background: #fff; border-left: 3px solid #00754a; margin: 0.3rem 0 0.6rem 30%; padding: 0.2rem 0.6rem; font-size: 0.85rem; }
   .checks.has-failed { border-left-color: #a00; }
   .checks ul { list-style: none; padding: 0; margin: 0; }
   .checks li { margin: 0.15rem 0; }
   .checks .mark { display: inline-block; min-width: 2rem; font-weight: 600; }
-  .checks .held .mark { color: #0a6; } .checks .na .mark { color: #777; } .checks .failed { color: #a00; }
+  .checks .held .mark { color: #00754a; } .checks .na .mark { color: #666; } .checks .failed { color: #a00; }
   .checks .why { color: #555; }
   .checks a.code { font-family: monospace; font-size: 0.75rem; background: #f3f3f3; padding: 0 0.2rem; color: #333; }
   .rule { font-size: 0.75rem; }
   .note { background: #fff; color: #444; font-size: 0.85rem; margin: 0.3rem 0; padding: 0.1rem 0.4rem; }
-  .attack { background: #fff0f0; border: 1px solid #e3a0a0; border-radius: 4px; padding: 0.3rem 0.6rem; font-size: 0.9rem; margin: 1rem 0 0.3rem; }
+  .attack { background: #fff0f0; border: 1px solid #e3a0a0; border-radius: 4px; padding: 0.3rem 0.6rem; font-size: 0.9rem; margin: 1rem 0 0.3rem; scroll-margin-top: 3rem; }
+  .attack:target { outline: 3px solid #a00; }
   .tamper { border: 1px solid #e3a0a0; border-radius: 6px; padding: 0.2rem 1rem 0.6rem; margin: 1rem 0; overflow-wrap: anywhere; }
   .tamper form { display: inline; }
   .tamper button.link { background: none; border: none; padding: 0; color: #06c; text-decoration: underline; font-weight: 600; }
@@ -116,13 +122,21 @@ browser, this app (your server) and the tenant, one arrow per request. Click an 
 parameters, headers and body. Each check says what held (✓), what did not apply (n/a) and why, or
 what failed (✗); its code links to its docs, its rule to the RFC. Secrets show only a prefix, their
 length and a mark (the same value has the same mark). Also as <a href="/trace?format=json">JSON</a>.</p>
-${failed ? html`<p class="flash warning">The sign-in stopped at <code>${failed.code}</code> (${failed.rule}): ${failed.message ?? failed.title}</p>` : ''}
-${input.attacks ? attackPanel(input.attacks) : ''}
+${failed ? failedBanner(failed, input.faults ?? []) : ''}
+${input.attacks ? attackPanel(input.attacks, input.events) : ''}
 ${input.events.length === 0 ? html`<p>No sign-in yet in this browser: <a href="/login">log in</a>, then come back. Discovery, which ran once when the app started, is below.</p>` : ''}
 ${all.length === 0 ? '' : sequence(input)}`,
     undefined,
     { wide: true, extraStyle: TRACE_STYLE },
   );
+}
+
+/** Where the sign-in stopped, as a refusal: the check that did not hold, and the fault behind it when one is on. */
+function failedBanner(failed: CheckEvent, faults: readonly SandboxFaultInfo[]): SafeHtml {
+  const fault = faultBehind(failed.code, faults);
+  return html`<p class="flash warning">The sign-in stopped at <code>${failed.code}</code> (${failed.rule}): “${failed.title}” did not hold. ${failed.message ?? ''}${
+    fault ? html` This is the fault you switched on: <code>SANDBOX_FAULT=${fault.name}</code>.` : ''
+  }</p>`;
 }
 
 function sequence(input: TracePageInput): SafeHtml {
@@ -188,10 +202,10 @@ function exchangeRow(event: ExchangeEvent): SafeHtml {
   const outcome = event.status === undefined ? `failed: ${event.errorCode ?? 'no answer'}` : `← ${event.status}`;
   const bad = event.status === undefined || event.status >= 400;
   const more = html`<p><code>${event.method} ${event.url}</code></p>
-<h4>Request</h4>
+<h3>Request</h3>
 ${headerBlock(event.requestHeaders)}
 ${event.requestForm ? paramTable(event.requestForm) : event.requestBody ? html`<pre>${event.requestBody}</pre>` : ''}
-<h4>Response${event.status === undefined ? html` — none: ${event.errorCode ?? ''}` : html` ${event.status}`}</h4>
+<h3>Response${event.status === undefined ? html` — none: ${event.errorCode ?? ''}` : html` ${event.status}`}</h3>
 ${headerBlock(event.responseHeaders)}
 ${event.responseBody ? html`<pre>${event.responseBody}</pre>` : ''}`;
   return arrow('app', 'tenant', html`<code>${event.method} ${path}</code>${query ? ' ?…' : ''}`, `${outcome} · ${Math.round(event.durationMs)} ms`, more, bad);
@@ -204,7 +218,7 @@ function headerBlock(headers: Record<string, string>): SafeHtml | '' {
 
 /** A note: the authorization request and the callback become arrows; an attack a banner; the rest a line. */
 function noteRows(event: NoteEvent, input: TracePageInput, forged: boolean): SafeHtml {
-  if (isAttackNote(event)) return html`<p class="attack">${event.text}</p>`;
+  if (isAttackNote(event)) return html`<h3 class="attack" id="${attackAnchor(input.events.indexOf(event))}">${event.text}</h3>`;
   const link = event.links?.[0];
   if (link && link.base === input.authorizationEndpoint) {
     const path = splitUrl(link.base).path;
@@ -254,7 +268,8 @@ function checkItem(check: CheckEvent): SafeHtml {
   const mark = outcome === 'held' ? '✓' : outcome === 'n/a' ? 'n/a' : '✗';
   const detail =
     outcome === 'n/a' ? html` <span class="why">— did not apply: ${check.why ?? ''}</span>` : outcome === 'failed' ? html`<br>${check.message ?? ''}` : '';
-  return html`<li class="${outcome === 'n/a' ? 'na' : outcome}"><span class="mark">${mark}</span> ${check.title} ${codeLink(check.code)} <span class="rule">${ruleLinks(check.rule).map(
+  const said = outcome === 'failed' ? html`did not hold: ${check.title}` : check.title;
+  return html`<li class="${outcome === 'n/a' ? 'na' : outcome}"><span class="mark">${mark}</span> ${said} ${codeLink(check.code)} <span class="rule">${ruleLinks(check.rule).map(
     ({ text, href }, i) => html`${i ? ', ' : ''}${href ? html`<a href="${href}">${text}</a>` : text}`,
   )}</span>${detail}</li>`;
 }
@@ -265,30 +280,41 @@ export function codeLink(code: string): SafeHtml {
   return page ? html`<a class="code" href="/docs/${page}#${code}">${code}</a>` : html`<code>${code}</code>`;
 }
 
-function attackPanel(attacks: NonNullable<TracePageInput['attacks']>): SafeHtml {
+function attackPanel(attacks: NonNullable<TracePageInput['attacks']>, events: readonly TraceEvent[]): SafeHtml {
   const names = Object.keys(ATTACKS) as AttackName[];
   const latestFirst = [...attacks.outcomes].reverse();
   return html`<section class="tamper" id="attacks"><h2>Try breaking it</h2>
 <p>This app runs on the local sandbox tenant, so it lets you attack your own last sign-in. Each
 button sends a forged callback to this app, for this browser only; the transcript below then shows
-the check that stopped it.</p>
+the check that refused it.</p>
 ${attacks.available
   ? html`<ul>${names.map(
       (name) => html`<li><form method="post" action="/trace/tamper?attack=${name}"><button class="link" type="submit">${ATTACKS[name].label}</button></form> — ${ATTACKS[name].what}${
-        name === 'drop-iss'
-          ? attacks.issPromised
-            ? ' This tenant promises iss, so ISS_MISSING should fire.'
-            : ' This tenant does not promise iss: watch what stops it instead (the tenant may then revoke your tokens and sign you out).'
-          : ''
+        name === 'drop-iss' ? html` ${dropIssForecast(attacks.issPromised)}` : ''
       }</li>`,
     )}</ul>`
   : html`<p>Sign in first (<a href="/login">log in</a>): the attacks use the callback of your last sign-in.</p>`}
-${latestFirst.map(
-  (outcome) => html`<p class="flash${outcome.stoppedBy ? '' : ' warning'}"><b>${ATTACKS[outcome.attack].label}</b>: ${
-    outcome.stoppedBy ? html`stopped by ${codeLink(outcome.stoppedBy)} — ${CHECKS[outcome.stoppedBy].title}. ` : 'not stopped. '
-  }${explainOutcome(outcome, attacks.issPromised)}</p>`,
-)}
+${latestFirst.map((outcome) => outcomeBox(outcome, attacks.issPromised, events))}
 </section>`;
+}
+
+/**
+ * What became of one attack: a refusal said as one — the check that did not hold, in its positive
+ * words — why, and a link down to the attack's events in the transcript (while they are still in it).
+ */
+function outcomeBox(outcome: AttackOutcome, issPromised: boolean, events: readonly TraceEvent[]): SafeHtml {
+  const { label } = ATTACKS[outcome.attack];
+  const verdict = outcome.stoppedBy
+    ? html`refused by ${codeLink(outcome.stoppedBy)}: “${CHECKS[outcome.stoppedBy].title}” did not hold.`
+    : 'not refused.';
+  const at = outcome.note === undefined ? -1 : events.indexOf(outcome.note);
+  const link = at === -1 ? '' : html` <a href="#${attackAnchor(at)}">See this attack in the transcript ↓</a>`;
+  return html`<p class="flash${outcome.stoppedBy ? '' : ' warning'}"><b>${label}</b>: ${verdict} ${explainOutcome(outcome, issPromised)}${link}</p>`;
+}
+
+/** The id of an attack's first event on the page, by its place in this browser's events. */
+function attackAnchor(index: number): string {
+  return `attack-${index}`;
 }
 
 /** A redacted URL's path, and whether it had a query (redacted URLs are for reading, so no URL parser). */

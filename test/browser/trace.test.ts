@@ -83,7 +83,15 @@ describe('/trace in a real browser', () => {
 
     await page.getByRole('button', { name: 'Replay this callback' }).click();
     await page.waitForURL(`${stack.app.url}/trace#attacks`);
-    assert.match((await page.locator('#attacks').textContent()) ?? '', /Replay this callback: stopped by LOGIN_NOT_PENDING/);
+    assert.match((await page.locator('#attacks').textContent()) ?? '', /Replay this callback: refused by LOGIN_NOT_PENDING: “the callback answers a sign-in that is still pending/);
+    // The result box links down to the attack's part of the transcript, and the link lands there.
+    await page.getByRole('link', { name: 'See this attack in the transcript ↓' }).click();
+    const target = page.locator('h3.attack:target');
+    assert.equal(await target.textContent(), 'Attack (from the /trace page): replay this callback.');
+    assert.equal(await target.isVisible(), true);
+    // Run in the page (as a string: this project's types have no DOM).
+    const inView = page.evaluate<boolean>("(() => { const r = document.querySelector('h3.attack:target').getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })()");
+    assert.equal(await inView, true, 'scrolled into view');
     assert.deepEqual(errors, []);
     await close();
   });
