@@ -22,11 +22,11 @@ export const CALLBACK_CHECKS = defineChecks('3.3', {
   STATE_MISMATCH: { rule: 'RFC 6749 §10.12', title: 'the callback state equals the one this browser was sent with', hint: `${AGAIN} Finish it in the browser that started it.` },
   ISS_MISMATCH: { rule: 'RFC 9207 §2.4', title: 'a callback iss equals the tenant issuer', hint: 'Start the sign-in again. If it repeats, the callback is not from your tenant: check the tenant URL.', settings: ['tenantUrl'] },
   ISS_MISSING: { rule: 'RFC 9207 §2.4', title: 'the callback carries iss when the tenant says it sends it', hint: 'Start the sign-in again. If it repeats, the callback is not from your tenant.' },
-  AUTHORIZATION_ERROR: { rule: 'RFC 6749 §4.1.2.1', title: 'the tenant did not answer with an error', hint: 'Check the OAuth client in the tenant (Administration → OAuth: redirect URI, scopes), then start the sign-in again.', settings: ['clientId', 'redirectUri', 'scope'] },
+  AUTHORIZATION_ERROR: { rule: 'RFC 6749 §4.1.2.1', title: 'the tenant sent a code, not an error', hint: 'Check the OAuth client in the tenant (Administration → OAuth: redirect URI, scopes), then start the sign-in again.', settings: ['clientId', 'redirectUri', 'scope'] },
   CODE_MISSING: { rule: 'RFC 6749 §4.1.2', title: 'the callback carries a code', hint: AGAIN },
 });
 export const TOKEN_CHECKS = defineChecks('3.3', {
-  TOKEN_ERROR_RESPONSE: { rule: 'RFC 6749 §5.2', title: 'the token endpoint did not answer with an error', hint: 'Start the sign-in again. If it repeats, check the OAuth client (redirect URI, scopes) at the tenant.', settings: ['redirectUri', 'scope'] },
+  TOKEN_ERROR_RESPONSE: { rule: 'RFC 6749 §5.2', title: 'the token endpoint answers with tokens, not an error', hint: 'Start the sign-in again. If it repeats, check the OAuth client (redirect URI, scopes) at the tenant.', settings: ['redirectUri', 'scope'] },
   TOKEN_UNEXPECTED_STATUS: { rule: 'RFC 6749 §5.1', title: 'the token endpoint answers 200', hint: 'The tenant answered something that is not a token response. Check the tenant URL, then start the sign-in again.', settings: ['tenantUrl'] },
   ACCESS_TOKEN_MISSING: { rule: 'RFC 6749 §5.1', title: 'access_token is a non-empty string', hint: 'Start the sign-in again. If it repeats, check the OAuth client at the tenant (Administration → OAuth).' },
   TOKEN_TYPE_NOT_BEARER: { rule: 'RFC 6749 §7.1', title: 'token_type is bearer (any letter case)', hint: 'This client only uses bearer tokens. Check that the tenant URL is a Qlik Cloud tenant.', settings: ['tenantUrl'] },

@@ -13,7 +13,7 @@ export const HTTP_CHECKS = defineChecks('http', {
   NETWORK_ERROR: { rule: 'Qlik: tenant reachable', title: 'the tenant can be reached', hint: 'Check that the tenant URL is right and reachable from this machine.', settings: ['tenantUrl'] },
   REDIRECT_REFUSED: { rule: 'RFC 9110 §15.4', title: 'a tenant endpoint does not redirect (an API GET may, to its own origin)', hint: 'Use the tenant URL exactly as the tenant shows it (https://<tenant>.<region>.qlikcloud.com).', settings: ['tenantUrl'] },
   BODY_TOO_LARGE: { rule: BOUNDED, title: 'the response body fits the size cap', hint: 'A tenant endpoint never sends this much. Check the tenant URL, or raise maxBodyBytes if you know why.', settings: ['tenantUrl'] },
-  NOT_JSON: { rule: 'RFC 8259 §11', title: 'the response is application/json', hint: 'The URL probably points at a web page, not the tenant API. Check the tenant URL.', settings: ['tenantUrl'] },
+  NOT_JSON: { rule: 'RFC 6749 §5.1, RFC 8414 §3.2; for Qlik REST answers, a project rule', title: 'the response is application/json', hint: 'The URL probably points at a web page, not the tenant API. Check the tenant URL.', settings: ['tenantUrl'] },
   JSON_INVALID: { rule: 'RFC 8259 §2', title: 'the response body parses as JSON', hint: 'The tenant sent a broken response. Try again; if it persists, contact Qlik support with the time of the attempt.' },
   JSON_NOT_OBJECT: { rule: 'RFC 8259 §4', title: 'the JSON body is an object', hint: 'The URL probably points at something other than the tenant. Check the tenant URL.', settings: ['tenantUrl'] },
 });
@@ -87,7 +87,7 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** Sends one request to the tenant and reads the whole response, with the protections above. */
 export async function httpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResult> {
-  // RFC 6749 §3.1, RFC 6750 §5.3: codes, secrets and tokens travel over TLS only. Checked where every
+  // RFC 6749 §3.1, §3.2, RFC 6750 §5.3: codes, secrets and tokens travel over TLS only. Checked where every
   // request leaves, so that no caller (a copied step fed its own metadata) can skip it.
   const url = URL.canParse(request.url) ? new URL(request.url) : undefined;
   const insecure = url === undefined ? 'it is not an absolute URL' : insecureUrlReason(url, request.issuer);
@@ -208,7 +208,7 @@ function scrubHeaders(headers: Headers, secrets: readonly string[]): Headers {
   return new Headers([...headers].map(([name, value]): [string, string] => [name, scrub(value, secrets)]));
 }
 
-/** Parses a JSON object body. RFC 8259 §11, RFC 6838 §4.2.8 (+json): a proxy's HTML error page is not data. */
+/** Parses a JSON object body; its content type must say JSON (RFC 6838 §4.2.8 counts +json): a proxy's HTML error page is not data. */
 export function parseJsonObject(result: HttpResult, what: string, onCheck?: CheckObserver): Record<string, unknown> {
   const type = result.headers.get('content-type') ?? '(none)';
   const mediaType = type.split(';', 1)[0]!.trim().toLowerCase();

@@ -120,7 +120,7 @@ describe('/trace after a sign-in on the sandbox tenant', () => {
     assert.match(before.body, /<code>SANDBOX_FAULT=iss-missing npm start<\/code> and sign in: The metadata promises <code>iss<\/code>/);
     await browser.request(`${stack.app.url}/trace/tamper?attack=drop-iss`, { method: 'POST' });
     const page = await browser.get(`${stack.app.url}/trace`);
-    assert.match(page.body, /<b>Drop iss<\/b>: refused by <a class="code" href="[^"]+">TOKEN_ERROR_RESPONSE<\/a>: “the token endpoint did not answer with an error” did not hold\./);
+    assert.match(page.body, /<b>Drop iss<\/b>: refused by <a class="code" href="[^"]+">TOKEN_ERROR_RESPONSE<\/a>: “the token endpoint answers with tokens, not an error” did not hold\./);
     assert.match(page.body, /This tenant never promised iss, so its absence proves nothing/);
   });
 

@@ -127,7 +127,7 @@ test('checks read as what held, n/a with why, the code linked to its docs row an
     /<li class="held"><span class="mark">✓<\/span> the callback state equals the one this browser was sent with <a class="code" href="\/docs\/3\.3-token\.md#STATE_MISMATCH">STATE_MISMATCH<\/a> <span class="rule"><a href="https:\/\/www\.rfc-editor\.org\/rfc\/rfc6749#section-10\.12">RFC 6749 §10\.12<\/a><\/span><\/li>/,
   );
   assert.match(html, /<li class="na"><span class="mark">n\/a<\/span> the callback carries iss when the tenant says it sends it <a class="code" href="\/docs\/3\.3-token\.md#ISS_MISSING">ISS_MISSING<\/a> <span class="rule">.*?<\/span> <span class="why">— did not apply: the tenant&#39;s metadata does not promise iss/);
-  assert.match(html, /<li class="failed"><span class="mark">✗<\/span> did not hold: the token endpoint did not answer with an error <a class="code" [^>]+>TOKEN_ERROR_RESPONSE<\/a> <span class="rule">.*?<\/span><br>The tenant refused the code: invalid_grant\./);
+  assert.match(html, /<li class="failed"><span class="mark">✗<\/span> did not hold: the token endpoint answers with tokens, not an error <a class="code" [^>]+>TOKEN_ERROR_RESPONSE<\/a> <span class="rule">.*?<\/span><br>The tenant refused the code: invalid_grant\./);
   assert.match(html, /\(6 held, 2 did not apply, 1 failed\)/);
   assert.match(html, /<p class="flash warning">The sign-in stopped at <code>TOKEN_ERROR_RESPONSE<\/code>/);
 });

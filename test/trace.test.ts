@@ -102,7 +102,7 @@ test('a failed sign-in\'s transcript names the failing check, and the error body
   assert.equal(failed.section, '3.3');
   assert.match(failed.message!, /OAUTH-22/);
   assertNoSecret(JSON.stringify(trace.events));
-  assert.match(formatTranscript(trace.events), /^ {3}✗ did not hold: the token endpoint did not answer with an error \[TOKEN_ERROR_RESPONSE, RFC 6749 §5\.2\]\n {5}The tenant refused to exchange the code \(HTTP 401, OAUTH-22/m);
+  assert.match(formatTranscript(trace.events), /^ {3}✗ did not hold: the token endpoint answers with tokens, not an error \[TOKEN_ERROR_RESPONSE, RFC 6749 §5\.2\]\n {5}The tenant refused to exchange the code \(HTTP 401, OAUTH-22/m);
 });
 
 test('the transcript is bounded', () => {
