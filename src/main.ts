@@ -38,11 +38,6 @@ function listenHost(appUrl: string | undefined): string {
   return hostname.replace(/^\[(.*)\]$/, '$1'); // [::1] → ::1
 }
 
-/** The faults SANDBOX_FAULT switched on, as the sandbox lists them (name, what it breaks, the check that should refuse it). */
-function faultsOn(options: SandboxOptions | undefined): SandboxFaultInfo[] {
-  return SANDBOX_FAULTS.filter((fault) => options?.faults?.includes(fault.name));
-}
-
 async function start(config: EnvConfig, sandbox: Sandbox | undefined, faults: readonly SandboxFaultInfo[]): Promise<App> {
   const tenantUrl = config.tenantUrl ?? sandbox!.url;
   try {
@@ -82,12 +77,11 @@ async function start(config: EnvConfig, sandbox: Sandbox | undefined, faults: re
 }
 
 function printReady(app: App, config: EnvConfig, sandbox: Sandbox | undefined, faults: readonly SandboxFaultInfo[]): void {
-  const clientId = config.clientId ?? SANDBOX_CLIENT_ID;
   const lines = [
     '',
     `  Open            ${app.url}`,
     `  Tenant          ${app.metadata.issuer}${sandbox ? '  (local sandbox tenant)' : ''}`,
-    `  Client ID       ${clientId}`,
+    `  Client ID       ${config.clientId ?? SANDBOX_CLIENT_ID}`,
     `  Redirect URI    ${app.redirectUri}`,
     sandbox
       ? '                  (registered with the sandbox tenant for you)'
@@ -144,7 +138,8 @@ async function main(): Promise<void> {
   }
   const { config, sandboxOptions } = readSettings();
   const sandbox = sandboxOptions === undefined ? undefined : await startSandbox(sandboxOptions);
-  const faults = faultsOn(sandboxOptions);
+  // The faults SANDBOX_FAULT switched on: named to the user, and on any failure they cause.
+  const faults = SANDBOX_FAULTS.filter((fault) => sandboxOptions?.faults?.includes(fault.name));
   const app = await start(config, sandbox, faults);
   sandbox?.addRedirectUri(SANDBOX_CLIENT_ID, app.redirectUri);
   printReady(app, config, sandbox, faults);

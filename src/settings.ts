@@ -23,7 +23,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads .env in the working directory into process.env, when there is one; variables already set win over it. */
+/** Reads .env, when there is one, into process.env. */
 export function loadDotEnv(): void {
   try {
     process.loadEnvFile();
@@ -76,10 +76,7 @@ export function readClient(env: Env, secretRequired: boolean): ClientSettings {
     // Credentials without a tenant are a half-done setup; silently using the sandbox would hide it.
     const set = (['QLIK_CLIENT_ID', 'QLIK_CLIENT_SECRET', 'QLIK_CLIENT_PRIVATE_KEY_FILE'] as const).filter((name) => setting(env, name) !== undefined);
     if (set.length > 0) {
-      throw new ConfigError(
-        `${named(set)} set, but QLIK_TENANT_URL is not.`,
-        'Set QLIK_TENANT_URL to your tenant, e.g. https://acme.eu.qlikcloud.com, or remove the QLIK_CLIENT_* settings to use the local sandbox tenant.',
-      );
+      throw new ConfigError(`${named(set)} set, but QLIK_TENANT_URL is not.`, 'Set QLIK_TENANT_URL to your tenant, e.g. https://acme.eu.qlikcloud.com, or remove the QLIK_CLIENT_* settings to use the local sandbox tenant.');
     }
     return { clientId: undefined, clientSecret: undefined, assertion: undefined };
   }
@@ -92,10 +89,8 @@ export function readClient(env: Env, secretRequired: boolean): ClientSettings {
     keyFile !== undefined && keyId === undefined && 'QLIK_CLIENT_KEY_ID',
   ].filter((name) => name !== false);
   if (missing.length > 0) {
-    throw new ConfigError(
-      `QLIK_TENANT_URL is set, but ${named(missing)} not.`,
-      `Copy ${missing.length > 1 ? 'them' : 'it'} from your OAuth client (Administration activity center → OAuth; older docs: Management Console) into ${missing.join(' and ')}, e.g. in .env.`,
-    );
+    const where = 'your OAuth client (Administration activity center → OAuth; older docs: Management Console)';
+    throw new ConfigError(`QLIK_TENANT_URL is set, but ${named(missing)} not.`, `Copy ${missing.length > 1 ? 'them' : 'it'} from ${where} into ${missing.join(' and ')}, e.g. in .env.`);
   }
   const assertion = keyFile === undefined ? undefined : readPrivateKey(clientId!, keyFile, keyId);
   return { clientId, clientSecret: assertion ? undefined : clientSecret, assertion };
@@ -119,9 +114,6 @@ function readPrivateKey(clientId: string, file: string, keyId: string | undefine
 
 export const DEFAULT_SCOPE = 'user_default offline_access';
 
-/** Qlik: scope names are letters, digits and _ . - : (e.g. user_default, admin.apps:export). */
-export const QLIK_SCOPE_NAME = /^[A-Za-z0-9_.:-]+$/;
-
 /**
  * QLIK_SCOPE: scopes separated by single spaces (RFC 6749 §3.3, with step 3.2's SCOPE_PATTERN,
  * which buildAuthorizationUrl checks again at every sign-in), without openid. Unset: `fallback`.
@@ -140,19 +132,13 @@ export function readScope(env: Env, fallback = DEFAULT_SCOPE): string {
   return scope;
 }
 
-/**
- * The SANDBOX_* settings (src/sandbox/env.ts), for the sandbox tenant a command starts when no
- * tenant is configured. Next to a real tenant they would silently do nothing, so they are refused
- * there; undefined then.
- */
+/** The SANDBOX_* settings; undefined with a real tenant, next to which they would silently do nothing, so are refused. */
 export function readSandboxSettings(env: Env): SandboxOptions | undefined {
   const names = Object.keys(env).filter((name) => name.startsWith('SANDBOX_') && setting(env, name) !== undefined).sort();
   if (setting(env, 'QLIK_TENANT_URL') !== undefined) {
     if (names.length === 0) return undefined;
-    throw new ConfigError(
-      `${named(names)} set, but QLIK_TENANT_URL is too: these only apply to the sandbox.`,
-      `Remove ${names.join(', ')} to use your tenant, or remove QLIK_TENANT_URL (and QLIK_CLIENT_ID, QLIK_CLIENT_SECRET) to use the sandbox.`,
-    );
+    const hint = `Remove ${names.join(', ')} to use your tenant, or remove QLIK_TENANT_URL (and QLIK_CLIENT_ID, QLIK_CLIENT_SECRET) to use the sandbox.`;
+    throw new ConfigError(`${named(names)} set, but QLIK_TENANT_URL is too: these only apply to the sandbox.`, hint);
   }
   try {
     return sandboxOptionsFromEnv(env);

@@ -16,22 +16,17 @@ async function main(): Promise<number> {
   const { exitCode, lines } = await preflight(process.env, { onLine: (line) => process.stdout.write(`${line}\n`) });
   const failed = lines.filter((line) => line.status === 'FAIL').length;
   const warned = lines.filter((line) => line.status === 'warn').length;
-  const summary =
-    exitCode === 2
-      ? 'The settings cannot be used; fix them and run npm run check again.'
-      : failed > 0
-        ? `${failed} check${failed > 1 ? 's' : ''} failed${warned > 0 ? `, ${warned} warning${warned > 1 ? 's' : ''}` : ''}.`
-        : `All checks passed${warned > 0 ? `, ${warned} warning${warned > 1 ? 's' : ''}` : ''}.`;
+  const warnings = warned > 0 ? `, ${warned} warning${warned > 1 ? 's' : ''}` : '';
+  let summary = `All checks passed${warnings}.`;
+  if (failed > 0) summary = `${failed} check${failed > 1 ? 's' : ''} failed${warnings}.`;
+  if (exitCode === 2) summary = 'The settings cannot be used; fix them and run npm run check again.';
   process.stdout.write(`${summary}\n`);
   return exitCode;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`The check itself failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+try {
+  process.exitCode = await main();
+} catch (error) {
+  process.stderr.write(`The check itself failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+  process.exitCode = 1;
+}

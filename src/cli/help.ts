@@ -6,7 +6,7 @@ import { CALLBACK_PATH, DEFAULT_PORT, DEFAULT_SCOPE } from '../app/config.ts';
 import { SANDBOX_CLIENT_ID, SANDBOX_FAULTS, SANDBOX_SWITCHES } from '../sandbox/index.ts';
 
 /** [name, meaning, default] — the app's contract (design.md), plus TRACE and SESSION_SECRET. */
-export const SETTINGS: readonly (readonly [string, string, string])[] = [
+const SETTINGS: readonly (readonly [string, string, string])[] = [
   ['QLIK_TENANT_URL', 'your tenant, e.g. https://acme.eu.qlikcloud.com', 'none: start the local sandbox tenant'],
   ['QLIK_CLIENT_ID', "the OAuth web client's ID", `the sandbox's ${SANDBOX_CLIENT_ID}`],
   ['QLIK_CLIENT_SECRET', "the OAuth web client's secret", "the sandbox's own"],

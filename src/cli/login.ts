@@ -1,16 +1,7 @@
 // `npm run login`: sign a user in from the command line over a loopback redirect (RFC 8252 §7.3,
-// src/native-login.ts), then print their /api/v1/users/me JSON as the last line of stdout.
-//
-//   npm run login [-- --no-open] [--port N] [--timeout SECONDS] [--save FILE]
-//
-// Prints `Open this URL to sign in: <url>` and opens the system browser (unless --no-open, or no
-// browser can be started). With --save FILE the tokens are written to FILE (mode 0600, never
-// printed), and a later run refreshes from it instead of opening the browser while the refresh
-// token works; a FILE that is not this user's own, or that others may read, is refused. Settings (environment or .env): QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET
-// (only for a confidential Web client; a native client has none), QLIK_SCOPE (default
-// user_default offline_access), QLIK_REDIRECT_URI (a fixed loopback redirect registered for the
-// client). With no QLIK_TENANT_URL it starts the local sandbox tenant and its native client.
-// Exit codes: 0 signed in, 1 the sign-in failed or timed out, 2 a setting or an argument is wrong.
+// src/native-login.ts), then print their /api/v1/users/me JSON as the last line of stdout. USAGE
+// lists the arguments and settings. With --save FILE, a later run refreshes from the saved tokens
+// instead of opening the browser while the refresh token works.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -38,25 +29,19 @@ Settings: QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET (confidential clie
 With no QLIK_TENANT_URL it runs against a local sandbox tenant.`;
 const HELP = 'See npm run login -- --help for the usage.';
 
-export interface LoginArguments {
+interface LoginArguments {
   open: boolean;
   port: number | undefined;
   timeoutMs: number;
   saveFile: string | undefined;
 }
 
-export function parseLoginArguments(argv: string[]): LoginArguments | 'help' {
+function parseLoginArguments(argv: string[]): LoginArguments | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
-      options: {
-        'no-open': { type: 'boolean' },
-        port: { type: 'string' },
-        timeout: { type: 'string' },
-        save: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: { 'no-open': { type: 'boolean' }, port: { type: 'string' }, timeout: { type: 'string' }, save: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (error) {
     throw new ConfigError((error as Error).message, HELP);
@@ -154,10 +139,7 @@ function readSavedFile(file: string): Partial<SavedTokens> | undefined {
   try {
     const problem = savedFileProblem(fstatSync(fd), process.getuid?.());
     if (problem !== undefined) {
-      throw new ConfigError(
-        `--save ${file}: not using it, because ${problem}.`,
-        'If it is yours and nobody else can have read it, run chmod 600 on it; else delete it (and sign out at the tenant), or give --save another file.',
-      );
+      throw new ConfigError(`--save ${file}: not using it, because ${problem}.`, 'If it is yours and nobody else can have read it, run chmod 600 on it; else delete it (and sign out at the tenant), or give --save another file.');
     }
     try {
       return (JSON.parse(readFileSync(fd, 'utf8')) ?? {}) as Partial<SavedTokens>;
@@ -190,16 +172,20 @@ function usableTokens(file: string, saved: Partial<SavedTokens>, metadata: Tenan
 function openBrowser(url: string): void {
   const [command, args] =
     process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['rundll32', ['url.dll,FileProtocolHandler', url]] : ['xdg-open', [url]];
+  const failed = () => process.stderr.write('Could not start a browser: open the URL above yourself.\n');
   try {
-    const child = spawn(command, args, { stdio: 'ignore', detached: true });
-    child.on('error', () => process.stderr.write('Could not start a browser: open the URL above yourself.\n'));
-    child.unref();
+    spawn(command, args, { stdio: 'ignore', detached: true }).on('error', failed).unref();
   } catch {
-    process.stderr.write('Could not start a browser: open the URL above yourself.\n');
+    failed();
   }
 }
 
-async function signIn(args: LoginArguments): Promise<unknown> {
+async function signIn(): Promise<unknown> {
+  const args = parseLoginArguments(process.argv.slice(2));
+  if (args === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
   const tenantUrl = readTenantUrl(process.env);
   const settings = readClient(process.env, false);
   const scope = readScope(process.env);
@@ -216,8 +202,7 @@ async function signIn(args: LoginArguments): Promise<unknown> {
   try {
     if (tenantUrl === undefined) sandbox = await startLocalTenant();
     // The sandbox's native client is public: no secret. A configured client has one only when QLIK_CLIENT_SECRET is set.
-    const client: ClientCredentials =
-      sandbox === undefined ? { clientId: settings.clientId!, clientSecret: settings.clientSecret, assertion: settings.assertion } : { clientId: SANDBOX_NATIVE_CLIENT_ID };
+    const client: ClientCredentials = sandbox === undefined ? { ...settings, clientId: settings.clientId! } : { clientId: SANDBOX_NATIVE_CLIENT_ID };
     const metadata = await discover(tenantUrl ?? sandbox!.url);
 
     let tokens: TokenSet | undefined;
@@ -253,13 +238,7 @@ async function refreshFromFile(file: string, saved: TokenSet | string, metadata:
   }
 }
 
-async function signInWithBrowser(
-  metadata: TenantMetadata,
-  client: ClientCredentials,
-  scope: string,
-  args: LoginArguments,
-  redirectUri: string | undefined,
-): Promise<TokenSet> {
+async function signInWithBrowser(metadata: TenantMetadata, client: ClientCredentials, scope: string, args: LoginArguments, redirectUri: string | undefined): Promise<TokenSet> {
   const login = await startLoopbackSignIn(metadata, client, {
     scope,
     redirectUri,
@@ -270,9 +249,8 @@ async function signInWithBrowser(
   }).catch((error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES') {
-      throw new Error(
-        `Could not listen for the callback: the port is ${code === 'EADDRINUSE' ? 'already in use' : 'not allowed for this user'}. What to do: stop the other program, or choose another port (--port, or QLIK_REDIRECT_URI).`,
-      );
+      const why = code === 'EADDRINUSE' ? 'already in use' : 'not allowed for this user';
+      throw new Error(`Could not listen for the callback: the port is ${why}. What to do: stop the other program, or choose another port (--port, or QLIK_REDIRECT_URI).`);
     }
     throw error;
   });
@@ -291,14 +269,5 @@ async function signInWithBrowser(
   }
 }
 
-async function main(): Promise<unknown> {
-  const args = parseLoginArguments(process.argv.slice(2));
-  if (args === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  return signIn(args);
-}
-
-// Run when started as a command; importing the file (tests) only gets its argument parser.
-if (process.argv[1] === fileURLToPath(import.meta.url)) await runCommand(main);
+// Run when started as a command; importing the file (tests) only gets its functions.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await runCommand(signIn);

@@ -1,20 +1,14 @@
 // `npm run m2m -- [METHOD] [PATH]`: one Qlik REST call as a machine (src/machine.ts), its JSON
-// answer as the last line of stdout.
+// answer as the last line of stdout. USAGE lists the arguments and settings. For example:
 //
 //   npm run m2m                                   GET /api/v1/users/me as the client's bot user
-//   npm run m2m -- GET /api/v1/spaces
 //   npm run m2m -- POST /api/v1/spaces --json '{"name":"Reports","type":"shared"}'
 //   npm run m2m -- --impersonate subject:auth0|a1b2c3      as that user (Qlik's user impersonation)
-//
-// Settings (environment or .env): QLIK_TENANT_URL, QLIK_CLIENT_ID and QLIK_CLIENT_SECRET of a Web
-// client allowed client credentials (and user impersonation), QLIK_SCOPE (default user_default).
-// With no QLIK_TENANT_URL it starts the local sandbox tenant and uses its M2M client.
-// Exit codes: 0 done, 1 the call failed, 2 a setting or an argument is wrong.
 
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { discover } from '../3.1-discovery.ts';
-import { qlikFetch, type QlikRequest } from '../lifecycle.ts';
+import { qlikFetch } from '../lifecycle.ts';
 import { IMPERSONATION_GRANT_TYPE, machineSession, type UserLookup } from '../machine.ts';
 import { SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET, type Sandbox } from '../sandbox/index.ts';
 import { ConfigError, readClient, readScope, readTenantUrl } from '../settings.ts';
@@ -33,7 +27,7 @@ const HELP = 'See npm run m2m -- --help for the usage.';
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 type Method = (typeof METHODS)[number];
 
-export interface M2mArguments {
+interface M2mArguments {
   method: Method;
   path: string;
   json: unknown;
@@ -97,15 +91,10 @@ async function main(): Promise<unknown> {
   let sandbox: Sandbox | undefined;
   try {
     if (tenantUrl === undefined) sandbox = await startLocalTenant();
-    const client =
-      sandbox === undefined
-        ? { clientId: settings.clientId!, clientSecret: settings.clientSecret, assertion: settings.assertion }
-        : { clientId: SANDBOX_M2M_CLIENT_ID, clientSecret: SANDBOX_M2M_CLIENT_SECRET };
+    const client = sandbox === undefined ? { ...settings, clientId: settings.clientId! } : { clientId: SANDBOX_M2M_CLIENT_ID, clientSecret: SANDBOX_M2M_CLIENT_SECRET };
     const metadata = await discover(tenantUrl ?? sandbox!.url);
     const session = machineSession(metadata, client, { scope, userLookup: args.userLookup });
-    const request: QlikRequest = { method: args.method };
-    if (args.json !== undefined) request.json = args.json;
-    return await qlikFetch(session, args.path, request);
+    return await qlikFetch(session, args.path, { method: args.method, json: args.json });
   } finally {
     await sandbox?.close();
   }

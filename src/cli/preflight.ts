@@ -15,16 +15,14 @@ import { revokeToken } from '../lifecycle.ts';
 import { clientCredentialsToken } from '../machine.ts';
 import type { ClientConfig, ClientCredentials } from '../client.ts';
 import { QlikOAuthError, clip, quote } from '../errors.ts';
-import { httpRequest, isLoopbackHost, parseErrorBody, type HttpExchange, type HttpOptions, type HttpResult } from '../http.ts';
+import { httpRequest, isLoopbackHost, parseErrorBody, parseJsonObject, type HttpExchange, type HttpOptions, type HttpResult } from '../http.ts';
 import { SecretMemory, escapeControl } from '../redact.ts';
 import { CALLBACK_PATH, readConfig } from '../app/config.ts';
-import { ConfigError, QLIK_SCOPE_NAME, readClient, readSandboxSettings, readScope, readTenantUrl, type Env } from '../settings.ts';
-import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, startSandbox, type Sandbox, type SandboxOptions } from '../sandbox/index.ts';
-
-export type CheckStatus = 'ok' | 'FAIL' | 'warn' | 'skip';
+import { ConfigError, readClient, readSandboxSettings, readScope, readTenantUrl, type Env } from '../settings.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, startSandbox, type Sandbox } from '../sandbox/index.ts';
 
 export interface CheckLine {
-  status: CheckStatus;
+  status: 'ok' | 'FAIL' | 'warn' | 'skip';
   /** Which check: "tenant URL", "discovery", "issuer", … */
   name: string;
   text: string;
@@ -33,8 +31,6 @@ export interface CheckLine {
 export interface PreflightOptions {
   /** The fetch for every call to the tenant (a test's recorder, a proxy). Default: the global one. */
   fetch?: typeof fetch;
-  /** Timeout of each call to the tenant. Default 10 s (src/http.ts). */
-  timeoutMs?: number;
   /** Given each line as soon as it is known, already formatted and redacted. */
   onLine?: (line: string) => void;
 }
@@ -46,34 +42,29 @@ export interface PreflightResult {
 }
 
 /** Clock skew beyond which the check warns, and fails. */
-export const CLOCK_WARN_MS = 30_000;
-export const CLOCK_FAIL_MS = 5 * 60_000;
+const CLOCK_WARN_MS = 30_000;
+const CLOCK_FAIL_MS = 5 * 60_000;
+
+/** Qlik: scope names are letters, digits and _ . - : (e.g. user_default, admin.apps:export). */
+const QLIK_SCOPE_NAME = /^[A-Za-z0-9_.:-]+$/;
 
 const WHERE_CLIENTS_ARE = 'Administration activity center → OAuth (older docs: Management Console → OAuth)';
 
 /** The lines so far, and the values no line may show. */
 class Report {
   readonly lines: CheckLine[] = [];
-  readonly #secrets = new SecretMemory();
+  /**
+   * The secret, the state, a token: never printed, wherever a tenant's text echoes them. Tenant text
+   * is scrubbed before anything cuts it: a secret straddling the cut would survive in part.
+   */
+  readonly secrets = new SecretMemory();
   readonly #onLine: ((line: string) => void) | undefined;
   constructor(onLine: ((line: string) => void) | undefined) {
     this.#onLine = onLine;
   }
-  /** A value that must never be printed (the secret, the state, a token), wherever a tenant's text echoes it. */
-  hide(value: string | undefined): void {
-    if (value !== undefined) this.#secrets.remember(value);
-  }
-  /** Text with every hidden value replaced (src/redact.ts). Tenant text goes through it before anything cuts it. */
-  scrub(text: string): string {
-    return this.#secrets.scrub(text);
-  }
-  /** A FAIL line for a setting that cannot work. */
-  refuse(name: string, error: ConfigError): void {
-    this.add('FAIL', name, `${error.message} Fix: ${error.hint}`);
-  }
-  add(status: CheckStatus, name: string, text: string): void {
+  add(status: CheckLine['status'], name: string, text: string): void {
     // Scrubbed once more whole, and escaped: nothing a tenant sent can drive the terminal.
-    const line = { status, name, text: escapeControl(this.scrub(text)) };
+    const line = { status, name, text: escapeControl(this.secrets.scrub(text)) };
     this.lines.push(line);
     this.#onLine?.(formatLine(line));
   }
@@ -87,23 +78,16 @@ export function formatLine(line: CheckLine): string {
   return `${line.status.padEnd(4)} ${line.name}: ${line.text}`;
 }
 
-/**
- * Checks the settings in `env` (QLIK_TENANT_URL, QLIK_CLIENT_ID, QLIK_CLIENT_SECRET, QLIK_SCOPE,
- * APP_URL, PORT) against the tenant. With no tenant configured, checks a built-in sandbox tenant
- * started for the occasion (SANDBOX_* settings apply to it).
- */
+/** With no tenant configured, checks a sandbox tenant started for the occasion (SANDBOX_* settings apply to it). */
 export async function preflight(env: Env, options: PreflightOptions = {}): Promise<PreflightResult> {
   const report = new Report(options.onLine);
-  let sandboxOptions: SandboxOptions | undefined;
-  try {
-    sandboxOptions = readSandboxSettings(env);
+  const sandboxOptions = readSetting(report, 'settings', () => {
+    const sandboxSettings = readSandboxSettings(env);
     // Credentials without a tenant: the same refusal as `npm start` (the other settings get their own lines).
-    if (sandboxOptions !== undefined) readClient(env, true);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    report.refuse('settings', error);
-    return { lines: report.lines, exitCode: 2 };
-  }
+    if (sandboxSettings !== undefined) readClient(env, true);
+    return sandboxSettings;
+  });
+  if (report.failed()) return { lines: report.lines, exitCode: 2 };
   const sandbox = sandboxOptions === undefined ? undefined : await startSandbox(sandboxOptions);
   try {
     return await check(report, env, sandbox, options);
@@ -118,7 +102,7 @@ function readSetting<T>(report: Report, name: string, read: () => T): T | undefi
     return read();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    report.refuse(name, error);
+    report.add('FAIL', name, `${error.message} Fix: ${error.hint}`);
     return undefined;
   }
 }
@@ -130,18 +114,15 @@ async function check(report: Report, env: Env, sandbox: Sandbox | undefined, opt
   const redirectUri = readSetting(report, 'redirect URI', () => checkRedirectUri(report, env, client?.clientId ?? '(your client)', sandbox));
   const scope = readSetting(report, 'scope', () => checkScope(report, env));
   if (report.failed() || issuer === undefined || client === undefined || scope === undefined) {
-    for (const name of ['discovery', 'issuer', 'clock', 'authorize', 'credentials']) {
-      report.add('skip', name, 'the settings above must be fixed first; nothing was sent to the tenant');
-    }
+    for (const name of ['discovery', 'issuer', 'clock', 'authorize', 'credentials']) report.add('skip', name, 'the settings above must be fixed first; nothing was sent to the tenant');
     return { lines: report.lines, exitCode: 2 };
   }
-  const http: HttpOptions = {
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-  };
+  const http: HttpOptions = options.fetch ? { fetch: options.fetch } : {};
 
   // --- the tenant
-  const answers = await askBothPaths(issuer, http);
+  // RFC 8414 §3: asks BOTH well-known paths; the client asks the second only when the first is not metadata.
+  const [documented, tutorial] = metadataUrls(issuer);
+  const answers = [await get(documented, issuer, http), await get(tutorial, issuer, http)] as const;
   const metadata = checkDiscovery(report, issuer, answers);
   checkClock(report, answers);
   if (metadata === undefined) {
@@ -174,7 +155,7 @@ function checkTenantUrl(report: Report, issuer: string, isSandbox: boolean): str
 
 function checkClient(report: Report, env: Env, isSandbox: boolean): ClientCredentials {
   const { clientId, clientSecret, assertion } = isSandbox ? { clientId: SANDBOX_CLIENT_ID, clientSecret: SANDBOX_CLIENT_SECRET, assertion: undefined } : readClient(env, true);
-  report.hide(clientSecret);
+  if (clientSecret !== undefined) report.secrets.remember(clientSecret);
   const proof = assertion ? `private key JWT (QLIK_CLIENT_KEY_ID ${quote(env.QLIK_CLIENT_KEY_ID)}; no secret is sent)` : `client secret set (${clientSecret!.length} characters, never printed)`;
   report.add('ok', 'client', `client ID ${quote(clientId)}${isSandbox ? " (the sandbox's web client)" : ''}; ${proof}`);
   return { clientId: clientId!, clientSecret, assertion };
@@ -222,34 +203,24 @@ interface Answer {
   receivedAt: number;
   /** Why this is not metadata, or undefined when it is. */
   notMetadata: string | undefined;
-  /** The metadata document, when it is one. */
-  document: Record<string, unknown> | undefined;
 }
 
 /** One GET, with the redirect (never followed) and failures described instead of thrown. */
 async function get(url: string, issuer: string, http: HttpOptions, headers?: Record<string, string>): Promise<Answer> {
-  let exchange: HttpExchange | undefined;
-  const options = { ...http, onExchange: (seen: HttpExchange) => (exchange = seen) };
+  const seen = recording(http);
   try {
-    const result = await httpRequest({ method: 'GET', url, issuer, ...(headers ? { headers } : {}) }, options);
-    const notMetadata = whyNotMetadata(result);
-    const document = notMetadata === undefined ? (JSON.parse(result.body) as Record<string, unknown>) : undefined;
-    return { url, result, exchange, receivedAt: Date.now(), notMetadata, document };
+    const result = await httpRequest({ method: 'GET', url, issuer, ...(headers ? { headers } : {}) }, seen.http);
+    return { url, result, exchange: seen.last(), receivedAt: Date.now(), notMetadata: whyNotMetadata(result) };
   } catch (error) {
     if (!(error instanceof QlikOAuthError)) throw error;
+    const exchange = seen.last();
     const location = exchange?.responseHeaders.location;
     const why =
       error.code === 'REDIRECT_REFUSED' && exchange?.status !== undefined
         ? `HTTP ${exchange.status} redirect to ${clip(location === undefined ? '(no location)' : new URL(location, url).href, 120)}`
         : `${error.code}: ${error.message.replace(/\.$/, '')}`;
-    return { url, result: undefined, exchange, receivedAt: Date.now(), notMetadata: why, document: undefined };
+    return { url, result: undefined, exchange, receivedAt: Date.now(), notMetadata: why };
   }
-}
-
-/** RFC 8414 §3: asks BOTH well-known paths; the client asks the second only when the first is not metadata. */
-async function askBothPaths(issuer: string, http: HttpOptions): Promise<readonly [Answer, Answer]> {
-  const [documented, tutorial] = metadataUrls(issuer);
-  return [await get(documented, issuer, http), await get(tutorial, issuer, http)];
 }
 
 /** Says what each path answered, then checks the document the client would use, as the client would. */
@@ -257,7 +228,7 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
   const labels = ["RFC 8414, Qlik's documented path", "the tutorial's path"];
   const said = (answer: Answer, index: number) =>
     `${answer.url} (${labels[index]}) → ${answer.notMetadata === undefined ? 'metadata' : answer.notMetadata}`;
-  const chosenIndex = answers.findIndex((answer) => answer.document !== undefined);
+  const chosenIndex = answers.findIndex((answer) => answer.notMetadata === undefined);
 
   if (chosenIndex === -1) {
     // RFC 8414 §3.2: neither place answered with metadata (the client's DISCOVERY_FAILED).
@@ -266,7 +237,6 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
     return undefined;
   }
   const chosen = answers[chosenIndex]!;
-  const document = chosen.document!; // the answer was chosen for having one
   const other = answers[1 - chosenIndex]!;
   const otherText = other.notMetadata === undefined ? `${other.url} (${labels[1 - chosenIndex]}) → metadata too` : said(other, 1 - chosenIndex);
   report.add(
@@ -275,12 +245,6 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
     `metadata at ${chosen.url} (${labels[chosenIndex]}${chosenIndex === 1 ? ', which the client falls back to' : ''}); ${otherText}`,
   );
 
-  // RFC 8414 §3.3: the issuer must equal the tenant URL, to the letter.
-  const issuerSaid = document.issuer as string; // whyNotMetadata: a document has a string issuer
-  if (issuerSaid !== issuer) {
-    report.add('FAIL', 'issuer', `the metadata names issuer ${quote(issuerSaid)}, but QLIK_TENANT_URL gives ${quote(issuer)}; they must be equal to the letter (RFC 8414 §3.3, ISSUER_MISMATCH). If ${quote(issuerSaid)} is your tenant's address, set QLIK_TENANT_URL to it; else this is not your tenant's metadata.`);
-    return undefined;
-  }
   try {
     const metadata = processDiscoveryResponse(chosen.result!, issuer);
     const revoke = metadata.revocationEndpoint ?? `not listed (${issuer}/oauth/revoke is used)`;
@@ -288,7 +252,12 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
     return metadata;
   } catch (error) {
     if (!(error instanceof QlikOAuthError)) throw error;
-    report.add('FAIL', 'issuer', `the issuer matches, but the metadata fails a check: ${error.message} ${error.hint} (${error.code})`);
+    if (error.code === 'ISSUER_MISMATCH') {
+      const named = quote(parseJsonObject(chosen.result!, 'metadata').issuer);
+      report.add('FAIL', 'issuer', `the metadata names issuer ${named}, but QLIK_TENANT_URL gives ${quote(issuer)}; they must be equal to the letter (RFC 8414 §3.3, ISSUER_MISMATCH). If ${named} is your tenant's address, set QLIK_TENANT_URL to it; else this is not your tenant's metadata.`);
+    } else {
+      report.add('FAIL', 'issuer', `the issuer matches, but the metadata fails a check: ${error.message} ${error.hint} (${error.code})`);
+    }
     return undefined;
   }
 }
@@ -304,20 +273,20 @@ function checkClock(report: Report, answers: readonly Answer[]): void {
     report.add('skip', 'clock', 'the tenant sent no Date header, so its clock cannot be compared');
     return;
   }
-  const headers = new Headers(dated.exchange!.responseHeaders);
-  const offset = Date.parse(headers.get('date') ?? '') - dated.receivedAt;
+  const date = dated.exchange!.responseHeaders.date!;
+  const offset = Date.parse(date) - dated.receivedAt;
   const seconds = Math.round(Math.abs(offset) / 1000);
   const size = seconds >= 120 ? `${seconds} s (${(seconds / 60).toFixed(1)} min)` : `${seconds} s`;
   const side = offset > 0 ? 'ahead of' : 'behind';
   // The Date header has whole seconds, and the answer took a while to come: 2 s is no skew.
   if (Math.abs(offset) <= 2_000) {
-    report.add('ok', 'clock', `the tenant's clock (its Date header, ${headers.get('date')}) and this machine's agree to within 2 s`);
+    report.add('ok', 'clock', `the tenant's clock (its Date header, ${date}) and this machine's agree to within 2 s`);
   } else if (Math.abs(offset) <= CLOCK_WARN_MS) {
     report.add('ok', 'clock', `the tenant's clock is ${size} ${side} this machine's (its Date header); under ${CLOCK_WARN_MS / 1000} s is fine`);
   } else if (Math.abs(offset) <= CLOCK_FAIL_MS) {
-    report.add('warn', 'clock', `the tenant's clock is ${size} ${side} this machine's (its Date header, ${headers.get('date')}); over ${CLOCK_WARN_MS / 1000} s. Tokens still work (expiry is read against the tenant's clock), but set this machine's clock right (NTP).`);
+    report.add('warn', 'clock', `the tenant's clock is ${size} ${side} this machine's (its Date header, ${date}); over ${CLOCK_WARN_MS / 1000} s. Tokens still work (expiry is read against the tenant's clock), but set this machine's clock right (NTP).`);
   } else {
-    report.add('FAIL', 'clock', `the tenant's clock is ${size} ${side} this machine's (its Date header, ${headers.get('date')}); over ${CLOCK_FAIL_MS / 60_000} min. This machine's clock is wrong: TLS certificate checks and the times you give Qlik support depend on it. Set it right (e.g. turn on NTP).`);
+    report.add('FAIL', 'clock', `the tenant's clock is ${size} ${side} this machine's (its Date header, ${date}); over ${CLOCK_FAIL_MS / 60_000} min. This machine's clock is wrong: TLS certificate checks and the times you give Qlik support depend on it. Set it right (e.g. turn on NTP).`);
   }
 }
 
@@ -327,7 +296,7 @@ function checkClock(report: Report, answers: readonly Answer[]): void {
  */
 async function checkAuthorize(report: Report, metadata: TenantMetadata, client: ClientConfig, scope: string, http: HttpOptions): Promise<void> {
   const state = createState();
-  report.hide(state);
+  report.secrets.remember(state);
   const url = buildAuthorizationUrl(metadata, client, { scope, state, codeChallenge: codeChallengeS256(createCodeVerifier()) });
   const answer = await get(url.href, metadata.issuer, http, { accept: 'text/html' });
   const status = answer.exchange?.status;
@@ -335,7 +304,7 @@ async function checkAuthorize(report: Report, metadata: TenantMetadata, client: 
   if (status !== undefined && status >= 300 && status < 400 && location !== undefined) {
     const target = new URL(location, url);
     if (target.origin + target.pathname !== client.redirectUri) {
-      report.add('ok', 'authorize', `no OAUTH-1 error: the tenant sends the browser on to ${clip(report.scrub(target.origin + target.pathname), 100)} (its sign-in) — it did not refuse the client ID or redirect URI up front, which is all this can show before someone signs in`);
+      report.add('ok', 'authorize', `no OAUTH-1 error: the tenant sends the browser on to ${clip(report.secrets.scrub(target.origin + target.pathname), 100)} (its sign-in) — it did not refuse the client ID or redirect URI up front, which is all this can show before someone signs in`);
       return;
     }
     // RFC 6749 §4.1.2.1: the tenant redirects back only to a registered redirect URI; an error then
@@ -347,7 +316,7 @@ async function checkAuthorize(report: Report, metadata: TenantMetadata, client: 
     }
     const description = target.searchParams.get('error_description');
     const what = error === 'invalid_scope' ? 'Check QLIK_SCOPE against the scopes the OAuth client allows.' : `Check the OAuth client's settings in ${WHERE_CLIENTS_ARE}.`;
-    report.add('FAIL', 'authorize', `the redirect URI is registered, but the tenant refused the request: error=${clip(report.scrub(error), 60)}${description ? ` (${clip(report.scrub(description), 200)})` : ''}. ${what}`);
+    report.add('FAIL', 'authorize', `the redirect URI is registered, but the tenant refused the request: error=${clip(report.secrets.scrub(error), 60)}${description ? ` (${clip(report.secrets.scrub(description), 200)})` : ''}. ${what}`);
     return;
   }
   if (answer.result === undefined || status === undefined || status >= 500 || status === 429) {
@@ -370,13 +339,12 @@ interface TenantSaid {
 }
 
 /**
- * What the tenant said in an answer, from its body as it came — text like "HTTP 401 OAUTH-5
- * "Unauthorized", traceId …" and the error code. Every hidden value is scrubbed before anything is
- * cut: a secret straddling the cut would survive in part. Without the traceId, two answers compare.
+ * What the tenant said, from its body as it came (scrubbed first): text like
+ * "HTTP 401 OAUTH-5 "Unauthorized", traceId …". Without the traceId, two answers compare.
  */
 function tenantSaid(report: Report, exchange: HttpExchange | undefined, withTraceId = true): TenantSaid {
   if (exchange?.status === undefined) return { status: undefined, code: undefined, text: exchange?.errorCode ?? 'no answer' };
-  const said = parseErrorBody({ status: exchange.status, headers: new Headers(exchange.responseHeaders), body: report.scrub(exchange.responseBody ?? '') });
+  const said = parseErrorBody({ status: exchange.status, headers: new Headers(exchange.responseHeaders), body: report.secrets.scrub(exchange.responseBody ?? '') });
   const parts = [`HTTP ${exchange.status}`];
   if (said?.code) parts.push(said.code);
   if (said?.message) parts.push(quote(said.message));
@@ -413,7 +381,7 @@ async function checkCredentials(report: Report, metadata: TenantMetadata, client
     await afterRefusal(report, metadata, client, http, error, seen.last());
     return;
   }
-  report.hide(tokens.accessToken);
+  report.secrets.remember(tokens.accessToken);
   let revoked = 'the token it gave was revoked at once';
   try {
     await revokeToken(metadata, client, { token: tokens.accessToken, hint: 'access_token' }, http);
@@ -449,7 +417,7 @@ async function afterRefusal(report: Report, metadata: TenantMetadata, client: Cl
     return;
   }
   const wrong = `deliberately-wrong-${randomBytes(12).toString('hex')}`;
-  report.hide(wrong);
+  report.secrets.remember(wrong);
   const ours = await revokeProbe(report, metadata, client, http);
   const control = await revokeProbe(report, metadata, { ...client, clientSecret: wrong }, http);
   if (ours.status === 200 && control.status !== undefined && control.status !== 200 && control.status !== 429) {

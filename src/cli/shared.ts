@@ -1,6 +1,5 @@
 // What `npm run login` and `npm run m2m` share: the sandbox tenant when no tenant is configured,
-// and one clear line on stderr when something fails. Their settings are read by src/settings.ts,
-// as for every command.
+// and one clear line on stderr when something fails.
 //
 // Exit codes: 0 done, 1 the sign-in or the call failed, 2 a setting or an argument is wrong
 // (then nothing was sent over the network).
@@ -21,16 +20,11 @@ export async function startLocalTenant(): Promise<Sandbox> {
  * One line for stderr: what failed, the check's code and rule, what to do. No stack; no secret (a
  * tenant's echo of what it was sent is scrubbed by src/http.ts before any message is made of it).
  */
-export function failureLine(error: unknown): string {
+function failureLine(error: unknown): string {
   if (error instanceof ConfigError) return `Configuration error: ${error.message} Fix: ${error.hint}`;
   if (error instanceof QlikOAuthError) return `Error ${error.code} (${error.rule}): ${error.message} What to do: ${error.hint}`;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return `Error: ${error instanceof Error ? error.message : String(error)}${code ? ` (${code})` : ''}`;
-}
-
-/** The exit code for a failure: 2 when a setting or an argument is wrong, else 1. */
-export function exitCodeFor(error: unknown): number {
-  return error instanceof ConfigError || error instanceof ConfigurationError ? 2 : 1;
 }
 
 /**
@@ -46,7 +40,7 @@ export async function runCommand(command: () => Promise<unknown>): Promise<never
     code = 0;
   } catch (error) {
     process.stderr.write(`${escapeControl(failureLine(error))}\n`);
-    code = exitCodeFor(error);
+    code = error instanceof ConfigError || error instanceof ConfigurationError ? 2 : 1;
   }
   // Let stdout drain before leaving (a pipe may be slower than the process).
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
