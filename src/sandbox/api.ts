@@ -8,7 +8,7 @@ import type { SandboxContext } from './context.ts';
 import { HTTP, SPACES } from './error-codes.ts';
 import { mediaTypeOf, parseJsonObject, QlikFailure, readBody, sendHtml, sendJson } from './http.ts';
 import type { TokenRecord } from './store.ts';
-import { SPACE_TYPES, SPACES as SPACE_LIST, TENANT_ID, userFor, userId, type Space } from './fake-data.ts';
+import { SPACE_TYPES, TENANT_ID, userFor, userId, type Space } from './fake-data.ts';
 
 /** Qlik: the REST APIs need the user_default scope. */
 const API_SCOPE = 'user_default';
@@ -42,10 +42,8 @@ function unauthorized(detail: string, error: 'invalid_token' | undefined): QlikF
 }
 
 /**
- * GET /api/v1/users/me. Qlik documents one answer: 301 "Successful redirect" (text/html) to the user
- * resource, /api/v1/users/{userId}, which every Qlik SDK follows. The Location is relative (RFC 9110
- * §10.2.2 allows it): the client resolves it against the request's URL, on the same origin.
- * usersMeRedirect: false answers the user at once.
+ * GET /api/v1/users/me. Qlik documents one answer: 301 (text/html) to /api/v1/users/{userId}, which every
+ * Qlik SDK follows; relative (RFC 9110 §10.2.2), so same origin. usersMeRedirect: false answers at once.
  */
 export function handleUsersMe(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext): void {
   const token = requireAccessToken(req, ctx);
@@ -66,33 +64,19 @@ const MAX_SPACES = 1_000;
 const DEFAULT_LIMIT = 5;
 const MAX_LIMIT = 100;
 
-/** The tenant's spaces, in creation order (also the listing order): a dozen made up, plus those a client creates. */
-export interface SpaceStore {
-  byId: Map<string, Space>;
-}
-
-export function createSpaces(): SpaceStore {
-  return { byId: new Map(SPACE_LIST.map((space) => [space.id, { ...space }])) };
-}
-
 /** A space as the API shows it: Qlik's fields plus its absolute links. */
 function spaceJson(space: Space, baseUrl: string): Record<string, unknown> {
   const self = `${baseUrl}/api/v1/spaces/${space.id}`;
   return { ...space, links: { self: { href: self }, assignments: { href: `${self}/assignments` } } };
 }
 
-/**
- * GET /api/v1/spaces, the way Qlik pages: `limit`, an opaque `next` cursor, and absolute
- * `links.next.href` (and `links.prev.href`) that a client follows as given until there is no `next`.
- */
+/** GET /api/v1/spaces, paged as Qlik: `limit`, an opaque `next` cursor, absolute links.next/prev.href to follow. */
 export function handleSpaces(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, query: URLSearchParams): void {
   requireAccessToken(req, ctx);
   const limitText = query.get('limit');
   const limit = limitText === null ? DEFAULT_LIMIT : Number(limitText);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new QlikFailure(400, HTTP.badRequest, `limit must be a whole number from 1 to ${MAX_LIMIT}.`);
-  }
-  const all = [...ctx.spaces.byId.values()];
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new QlikFailure(400, HTTP.badRequest, `limit must be a whole number from 1 to ${MAX_LIMIT}.`);
+  const all = [...ctx.spaces.values()];
   const cursor = query.get('next');
   const offset = cursor === null ? 0 : offsetFromCursor(cursor, all.length);
 
@@ -111,9 +95,7 @@ export function handleSpaces(req: IncomingMessage, res: ServerResponse, ctx: San
 function offsetFromCursor(cursor: string, count: number): number {
   const match = /^spaces:(\d{1,4})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   const offset = match ? Number(match[1]) : NaN;
-  if (!(offset > 0 && offset < count)) {
-    throw new QlikFailure(400, HTTP.badRequest, 'The next cursor is not one this API gave out. Follow links.next.href as given.');
-  }
+  if (!(offset > 0 && offset < count)) throw new QlikFailure(400, HTTP.badRequest, 'The next cursor is not one this API gave out. Follow links.next.href as given.');
   return offset;
 }
 
@@ -121,9 +103,7 @@ function offsetFromCursor(cursor: string, count: number): number {
 export async function handleCreateSpace(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext): Promise<void> {
   const token = requireAccessToken(req, ctx);
   const mediaType = mediaTypeOf(req);
-  if (mediaType !== 'application/json') {
-    throw new QlikFailure(400, SPACES.badRequest, `Send the space as application/json, not "${mediaType.slice(0, 60) || 'nothing'}".`);
-  }
+  if (mediaType !== 'application/json') throw new QlikFailure(400, SPACES.badRequest, `Send the space as application/json, not "${mediaType.slice(0, 60) || 'nothing'}".`);
   const { name, type = 'shared', description } = parseJsonObject(await readBody(req), SPACES.badRequest);
   if (typeof name !== 'string' || name.trim() === '' || name.length > 256) {
     throw new QlikFailure(400, SPACES.badRequest, 'name is required: a string of 1 to 256 characters. Send {"name": "…", "type": "shared"}.');
@@ -133,10 +113,10 @@ export async function handleCreateSpace(req: IncomingMessage, res: ServerRespons
     throw new QlikFailure(400, SPACES.badRequest, 'description must be a string of at most 1024 characters.');
   }
   const wanted = name.toLowerCase();
-  if ([...ctx.spaces.byId.values()].some((space) => space.name.toLowerCase() === wanted)) {
+  if ([...ctx.spaces.values()].some((space) => space.name.toLowerCase() === wanted)) {
     throw new QlikFailure(409, SPACES.conflict, `A space named "${name.slice(0, 100)}" already exists. Choose another name.`);
   }
-  if (ctx.spaces.byId.size >= MAX_SPACES) throw new QlikFailure(403, SPACES.tooMany, `The sandbox holds at most ${MAX_SPACES} spaces. Delete some first.`);
+  if (ctx.spaces.size >= MAX_SPACES) throw new QlikFailure(403, SPACES.tooMany, `The sandbox holds at most ${MAX_SPACES} spaces. Delete some first.`);
   const space: Space = {
     id: randomBytes(12).toString('hex'), // Qlik's ids are 24 hex digits
     name,
@@ -146,17 +126,17 @@ export async function handleCreateSpace(req: IncomingMessage, res: ServerRespons
     createdAt: new Date(ctx.now()).toISOString(),
     ...(description === undefined ? {} : { description }),
   };
-  ctx.spaces.byId.set(space.id, space);
+  ctx.spaces.set(space.id, space);
   sendJson(res, 201, spaceJson(space, ctx.url), { location: `${ctx.url}/api/v1/spaces/${space.id}` });
 }
 
 /** GET and DELETE /api/v1/spaces/{id}. */
 export function handleSpace(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, id: string): void {
   requireAccessToken(req, ctx);
-  const space = ctx.spaces.byId.get(id);
+  const space = ctx.spaces.get(id);
   if (space === undefined) throw new QlikFailure(404, SPACES.notFound, `No space with id "${id.slice(0, 60)}".`);
   if (req.method === 'DELETE') {
-    ctx.spaces.byId.delete(id);
+    ctx.spaces.delete(id);
     res.writeHead(204, { 'cache-control': 'no-store' });
     res.end();
     return;

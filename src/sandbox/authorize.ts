@@ -5,19 +5,14 @@
 // known good, errors are an HTTP 400 here: redirecting to an unchecked URI would make the sandbox an
 // open redirector. After that, errors go back to the client's redirect URI with `error`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { redirectUriMatches, type RegisteredClient, type SandboxContext } from './context.ts';
+import { decideScopes, redirectUriMatches, splitScope, type RegisteredClient, type SandboxContext } from './context.ts';
 import { AUTHORIZE, CONSENT, type OAuthErrorCode } from './error-codes.ts';
 import { escapeHtml, param, QlikFailure, readBodyParams, repeatedParams, rfcText, sendHtml, sendRedirect, withQuery } from './http.ts';
 import { hasFault } from './settings.ts';
 import { CODE_KEPT_MS, PENDING_LIFETIME_MS, randomToken } from './store.ts';
-import { decideScopes, splitScope } from './scopes.ts';
 
 /** An error that goes back to the client as `?error=...` (RFC 6749 §4.1.2.1) plus Qlik's error_code. */
-interface RedirectError {
-  /** The sandbox's code; its `rfc` is the RFC 6749 error name, e.g. invalid_request. */
-  code: OAuthErrorCode;
-  detail: string;
-}
+type RedirectError = { code: OAuthErrorCode; detail: string };
 
 export function handleAuthorize(_req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, query: URLSearchParams): void {
   const client = checkClient(query, ctx);
@@ -48,9 +43,7 @@ export function handleAuthorize(_req: IncomingMessage, res: ServerResponse, ctx:
 /** Step 1 of 2: who is asking. Failures are a 400, never a redirect. */
 function checkClient(query: URLSearchParams, ctx: SandboxContext): RegisteredClient {
   // RFC 6749 §3.1: a repeated parameter makes the request ambiguous.
-  if (repeatedParams(query, ['client_id', 'redirect_uri']).length > 0) {
-    throw new QlikFailure(400, AUTHORIZE.badParameter, 'client_id and redirect_uri must each appear once.');
-  }
+  if (repeatedParams(query, ['client_id', 'redirect_uri']).length > 0) throw new QlikFailure(400, AUTHORIZE.badParameter, 'client_id and redirect_uri must each appear once.');
   const clientId = param(query, 'client_id');
   const client = clientId === undefined ? undefined : ctx.clients.get(clientId);
   // RFC 6749 §4.1.2.1: unknown client → tell the user, do not redirect anywhere. Qlik: 400 OAUTH-1.
@@ -88,9 +81,7 @@ function findRequestProblem(query: URLSearchParams, client: RegisteredClient): R
   if (responseType === undefined) return { code: AUTHORIZE.badParameter, detail: 'response_type is missing; send response_type=code.' };
   if (responseType !== 'code') return { code: AUTHORIZE.unsupportedResponseType, detail: 'Only response_type=code is supported.' };
   // RFC 6749 §4.1.2.1 unauthorized_client: e.g. an M2M-only client asking for a user's sign-in.
-  if (!client.grantTypes.has('authorization_code')) {
-    return { code: AUTHORIZE.grantNotAllowed, detail: `Client "${client.clientId}" may not use the authorization code flow.` };
-  }
+  if (!client.grantTypes.has('authorization_code')) return { code: AUTHORIZE.grantNotAllowed, detail: `Client "${client.clientId}" may not use the authorization code flow.` };
 
   // Qlik: scope is required. RFC 6749 §3.3: without a default, "fail the request indicating an invalid
   // scope" — an error redirect (§4.1.2.1), as for any scope the client may not have.
@@ -125,9 +116,8 @@ function findRequestProblem(query: URLSearchParams, client: RegisteredClient): R
 }
 
 /**
- * The redirect that reports an error (RFC 6749 §4.1.2.1): error, error_description, state as sent,
- * plus Qlik's error_code / error_detail [doc] (the codes themselves are ours) and `iss` (RFC 9207 §2:
- * on error responses too).
+ * The redirect that reports an error (RFC 6749 §4.1.2.1): error, error_description, state as sent, plus
+ * Qlik's error_code / error_detail [doc] (the codes are ours) and `iss` (RFC 9207 §2: on errors too).
  */
 function errorRedirectUrl(ctx: SandboxContext, redirectUri: string, state: string | undefined, problem: RedirectError): string {
   return withQuery(redirectUri, {
@@ -157,9 +147,8 @@ function callbackState(ctx: SandboxContext, state: string | undefined): string |
 }
 
 /**
- * The consent page's Content-Security-Policy: no script, and the form may post only to the sandbox.
- * Browsers also apply form-action to the redirect that follows the post (CSP Level 3), so the
- * client's origin is allowed too, else Chrome would block the 302 back to the app.
+ * The consent page's CSP: no script, and the form posts only to the sandbox. Browsers apply form-action to
+ * the redirect after the post too (CSP Level 3): the client's origin is allowed, else Chrome blocks the 302.
  */
 function consentPolicy(redirectUri: string): string {
   const target = new URL(redirectUri);
@@ -171,10 +160,7 @@ function consentPolicy(redirectUri: string): string {
 /** Who may sign in to the sandbox: any name of this shape; there are no passwords. */
 const USER_NAME_PATTERN = '[a-z0-9._-]{1,40}';
 
-/**
- * What each well-known Qlik scope lets the app do, for the page's list. A Map, not an object: a
- * scope named `constructor` or `__proto__` must find nothing (it did find Object's, and crashed).
- */
+/** What well-known Qlik scopes let the app do. A Map: a scope named `constructor` must find nothing. */
 const SCOPE_TEXT = new Map<string, string>([
   ['user_default', 'act as you in Qlik Cloud (read your profile, spaces and apps)'],
   ['offline_access', 'keep access when you are away (a refresh token)'],
@@ -240,9 +226,7 @@ export async function handleDecision(req: IncomingMessage, res: ServerResponse, 
   }
 
   const decision = param(form, 'decision');
-  if (decision !== 'allow' && decision !== 'deny') {
-    throw new QlikFailure(400, CONSENT.badDecision, 'decision must be allow or deny.');
-  }
+  if (decision !== 'allow' && decision !== 'deny') throw new QlikFailure(400, CONSENT.badDecision, 'decision must be allow or deny.');
 
   if (decision === 'deny') {
     ctx.store.pending.delete(tx);
@@ -254,9 +238,7 @@ export async function handleDecision(req: IncomingMessage, res: ServerResponse, 
 
   const user = param(form, 'user') ?? '';
   // The sandbox's users have no password, only a name of a safe shape. The tx is kept, so Back works.
-  if (!USER_NAME.test(user)) {
-    throw new QlikFailure(400, CONSENT.badUser, `The user name must match ${USER_NAME_PATTERN}. Go back and fix it.`);
-  }
+  if (!USER_NAME.test(user)) throw new QlikFailure(400, CONSENT.badUser, `The user name must match ${USER_NAME_PATTERN}. Go back and fix it.`);
 
   ctx.store.pending.delete(tx); // one answer per consent page
   rememberUser(ctx, user);

@@ -1,12 +1,7 @@
-// `npm run sandbox`: the sandbox tenant alone, so the examples, the command-line sign-in and the M2M
-// snippets can be tried against it without reading the source. Prints its URL and every client.
-//
-//   npm run sandbox [-- --port N] [--redirect-uri URI]…
-//
-// Port: --port, else SANDBOX_PORT, else 3001 (next to the app's 3000; 0 = any free port).
-// Also reads the SANDBOX_* settings (settings.ts), from the environment or a .env file in the working
-// directory. Writes the JWT client's private key to a file of its own, removed at stop.
-// Stops on Ctrl-C (SIGINT) or SIGTERM.
+// `npm run sandbox` (usage below): the sandbox tenant alone, so the examples, the command-line sign-in
+// and the M2M snippets can be tried against it without reading the source. Prints its URL and every
+// client; reads the SANDBOX_* settings (settings.ts) from the environment or a .env file; writes the JWT
+// client's private key to a file of its own, removed when Ctrl-C (SIGINT) or SIGTERM stops it.
 // Exit codes: 0 stopped on request, 1 could not start (port busy), 2 a setting is wrong.
 import { parseArgs } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +13,7 @@ import { checkRedirectUri } from './context.ts';
 import { startSandbox } from './server.ts';
 import { ConfigError, loadDotEnv } from '../settings.ts';
 
-const DEFAULT_SANDBOX_PORT = 3001;
+const DEFAULT_SANDBOX_PORT = 3001; // next to the app's 3000
 /** The app's redirect URI with its defaults (PORT=3000), registered for the web client. */
 const APP_REDIRECT_URI = 'http://localhost:3000/login/callback';
 

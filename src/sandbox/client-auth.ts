@@ -20,10 +20,7 @@ export interface ClientCredentials {
 /** RFC 7523 §2.2: the client_assertion_type of a JWT client assertion. */
 export const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/**
- * Reads the client's credentials from the Authorization header or the body, refusing a request
- * that uses two methods at once (RFC 6749 §2.3: "MUST NOT use more than one authentication method").
- */
+/** The client's credentials, from the Authorization header or the body (RFC 6749 §2.3: never two methods at once). */
 export function readClientCredentials(req: IncomingMessage, body: URLSearchParams): ClientCredentials {
   const clientId = param(body, 'client_id');
   const secret = param(body, 'client_secret');
@@ -53,10 +50,7 @@ export function readClientCredentials(req: IncomingMessage, body: URLSearchParam
   return { clientId, secret, assertion: undefined, method: clientId === undefined && secret === undefined ? 'none' : 'post' };
 }
 
-/**
- * RFC 6749 §2.3.1: `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`, each part
- * form-urlencoded (Appendix B) before base64, so both are decoded after the split.
- */
+/** RFC 6749 §2.3.1: `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`: decode each part after the split. */
 function decodeBasic(header: string): { clientId: string; secret: string } {
   const match = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
   const decoded = match ? Buffer.from(match[1]!, 'base64').toString('utf8') : '';
@@ -82,17 +76,14 @@ function basicFailure(error: OAuthErrorCode, detail: string): QlikFailure {
   return new QlikFailure(401, error, detail, { 'www-authenticate': 'Basic realm="qlik"' });
 }
 
-export interface AuthenticateOptions {
+interface AuthenticateOptions {
   /** The client a refresh token was issued to, for a request that names none (Qlik's refresh schema has no client_id). */
   tokenClientId?: string | undefined;
   /** [?] A web client may leave its secret out (the webCodeWithoutSecret switch, code exchange only). */
   secretOptional?: boolean;
 }
 
-/**
- * Checks the credentials: a confidential (web) client must prove its secret or sign an assertion with
- * its key; a public client (native, spa) has neither and must send neither.
- */
+/** A confidential (web) client proves its secret or signs an assertion; a public one (native, spa) sends neither. */
 export function authenticateClient(creds: ClientCredentials, ctx: SandboxContext, options: AuthenticateOptions = {}): RegisteredClient {
   const fail = (error: OAuthErrorCode, detail: string) => (creds.method === 'basic' ? basicFailure(error, detail) : new QlikFailure(401, error, detail));
   const jwt = creds.assertion === undefined ? undefined : parseJwt(creds.assertion);

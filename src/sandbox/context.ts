@@ -1,11 +1,10 @@
 // What every handler needs: the issuer URL, the registered clients, settings, faults, counters, store,
-// clock; and the rules for registering a client (Qlik's client types) and matching its redirect URIs.
+// clock; and the rules for registering a client (Qlik's client types), matching its redirect URIs, and
+// deciding which scopes a request gets.
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { DEFAULT_SCOPES, defaultClients, type OpenIdConfigurationMode, type SandboxClient, type SandboxClientType, type SandboxFaults, type SandboxOptions, type SandboxStats } from './options.ts';
-import type { ErrorStyle } from './http.ts';
+import { DEFAULT_SCOPES, defaultClients, type SandboxClient, type SandboxClientType, type SandboxFaults, type SandboxOptions, type SandboxStats } from './options.ts';
 import { createStore, type SandboxStore } from './store.ts';
-import { createSpaces, type SpaceStore } from './api.ts';
-import { SCOPE_NAME } from './scopes.ts';
+import { SPACES, type Space } from './fake-data.ts';
 import { GRANTS, type SandboxGrantType } from './token.ts';
 
 /** A client as the sandbox holds it: every default filled in. */
@@ -18,10 +17,8 @@ export interface RegisteredClient {
   publicKey: KeyObject | undefined;
   redirectUris: string[];
   grantTypes: ReadonlySet<SandboxGrantType>;
-  /** The allow-list, in order. */
-  scopes: readonly string[];
-  /** CORS origins. */
-  allowedOrigins: readonly string[];
+  scopes: readonly string[]; // the allow-list, in order
+  allowedOrigins: readonly string[]; // for CORS
 }
 
 type Settings = Required<Omit<SandboxOptions, 'port' | 'clients' | 'faults' | 'now'>>;
@@ -33,12 +30,15 @@ export interface SandboxContext extends Settings {
   faults: SandboxFaults;
   stats: SandboxStats;
   store: SandboxStore;
-  spaces: SpaceStore;
+  /** The tenant's spaces by id, in creation order (the listing order): the made-up ones, then a client's. */
+  spaces: Map<string, Space>;
   /** Users who signed in through the consent page: impersonation can find them. */
   signedInUsers: Set<string>;
   now: () => number;
 }
 
+/** Qlik: scope tokens are letters, digits, `_ . - :` (e.g. admin.apps:export). */
+const SCOPE_NAME = /^[A-Za-z0-9_.:-]+$/;
 const SIX_HOURS = 6 * 60 * 60;
 const THIRTY_DAYS = 30 * 24 * 60 * 60;
 
@@ -68,7 +68,7 @@ export function createContext(options: SandboxOptions, jwtPublicKey: string): Sa
     faults: { named: [...(options.faults ?? [])] },
     stats: { tokenRequests: 0, refreshRequests: 0, revokeRequests: 0, apiRequests: 0 },
     store: createStore(now),
-    spaces: createSpaces(),
+    spaces: new Map(SPACES.map((space) => [space.id, { ...space }])),
     signedInUsers: new Set(),
     now,
   };
@@ -129,9 +129,7 @@ function signingKey(pem: string, fail: (why: string) => Error): KeyObject {
 
 /** RFC 6749 §3.1.2: a redirect URI is an absolute URI and has no fragment. */
 export function checkRedirectUri(uri: string): void {
-  if (!URL.canParse(uri) || uri.includes('#')) {
-    throw new Error(`Sandbox: redirect URI "${uri}" must be an absolute URL without a #fragment.`);
-  }
+  if (!URL.canParse(uri) || uri.includes('#')) throw new Error(`Sandbox: redirect URI "${uri}" must be an absolute URL without a #fragment.`);
 }
 
 /** A loopback redirect with a port: http://127.0.0.1:PORT/…, http://localhost:PORT/… or http://[::1]:PORT/… */
@@ -164,4 +162,32 @@ export function describeClient(client: RegisteredClient): SandboxClient {
     scopes: [...client.scopes],
     ...(client.allowedOrigins.length === 0 ? {} : { allowedOrigins: [...client.allowedOrigins] }),
   };
+}
+
+/** RFC 6749 §3.3: scope is a list of space-separated scope tokens. Duplicates are dropped. */
+export function splitScope(scope: string | undefined): string[] {
+  return [...new Set((scope ?? '').split(' ').filter((s) => s !== ''))];
+}
+
+type ScopeDecision = { scopes: string[]; problem?: undefined } | { problem: string; scopes?: undefined };
+
+/**
+ * The scopes a request is granted, or why not. An absent or empty `scope` (optional at the token
+ * endpoint; /oauth/authorize refuses it before) grants the client's allow-list but offline_access, which
+ * must be asked for explicitly: what a real tenant grants then is not documented [?], this is our reading.
+ * Lookups are array searches, never object properties: `constructor` or `__proto__` is just unknown.
+ */
+export function decideScopes(client: RegisteredClient, requested: string | undefined): ScopeDecision {
+  const asked = splitScope(requested);
+  if (asked.length === 0) return { scopes: client.scopes.filter((scope) => scope !== 'offline_access') };
+
+  if (!asked.every((scope) => SCOPE_NAME.test(scope))) return { problem: 'Each scope must be made of letters, digits, _ . - and :, separated by spaces.' };
+  // Qlik is an OAuth 2.0 server, not an OpenID provider: it issues no id_token, so it refuses openid.
+  if (asked.includes('openid')) return { problem: 'Qlik is not an OpenID provider: remove openid from scope.' };
+  const unknown = asked.filter((scope) => !client.scopes.includes(scope));
+  if (unknown.length > 0) {
+    const names = unknown.map((scope) => `"${scope.slice(0, 60)}"`).slice(0, 5).join(', ');
+    return { problem: `Scope ${names} is not allowed for client "${client.clientId}". Allowed: ${client.scopes.join(' ')}.` };
+  }
+  return { scopes: asked };
 }

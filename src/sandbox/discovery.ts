@@ -16,7 +16,7 @@ export const PLAIN_HTTP_TOKEN_ENDPOINT = 'http://tenant.sandbox.invalid/oauth/to
  * - no `userinfo_endpoint` (Qlik: use /api/v1/users/me) and no `code_challenge_methods_supported`,
  *   although S256 is required: a client must not treat absent metadata as "unsupported".
  */
-export function metadata(ctx: SandboxContext): Record<string, unknown> {
+export function handleMetadata(_req: IncomingMessage, res: ServerResponse, ctx: SandboxContext): void {
   const doc: Record<string, unknown> = {
     issuer: ctx.url,
     authorization_endpoint: `${ctx.url}/oauth/authorize`,
@@ -32,17 +32,10 @@ export function metadata(ctx: SandboxContext): Record<string, unknown> {
   if (ctx.advertiseIss || hasFault(ctx, 'iss-mismatch') || hasFault(ctx, 'iss-missing')) {
     doc.authorization_response_iss_parameter_supported = true;
   }
-  return doc;
+  sendJson(res, 200, doc);
 }
 
-export function handleMetadata(_req: IncomingMessage, res: ServerResponse, ctx: SandboxContext): void {
-  sendJson(res, 200, metadata(ctx));
-}
-
-/**
- * The tutorial's path. Qlik's reference no longer lists it [?]: a tenant may answer metadata, a 404,
- * a redirect to its login page, or that login page itself. The sandbox does what it is told.
- */
+/** The tutorial's path, no longer in Qlik's reference [?]: metadata, a 404, a redirect to login, or a login page. */
 export function handleOpenIdConfiguration(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext): void {
   switch (ctx.openidConfiguration) {
     case 'notFound':

@@ -18,10 +18,6 @@ function displayName(user: string): string {
 /** A token's user: a person's sign-in name, or the bot of a machine-to-machine client. */
 export const BOT_PREFIX = 'bot:';
 
-export function botUser(clientId: string): string {
-  return BOT_PREFIX + clientId;
-}
-
 /** Users the tenant knows before anyone signs in, so impersonation has someone to find. */
 export const DIRECTORY_USERS: readonly string[] = ['ada', 'grace.hopper', 'alan.turing'];
 

@@ -8,10 +8,7 @@ export { escapeHtml } from '../local-server.ts';
 
 type Headers = Record<string, string>;
 
-/**
- * A failure a handler throws; the router turns it into a Qlik error body.
- * Throwing keeps each check to one line: `if (bad) throw new QlikFailure(...)`.
- */
+/** A failure a handler throws, so each check is one line; the router turns it into a Qlik error body. */
 export class QlikFailure extends Error {
   readonly status: number;
   readonly error: ErrorCode | OAuthErrorCode;
@@ -28,7 +25,7 @@ export class QlikFailure extends Error {
 }
 
 /** No OAuth request needs more; a cap stops a client from filling the sandbox's memory. */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 function tooLarge(): QlikFailure {
   // Connection: close, so Node drops the rest of an oversized upload instead of reading it.
@@ -60,10 +57,9 @@ export function mediaTypeOf(req: IncomingMessage): string {
 }
 
 /**
- * A POST body as parameters. RFC 6749 §4.1.3 and RFC 7009 §2.1 use application/x-www-form-urlencoded;
- * Qlik also accepts JSON (what @qlik/api sends), whose nested objects (impersonation's
- * `user_lookup: { field, value }`) become `user_lookup[field]` and `user_lookup[value]`, the names a
- * form body would use for them.
+ * A POST body as parameters: application/x-www-form-urlencoded (RFC 6749 §4.1.3, RFC 7009 §2.1), or JSON,
+ * which Qlik also accepts (@qlik/api sends it). A nested object (impersonation's `user_lookup: { field,
+ * value }`) becomes `user_lookup[field]` and `user_lookup[value]`, the names a form body would use.
  */
 export async function readBodyParams(req: IncomingMessage): Promise<URLSearchParams> {
   const mediaType = mediaTypeOf(req);
@@ -106,10 +102,7 @@ export function param(params: URLSearchParams, name: string): string | undefined
   return value === null || value === '' ? undefined : value;
 }
 
-/**
- * RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once."
- * Returns the names from `names` that appear twice or more (unknown parameters are ignored, as §3.1 says).
- */
+/** RFC 6749 §3.1: "Request and response parameters MUST NOT be included more than once." Unknown ones are ignored. */
 export function repeatedParams(params: URLSearchParams, names: readonly string[]): string[] {
   return names.filter((name) => params.getAll(name).length > 1);
 }
@@ -129,11 +122,9 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 export type ErrorStyle = 'terse' | 'detailed';
 
 /**
- * Qlik's error shape: `{"errors":[{"title","code","status"}],"traceId"}`. Qlik support asks for the
- * traceId of a failed request, so every error body carries one. Qlik's reference writes `status` as a
- * string on /oauth/* and as a number on its REST APIs.
- * - /oauth/* in 'terse' style: exactly what a real tenant sends (OAUTH-5 "Unauthorized" for every
- *   client-auth or grant failure), no detail: the client must cope with that.
+ * Qlik's error shape: `{"errors":[{"title","code","status"}],"traceId"}`, always with a traceId (Qlik
+ * support asks for it); `status` a string on /oauth/*, a number on the REST APIs, as Qlik's reference.
+ * - /oauth/* in 'terse' style: exactly what a real tenant sends, no detail: the client must cope.
  * - /oauth/* in 'detailed' style: the sandbox's own code, title and detail, plus RFC 6749 §5.2's
  *   `error` / `error_description`, so a learner sees which check failed.
  * - Everything else (REST, discovery): Qlik's REST shape, with `detail`.
@@ -160,10 +151,7 @@ export function sendQlikError(res: ServerResponse, failure: QlikFailure, options
   sendJson(res, failure.status, body, failure.headers);
 }
 
-/**
- * RFC 6749 §4.1.2.1, §5.2: error_description may hold only %x20-21 / %x23-5B / %x5D-7E: no " or \,
- * nothing outside printable ASCII. Quotes become ' so the text still reads well.
- */
+/** RFC 6749 §4.1.2.1, §5.2: error_description holds only %x20-21 / %x23-5B / %x5D-7E; " becomes ' to stay readable. */
 export function rfcText(text: string): string {
   return text.replaceAll('"', "'").replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, '?');
 }
@@ -182,9 +170,8 @@ export function sendRedirect(res: ServerResponse, location: string): void {
 }
 
 /**
- * Adds parameters to a redirect URI and keeps any query it already has, byte for byte
- * (RFC 6749 §3.1.2: "MUST retain the query component when adding additional parameters").
- * Registered URIs have no fragment (§3.1.2), so appending to the end is safe.
+ * Adds parameters to a redirect URI, keeping its query byte for byte (RFC 6749 §3.1.2: "MUST retain the
+ * query component"). Registered URIs have no fragment (§3.1.2), so appending to the end is safe.
  */
 export function withQuery(uri: string, params: Record<string, string | undefined>): string {
   const added = new URLSearchParams();

@@ -2,7 +2,7 @@
 // REST APIs. Start one with startSandbox(); see options.ts for what can be configured, settings.ts for
 // the faults and the SANDBOX_* settings. `npm run sandbox` runs one alone.
 export {
-  DEFAULT_SCOPES, IMPERSONATION_GRANT, defaultClients,
+  DEFAULT_SCOPES, IMPERSONATION_GRANT,
   SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_JWT_CLIENT_ID, SANDBOX_M2M_CLIENT_ID, SANDBOX_M2M_CLIENT_SECRET,
   SANDBOX_NATIVE_CLIENT_ID, SANDBOX_NATIVE_REDIRECT_URIS, SANDBOX_SPA_CLIENT_ID, SANDBOX_SPA_ORIGINS, SANDBOX_SPA_REDIRECT_URIS,
 } from './options.ts';
@@ -11,7 +11,7 @@ export type {
 } from './options.ts';
 export type { ErrorStyle } from './http.ts';
 export {
-  SANDBOX_FAULTS, SANDBOX_SWITCHES, TEST_FAULTS, isSandboxFaultName, parseSandboxFault, sandboxOptionsFromEnv,
+  SANDBOX_FAULTS, SANDBOX_SWITCHES, TEST_FAULTS, parseSandboxFault, sandboxOptionsFromEnv,
   type SandboxFaultInfo, type SandboxFaultName,
 } from './settings.ts';
 export { JWT_BEARER } from './client-auth.ts';

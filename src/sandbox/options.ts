@@ -24,19 +24,13 @@ export const SANDBOX_SPA_CLIENT_ID = 'sandbox-spa-client';
 export const SANDBOX_SPA_REDIRECT_URIS: readonly string[] = ['http://localhost:5173/callback'];
 export const SANDBOX_SPA_ORIGINS: readonly string[] = ['http://localhost:5173'];
 
-/**
- * A web client registered by public key, with no secret: it authenticates with a private key JWT
- * (RFC 7523 §2.2). Its key pair is made at each start; the private key is `Sandbox.jwtPrivateKeyPem`.
- */
+/** A web client with a public key and no secret: private key JWT (RFC 7523 §2.2); key pair new at each start. */
 export const SANDBOX_JWT_CLIENT_ID = 'sandbox-jwt-client';
 
 /** The grant type Qlik documents for an M2M client acting as a user. */
 export const IMPERSONATION_GRANT = 'urn:qlik:oauth:user-impersonation';
 
-/**
- * Qlik's client types (Administration activity center → OAuth): 'web' is confidential (a secret or a
- * public key); 'native' and 'spa' are public (no secret, PKCE only).
- */
+/** Qlik's client types: 'web' is confidential (a secret or a public key); 'native' and 'spa' are public (PKCE only). */
 export type SandboxClientType = 'web' | 'native' | 'spa';
 
 /** An OAuth client registered with the sandbox tenant (in Qlik: Administration activity center → OAuth). */
@@ -48,10 +42,7 @@ export interface SandboxClient {
   clientSecret?: string;
   /** Web clients only: an EC P-384 or RSA public key (PEM), as Qlik accepts that verifies its client assertions (RFC 7523). */
   publicKey?: string;
-  /**
-   * Compared by exact string equality, as Qlik does, except for a native client's loopback URIs
-   * (http://127.0.0.1/… or http://localhost/…), where any port matches (RFC 8252 §7.3).
-   */
+  /** Matched exactly, as Qlik does; a native client's loopback URIs match any port (RFC 8252 §7.3). */
   redirectUris: string[];
   /** Default ['authorization_code', 'refresh_token']. The machine grants are for web clients only. */
   grantTypes?: SandboxGrantType[];

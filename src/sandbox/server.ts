@@ -1,5 +1,5 @@
 // The sandbox's HTTP server: routing, CORS, the REST API's faults, the error safety net, and startSandbox().
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import type { Sandbox, SandboxOptions } from './options.ts';
 import { checkRedirectUri, createContext, describeClient, type SandboxContext } from './context.ts';
@@ -45,17 +45,13 @@ async function route(req: IncomingMessage, res: ServerResponse, ctx: SandboxCont
 
   const handler = ROUTES.get(`${req.method} ${path}`);
   if (handler !== undefined) return handler(req, res, ctx, query);
+  let allowed = [...ROUTES.keys()].filter((key) => key.endsWith(` ${path}`)).map((key) => key.split(' ')[0]!);
   for (const [pattern, methods, idHandler] of ID_ROUTES) {
     const id = pattern.exec(path)?.[1];
-    if (id === undefined) continue;
-    if (methods.includes(req.method ?? '')) return idHandler(req, res, ctx, id);
-    throw new QlikFailure(405, HTTP.methodNotAllowed, `Use ${methods.join(' or ')} for ${path.slice(0, 100)}.`, { allow: methods.join(', ') });
+    if (id !== undefined && methods.includes(req.method ?? '')) return idHandler(req, res, ctx, id);
+    if (id !== undefined) allowed = methods;
   }
-
-  const allowed = [...ROUTES.keys()].filter((key) => key.endsWith(` ${path}`)).map((key) => key.split(' ')[0]!);
-  if (allowed.length > 0) {
-    throw new QlikFailure(405, HTTP.methodNotAllowed, `Use ${allowed.join(' or ')} for ${path}.`, { allow: allowed.join(', ') });
-  }
+  if (allowed.length > 0) throw new QlikFailure(405, HTTP.methodNotAllowed, `Use ${allowed.join(' or ')} for ${path}.`, { allow: allowed.join(', ') });
   throw new QlikFailure(404, HTTP.notFound, 'No such endpoint on the sandbox tenant.');
 }
 
@@ -75,21 +71,17 @@ function refuseByFault(ctx: SandboxContext): void {
   }
 }
 
-/** Paths a browser app calls itself. Authorize is a navigation, not a fetch: no CORS there. */
-function corsPath(path: string): boolean {
-  return path === '/oauth/token' || path === '/oauth/revoke' || path.startsWith('/api/v1/');
-}
-
 /**
  * CORS (Fetch standard) for browser code on an origin a client lists (Qlik: single-page-app and web
  * clients may), as Qlik's own browser code needs it: credentials, and its qlik-* request headers.
- * Adds the headers for an allowed Origin and answers a preflight (OPTIONS) itself; returns true when
- * the request is answered. An origin no client lists gets no CORS headers, so the browser keeps the
- * answer from its page; its preflight is refused outright.
+ * Answers a preflight itself (returns true). An origin no client lists gets no CORS headers, so the
+ * browser keeps the answer from its page; its preflight is refused outright.
  */
 function handleCors(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext, path: string): boolean {
   const origin = req.headers.origin;
-  if (origin === undefined || !corsPath(path)) return false;
+  // Only paths a browser app calls itself. Authorize is a navigation, not a fetch: no CORS there.
+  const corsPath = path === '/oauth/token' || path === '/oauth/revoke' || path.startsWith('/api/v1/');
+  if (origin === undefined || !corsPath) return false;
   const allowed = [...ctx.clients.values()].some((client) => client.allowedOrigins.includes(origin));
   res.setHeader('vary', 'Origin');
   if (allowed) {
@@ -132,7 +124,6 @@ function handleRequest(req: IncomingMessage, res: ServerResponse, ctx: SandboxCo
     sendQlikError(res, failure, { oauth: path.startsWith('/oauth/'), style: ctx.errors });
   });
 }
-
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   // The JWT client's key pair, new at each start: the tenant keeps the public key, the client the private one.

@@ -55,23 +55,15 @@ export type SandboxFaultName = (typeof SANDBOX_FAULTS)[number]['name'] | (typeof
 
 const NAMES: readonly string[] = [...SANDBOX_FAULTS, ...TEST_FAULTS].map((fault) => fault.name);
 
-/** True for a string that names a fault. */
-export function isSandboxFaultName(name: string): name is SandboxFaultName {
-  return NAMES.includes(name);
-}
-
 /** True while the named fault is switched on. */
 export function hasFault(ctx: Pick<SandboxContext, 'faults'>, name: SandboxFaultName): boolean {
   return ctx.faults.named.includes(name);
 }
 
-/**
- * Reads a SANDBOX_FAULT value: one name or several, comma-separated ("iss-missing, api-429").
- * An empty value is no fault. An unknown name throws, with the list of valid ones.
- */
+/** Reads a SANDBOX_FAULT value: names, comma-separated ("iss-missing, api-429"); an unknown one throws. */
 export function parseSandboxFault(value: string): SandboxFaultName[] {
   const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  const unknown = names.filter((name) => !isSandboxFaultName(name));
+  const unknown = names.filter((name) => !NAMES.includes(name));
   if (unknown.length > 0) {
     throw new Error(
       `SANDBOX_FAULT: unknown fault ${unknown.map((name) => JSON.stringify(name.slice(0, 40))).join(', ')}. ` +
@@ -81,10 +73,7 @@ export function parseSandboxFault(value: string): SandboxFaultName[] {
   return [...new Set(names)] as SandboxFaultName[];
 }
 
-/**
- * The SANDBOX_* settings with two values each, the default first. Those marked [?] are what no source
- * settles about a real tenant: the client must work either way, so try both.
- */
+/** The SANDBOX_* settings with two values each, the default first. [?]: no source settles it; try both. */
 export const SANDBOX_SWITCHES = [
   { env: 'SANDBOX_ERRORS', option: 'errors', values: [['terse', 'terse'], ['detailed', 'detailed']],
     help: 'explain each OAuth error (RFC 6749 error names, the sandbox\'s own codes); default terse: "Unauthorized" (OAUTH-5), as a real tenant answers' },
@@ -104,12 +93,9 @@ export const SANDBOX_SWITCHES = [
 const MAX_TOKEN_SECONDS = 30 * 24 * 60 * 60;
 
 /** Every SANDBOX_* setting (SANDBOX_PORT is read by `npm run sandbox` only). */
-export const SANDBOX_SETTINGS: readonly string[] = ['SANDBOX_FAULT', 'SANDBOX_TOKEN_SECONDS', 'SANDBOX_PORT', ...SANDBOX_SWITCHES.map((s) => s.env)];
+const SANDBOX_SETTINGS: readonly string[] = ['SANDBOX_FAULT', 'SANDBOX_TOKEN_SECONDS', 'SANDBOX_PORT', ...SANDBOX_SWITCHES.map((s) => s.env)];
 
-/**
- * The SandboxOptions the environment asks for. Unset or empty variables leave the defaults.
- * Throws an Error whose message names the variable, what came, and what is valid.
- */
+/** The SandboxOptions the environment asks for; unset or empty variables leave the defaults. */
 export function sandboxOptionsFromEnv(env: Record<string, string | undefined>): SandboxOptions {
   rejectUnknownSettings(env);
   const options: SandboxOptions = {};
@@ -133,9 +119,7 @@ export function sandboxOptionsFromEnv(env: Record<string, string | undefined>): 
     const text = env[name]?.trim();
     if (!text) continue;
     const chosen = values.find(([value]) => value === text);
-    if (chosen === undefined) {
-      throw new Error(`${name}: "${text.slice(0, 40)}" is not valid. Valid values: ${values[0][0]} (the default) or ${values[1][0]}: ${help}.`);
-    }
+    if (chosen === undefined) throw new Error(`${name}: "${text.slice(0, 40)}" is not valid. Valid values: ${values[0][0]} (the default) or ${values[1][0]}: ${help}.`);
     Object.assign(options, { [option]: chosen[1] });
   }
   return options;

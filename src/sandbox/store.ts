@@ -1,6 +1,5 @@
 // The sandbox's memory: sign-ins waiting for consent, authorization codes, tokens, and the client
-// assertions already seen.
-// Everything is in memory, expires, and is capped, so a long-running `npm start` stays small.
+// assertions already seen. Everything expires and is capped, so a long-running `npm start` stays small.
 import { randomBytes } from 'node:crypto';
 
 /** An opaque random string (RFC 6749 §10.10: guessing must be infeasible): 32 random bytes, base64url. */
@@ -8,10 +7,7 @@ export function randomToken(prefix = ''): string {
   return prefix + randomBytes(32).toString('base64url');
 }
 
-/**
- * A Map whose entries disappear once `keepUntil` (ms) has passed, and which never holds more
- * than `maxEntries`: when full, the oldest entry goes first (a Map iterates in insertion order).
- */
+/** A Map whose entries go once `keepUntil` (ms) has passed; when full, the oldest goes first (insertion order). */
 export class BoundedMap<V extends { keepUntil: number }> {
   readonly #entries = new Map<string, V>();
   readonly #maxEntries: number;

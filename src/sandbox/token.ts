@@ -2,15 +2,14 @@
 // GRANTS: a new grant is an entry there and its function here.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash } from 'node:crypto';
-import type { RegisteredClient, SandboxContext } from './context.ts';
+import { decideScopes, splitScope, type RegisteredClient, type SandboxContext } from './context.ts';
 import { IMPERSONATION_GRANT } from './options.ts';
 import { HTTP, TOKEN } from './error-codes.ts';
 import { param, QlikFailure, readBodyParams, repeatedParams, sendHtml, sendJson } from './http.ts';
 import { hasFault } from './settings.ts';
 import { CODE_LIFETIME_MS, randomToken, revokeGrant, TOKEN_KEPT_AFTER_EXPIRY_MS, type TokenRecord } from './store.ts';
 import { authenticateClient, readClientCredentials, type ClientCredentials } from './client-auth.ts';
-import { decideScopes, splitScope } from './scopes.ts';
-import { botUser, DIRECTORY_USERS, userId, userSubject } from './fake-data.ts';
+import { BOT_PREFIX, DIRECTORY_USERS, userId, userSubject } from './fake-data.ts';
 
 type GrantAnswer = (body: URLSearchParams, creds: ClientCredentials, ctx: SandboxContext) => TokenResponse;
 
@@ -42,9 +41,7 @@ export async function handleToken(req: IncomingMessage, res: ServerResponse, ctx
   const creds = readClientCredentials(req, body);
   if (grantType === undefined) throw new QlikFailure(400, TOKEN.badParameter, 'grant_type is missing.');
   // RFC 6749 §5.2 unsupported_grant_type. Object.hasOwn: grant_type=constructor is unknown, not Object's.
-  if (!Object.hasOwn(GRANTS, grantType)) {
-    throw new QlikFailure(400, TOKEN.unsupportedGrant, `grant_type must be one of: ${Object.keys(GRANTS).join(', ')}.`);
-  }
+  if (!Object.hasOwn(GRANTS, grantType)) throw new QlikFailure(400, TOKEN.unsupportedGrant, `grant_type must be one of: ${Object.keys(GRANTS).join(', ')}.`);
   const response = GRANTS[grantType as SandboxGrantType].answer(body, creds, ctx);
   // RFC 6749 §5.1: Cache-Control: no-store and Pragma: no-cache on every response holding tokens.
   sendJson(res, 200, response, { pragma: 'no-cache' });
@@ -220,7 +217,7 @@ function clientCredentialsGrant(body: URLSearchParams, creds: ClientCredentials,
   const client = authenticateClient(creds, ctx);
   requireGrantType(client, 'client_credentials');
   const scopes = machineScopes(client, param(body, 'scope'));
-  const access = issueToken(ctx, 'access', { clientId: client.clientId, user: botUser(client.clientId), scopes, grantId: randomToken() });
+  const access = issueToken(ctx, 'access', { clientId: client.clientId, user: BOT_PREFIX + client.clientId, scopes, grantId: randomToken() });
   // RFC 6749 §4.4.3: "A refresh token SHOULD NOT be included": the client can always ask again.
   return tokenResponse(ctx, access, scopes);
 }
@@ -256,11 +253,7 @@ function machineScopes(client: RegisteredClient, requested: string | undefined):
 
 /** Who a token speaks for, and which sign-in (authorization code) it descends from. */
 type Grant = Pick<TokenRecord, 'clientId' | 'user' | 'scopes' | 'grantId' | 'authTime'>;
-
-interface IssuedToken {
-  token: string;
-  expiresAt: number;
-}
+type IssuedToken = { token: string; expiresAt: number };
 
 /** A new opaque token, remembered with its grant. The prefix only helps a human reading a transcript. */
 function issueToken(ctx: SandboxContext, kind: 'access' | 'refresh', grant: Grant): IssuedToken {
@@ -272,7 +265,7 @@ function issueToken(ctx: SandboxContext, kind: 'access' | 'refresh', grant: Gran
 }
 
 /** The success body: RFC 6749 §5.1's fields as Qlik's reference shows them. */
-export interface TokenResponse {
+interface TokenResponse {
   access_token: string;
   token_type: 'bearer';
   expires_at: string;
@@ -283,13 +276,8 @@ export interface TokenResponse {
   issued_token_type?: string;
 }
 
-interface ResponseExtras {
-  refreshToken?: string | undefined;
-  /** When the user signed in (ms). */
-  authTime?: number | undefined;
-  /** RFC 8693 §2.2.1; Qlik's reference lists it as optional. */
-  issuedTokenType?: string;
-}
+/** authTime: when the user signed in (ms). issuedTokenType: RFC 8693 §2.2.1, optional in Qlik's reference. */
+type ResponseExtras = { refreshToken?: string | undefined; authTime?: number | undefined; issuedTokenType?: string };
 
 function tokenResponse(ctx: SandboxContext, access: IssuedToken, scopes: string[], extras: ResponseExtras = {}): TokenResponse {
   const response: TokenResponse = {
@@ -311,9 +299,9 @@ function tokenResponse(ctx: SandboxContext, access: IssuedToken, scopes: string[
 }
 
 /**
- * POST /oauth/revoke (RFC 7009). Qlik documents `token` and an optional `token_type_hint`, form or JSON,
- * and no client credentials (@qlik/sdk sends an Authorization: Bearer header): whoever holds a token
- * may end it. So no credentials are checked, and none can cause a 401: 200, or 400 for a malformed request.
+ * POST /oauth/revoke (RFC 7009). Qlik documents `token` and an optional `token_type_hint`, and no client
+ * credentials (@qlik/sdk sends an Authorization: Bearer header): whoever holds a token may end it. So
+ * none are checked, and none can cause a 401: 200, or 400 for a malformed request.
  */
 export async function handleRevoke(req: IncomingMessage, res: ServerResponse, ctx: SandboxContext): Promise<void> {
   ctx.stats.revokeRequests += 1;
@@ -325,10 +313,9 @@ export async function handleRevoke(req: IncomingMessage, res: ServerResponse, ct
   // RFC 7009 §2.1: token is required.
   if (token === undefined) throw new QlikFailure(400, TOKEN.badParameter, 'token is missing: send the access or refresh token to revoke.');
   const record = ctx.store.tokens.get(token);
-  // RFC 7009 §2.2: an unknown or already invalid token still gets 200: the client's goal (that the
-  // token no longer works) is met, and the answer tells an attacker nothing. token_type_hint is
-  // ignored: RFC 7009 §2.1 says to search all token types anyway. Revoking a refresh token SHOULD
-  // also invalidate the access tokens of the same grant (§2.1).
+  // RFC 7009 §2.2: an unknown or already invalid token still gets 200: the client's goal is met, and
+  // an attacker learns nothing. token_type_hint is ignored (§2.1: search all token types anyway).
+  // Revoking a refresh token SHOULD also invalidate the access tokens of the same grant (§2.1).
   if (record?.kind === 'refresh') revokeGrant(ctx.store, record.grantId);
   else if (record !== undefined) record.revoked = true;
   res.writeHead(200, { 'cache-control': 'no-store', 'content-length': '0' });
