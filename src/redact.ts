@@ -12,17 +12,15 @@ import { clip } from './errors.ts';
  * parameters. Written once. `code` and `state` are secrets only in forms and URLs: in JSON, `code`
  * is an error code (Qlik's `errors[].code`).
  */
-const SECRET_FIELDS = ['client_secret', 'code_verifier', 'access_token', 'refresh_token', 'id_token', 'client_assertion'] as const;
-const SECRET_PARAMS = [...SECRET_FIELDS, 'code', 'token', 'state'] as const;
-export const SECRET_JSON_KEYS: ReadonlySet<string> = new Set(SECRET_FIELDS);
-export const SECRET_NAMES: ReadonlySet<string> = new Set(SECRET_PARAMS);
-/** Headers whose values are secrets. */
-export const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
+const SECRET_FIELDS = ['client_secret', 'code_verifier', 'access_token', 'refresh_token', 'id_token', 'client_assertion'];
+const SECRET_JSON_KEYS: ReadonlySet<string> = new Set(SECRET_FIELDS);
+const SECRET_NAMES: ReadonlySet<string> = new Set([...SECRET_FIELDS, 'code', 'token', 'state']);
+const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'cookie', 'set-cookie', 'proxy-authorization']);
 /** Long-lived secrets: redacted without a prefix. */
 const NO_PREFIX_NAMES: ReadonlySet<string> = new Set(['client_secret', 'authorization-basic']);
 
 /** Bodies are cut to this many characters in the transcript. */
-export const MAX_BODY_CHARS = 2000;
+const MAX_BODY_CHARS = 2000;
 /** A URL longer than this is not parsed at all: its query is dropped from what is shown. */
 export const MAX_URL_CHARS = 16_384;
 
@@ -54,10 +52,7 @@ const HEAD_CHARS = 12;
 /** The most secrets one memory keeps: every text is scrubbed against each of them. */
 export const MAX_SECRETS = 64;
 
-/**
- * A secret as remembered: not its value but enough to find it again — its first characters, its
- * length and a 72-bit keyed hash — so that a secret of any length costs the same few bytes.
- */
+/** A secret as remembered: enough to find it again, and the same few bytes for a secret of any length. */
 interface Remembered {
   head: string;
   length: number;
@@ -67,11 +62,9 @@ interface Remembered {
 }
 
 /**
- * The secrets seen so far, to scrub from free text: error messages, a tenant's description that
- * repeats what it was sent, bodies that do not parse. Each function below takes one: it redacts
- * what it finds under a secret name (secret()), remembers it, and scrubs the text it returns. Every
- * secret is remembered whatever its length (a 2 KB JWT refresh token too), and looked for as sent,
- * percent-encoded and form-encoded; past `limit`, the oldest go first.
+ * The secrets seen so far, to scrub from free text (error messages, a tenant's description that
+ * repeats what it was sent, bodies that do not parse). Each function below redacts what it finds
+ * under a secret name, remembers it, and scrubs the text it returns. Past `limit`, the oldest go.
  */
 export class SecretMemory {
   readonly #remembered: Remembered[] = [];
@@ -155,12 +148,8 @@ export function redactUrl(url: string, secrets = new SecretMemory()): string {
     const base = queryAt === -1 ? url : url.slice(0, queryAt);
     return `${secrets.cut(base, 200)}${queryAt === -1 ? '' : `?…(${url.length - queryAt} chars of query, not shown)`}`;
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return '(unparsable URL)';
-  }
+  if (!URL.canParse(url)) return '(unparsable URL)';
+  const parsed = new URL(url);
   if (parsed.search === '') return secrets.scrub(parsed.href);
   // Each parameter as it came, but a secret's value replaced by its mark, left readable (not
   // percent-encoded): the result is for reading, not for fetching.
@@ -187,13 +176,11 @@ function formEncoded(value: string): string {
 }
 
 /** How many parameters of one query or form are listed one by one; the rest are counted, not shown. */
-export const MAX_LISTED_PARAMS = 40;
+const MAX_LISTED_PARAMS = 40;
 
 /**
- * A query or form body as decoded name/value pairs, each secret replaced by its mark (RFC 9700
- * §4.3), for a reader's table: no percent-encoding, no mark inside an escape. Other values are
- * scrubbed and cut to MAX_BODY_CHARS; past MAX_LISTED_PARAMS pairs, one last pair says how many
- * were left out.
+ * A query or form body as decoded name/value pairs for a reader's table, each secret replaced by its
+ * mark (RFC 9700 §4.3), the others scrubbed and cut; past MAX_LISTED_PARAMS, one pair counts the rest.
  */
 export function redactForm(query: string, secrets = new SecretMemory()): [string, string][] {
   const pairs: [string, string][] = [];
@@ -206,9 +193,11 @@ export function redactForm(query: string, secrets = new SecretMemory()): [string
   return pairs;
 }
 
+export const URL_IN_TEXT = /https?:\/\/[^\s"'<>]+/g;
+
 /** Every http(s) URL inside free text, redacted (notes that mention a callback URL, say). */
 export function redactUrlsIn(text: string, secrets = new SecretMemory()): string {
-  return text.replace(/https?:\/\/[^\s"'<>]+/g, (url) => redactUrl(url, secrets));
+  return text.replace(URL_IN_TEXT, (url) => redactUrl(url, secrets));
 }
 
 /**
@@ -256,7 +245,7 @@ export function redactBody(body: string | undefined, contentType: string | undef
 const SECRET_IN_TEXT = new RegExp(`(${SECRET_FIELDS.join('|')})("?\\s*[:=]\\s*"?)([^"&\\s,}]{6,})`, 'g');
 
 /** Secret keys anywhere in a JSON value, nested ones included, are redacted. */
-export function redactJson(value: unknown, secrets = new SecretMemory()): unknown {
+function redactJson(value: unknown, secrets = new SecretMemory()): unknown {
   if (Array.isArray(value)) return value.map((item) => redactJson(item, secrets));
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
@@ -270,7 +259,6 @@ export function redactJson(value: unknown, secrets = new SecretMemory()): unknow
  * shows as `\x1b`-style text instead. Tabs stay; newlines only when `keepNewlines`.
  */
 export function escapeControl(text: string, keepNewlines = false): string {
-  return text.replace(keepNewlines ? /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g : /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
-    `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
-  );
+  const control = keepNewlines ? /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g : /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
+  return text.replace(control, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -7,10 +7,7 @@ import { CHECKS, type CheckCode } from './checks.ts';
 import { NATIVE_CHECKS } from './native-login.ts';
 import type { Step } from './errors.ts';
 
-/**
- * Why each parameter goes over the wire, in a reader's words: the authorization request (3.2), the
- * callback (3.3), the token request (3.3) and the other grants. Shown beside the decoded value.
- */
+/** Why each parameter goes over the wire, in a reader's words, shown beside its decoded value. */
 const PARAMETER_WHY: Record<string, string> = {
   // RFC 6749 §4.1.1, RFC 7636 §4.3: the authorization request
   response_type: 'code: the authorization code flow — the browser gets a short-lived code, never a token',
@@ -49,9 +46,8 @@ export function parameterWhy(name: string): string | undefined {
 export const TRANSCRIPT_JSON_VERSION = 2;
 
 /**
- * GET /trace?format=json: the events with what a tool needs besides them — each check's rule URL(s),
- * docs page and applicability, and bodies parsed where they are JSON (redacted already; a body that
- * was cut to its size cap no longer parses and stays a string).
+ * GET /trace?format=json: the events, each check with its outcome, rule URLs and docs page, and
+ * bodies parsed where they are JSON (a body cut to its size cap no longer parses: a string).
  */
 export function transcriptJson(events: readonly TraceEvent[]): { version: number; events: unknown[] } {
   return {

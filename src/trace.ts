@@ -7,36 +7,23 @@
 
 import { QlikOAuthError, clip, type Check, type CheckObserver, type Step } from './errors.ts';
 import type { HttpExchange, HttpOptions } from './http.ts';
-import { MAX_SECRETS, MAX_URL_CHARS, SecretMemory, escapeControl, redactBody, redactForm, redactHeaders, redactUrl, redactUrlsIn } from './redact.ts';
+import { MAX_SECRETS, MAX_URL_CHARS, SecretMemory, URL_IN_TEXT, escapeControl, redactBody, redactForm, redactHeaders, redactUrl, redactUrlsIn } from './redact.ts';
 
 /** The headers worth showing a reader; the rest is noise. */
-const SHOWN_HEADERS: ReadonlySet<string> = new Set([
-  'authorization',
-  'content-type',
-  'content-length',
-  'location',
-  'www-authenticate',
-  'retry-after',
-  'cache-control',
-  'date',
-  'cookie',
-  'set-cookie',
-]);
+const SHOWN_HEADERS: ReadonlySet<string> = new Set(['authorization', 'content-type', 'content-length', 'location', 'www-authenticate', 'retry-after', 'cache-control', 'date', 'cookie', 'set-cookie']);
 
 const MAX_NOTE_CHARS = 1000;
 /** A failed check's message: a tenant's words or a callback's parameter name can be long. */
 const MAX_MESSAGE_CHARS = 600;
+/** A note mentions a URL or two; more are not listed one by one. */
+const MAX_LINKS = 4;
 // A transcript lives in its browser session: its size is bounded in events and in characters, so
 // many API calls, or a flood of callbacks with huge query strings, cannot grow a session without end.
-// A session that is not signed in gets a much smaller budget (see Trace's constructor).
-export const MAX_EVENTS = 200;
-export const MAX_CHARS = 64_000;
+// A session that is not signed in gets a much smaller budget (src/app/sessions.ts).
+const MAX_EVENTS = 200;
+const MAX_CHARS = 64_000;
 
-/**
- * How many secrets a transcript of this budget remembers: each counts as 100 characters against a
- * quarter of the budget, whatever its length (src/redact.ts keeps a few bytes of each) — 10 for a
- * session nobody is signed in to, MAX_SECRETS for a signed-in one.
- */
+/** Secrets remembered: each counts as 100 characters against a quarter of the budget, whatever its length. */
 function secretsFor(maxChars: number): number {
   return Math.min(MAX_SECRETS, Math.floor(maxChars / 4 / 100));
 }
@@ -60,7 +47,6 @@ export interface CheckEvent {
   passed: boolean;
   /** False when the check had nothing to look at (ISS_MISSING when no iss was promised): not held, not failed. */
   applicable: boolean;
-  /** Why a check did not apply. */
   why: string | undefined;
   /** For a failed check: the error's message (secrets scrubbed). */
   message: string | undefined;
@@ -89,17 +75,11 @@ export class Trace {
   readonly events: TraceEvent[] = [];
   /** Every secret seen so far (src/redact.ts), scrubbed from everything recorded after it. */
   readonly secrets: SecretMemory;
-  /** The budget in characters: MAX_CHARS by default, less for a session nobody has signed in to. */
   maxChars: number;
 
   constructor(knownSecrets: readonly string[] = [], { maxChars = MAX_CHARS } = {}) {
     this.maxChars = maxChars;
     this.secrets = new SecretMemory(knownSecrets, secretsFor(maxChars));
-  }
-
-  /** How many characters the events take, as counted for the budget. */
-  get size(): number {
-    return this.chars;
   }
 
   /** Hooks for a step's options: what the step does is filed under `section`. */
@@ -146,7 +126,6 @@ export class Trace {
     });
   }
 
-  /** The URLs with a query in a note, each as its base and its decoded parameters, secrets redacted. */
   private linksIn(text: string): TraceLink[] {
     const links: TraceLink[] = [];
     let chars = 0;
@@ -163,31 +142,29 @@ export class Trace {
     return links;
   }
 
-  /**
-   * Lowers (or raises) the budget, e.g. when a failed sign-in's transcript is kept by a session that
-   * is not signed in: the oldest events and remembered secrets go until both fit.
-   */
+  /** A new budget (a failed sign-in's transcript kept by an anonymous session): the oldest events and secrets go. */
   limitTo(maxChars: number): void {
     this.maxChars = maxChars;
     this.trim();
     this.secrets.limitTo(secretsFor(maxChars));
   }
 
+  /** How many characters the events take, as counted for the budget. */
+  size = 0;
   private readonly sizes: number[] = [];
-  private chars = 0;
 
   private push(event: TraceEvent): void {
     const size = JSON.stringify(event).length;
     this.events.push(event);
     this.sizes.push(size);
-    this.chars += size;
+    this.size += size;
     this.trim();
   }
 
   private trim(): void {
-    while (this.events.length > 1 && (this.events.length > MAX_EVENTS || this.chars > this.maxChars)) {
+    while (this.events.length > 1 && (this.events.length > MAX_EVENTS || this.size > this.maxChars)) {
       this.events.shift();
-      this.chars -= this.sizes.shift()!;
+      this.size -= this.sizes.shift()!;
     }
   }
 
@@ -231,12 +208,8 @@ export function ruleLinks(rule: string): { text: string; href: string | undefine
   return rule.split(', ').map((text) => ({ text, href: ruleHref(text) }));
 }
 
-/** The docs page that explains a step's checks (docs/<page>), for links from the transcript. */
-const URL_IN_TEXT = /https?:\/\/[^\s"'<>]+/g;
-/** A note mentions a URL or two; more are not listed one by one. */
-const MAX_LINKS = 4;
-
-const SECTION_TITLES: Record<Step, string> = {
+/** The heading of a tutorial section in the transcript (display only: no protocol rule). */
+export const SECTION_TITLES: Record<Step, string> = {
   http: 'Network',
   '3.1': '3.1 Discover the tenant',
   '3.2': '3.2 Send the user to sign in',
@@ -246,19 +219,11 @@ const SECTION_TITLES: Record<Step, string> = {
   machine: 'Beyond the tutorial: machine-to-machine and impersonation',
 };
 
-/** The heading of a tutorial section in the transcript (display only: no protocol rule). */
-export function sectionTitle(section: Step): string {
-  return SECTION_TITLES[section];
-}
-
 /**
- * A text transcript for the console: one line per request, and one per check in its own positive
- * words (its title: what held, what did not apply and why, what did not hold), its code after it.
- * A code names what a failure would be called (ISSUER_MISMATCH), so a list of codes alone read as
- * if those had happened. A URL's query is listed decoded, one parameter a line. With `detail`,
- * each request's headers and bodies are shown too (docs/).
- * Each line is escaped (escapeControl): a value from a request or the tenant, a newline in it too,
- * cannot move the cursor, retitle the terminal or start a line of its own.
+ * A text transcript for the console: one line per request, one per check by its title (a code names
+ * what a failure would be called, so codes alone read as if those had happened), a URL's query
+ * decoded one parameter a line; with `detail`, headers and bodies too. Each line is escaped: a value
+ * from a request or the tenant cannot move the cursor, retitle the terminal or start a line of its own.
  */
 export function formatTranscript(events: readonly TraceEvent[], { detail = false } = {}): string {
   const lines: string[] = [];
@@ -266,7 +231,7 @@ export function formatTranscript(events: readonly TraceEvent[], { detail = false
   for (const event of events) {
     if (event.section !== section) {
       section = event.section;
-      lines.push(`── ${sectionTitle(section)}`);
+      lines.push(`── ${SECTION_TITLES[section]}`);
     }
     if (event.type === 'exchange') {
       const outcome = event.status === undefined ? `failed ${event.errorCode}` : `→ ${event.status}`;

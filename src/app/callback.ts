@@ -18,23 +18,17 @@ import { alreadyUsedPage } from './pages.ts';
 import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { ANONYMOUS_TRACE_CHARS, findSession, isStateUsed, markStateUsed, signInSession, signedInAlias, startSession } from './sessions.ts';
 
-/** The longest a request of this app waits for the tenant's rate limit before telling the user to wait. */
-export const RATE_LIMIT_BUDGET_SECONDS = 2;
+/** A page never sleeps long for a 429: past this many seconds the wait is passed on to the user. */
+const RATE_LIMIT_BUDGET_SECONDS = 2;
 
-/** What the callback's state refers to, for this browser. */
-type Lookup =
-  | { kind: 'found'; login: PendingSignIn }
-  /** A sign-in of this browser that was already finished, or that expired. */
-  | { kind: 'used-or-expired' }
-  /** Nothing this browser started: forged, tampered, another browser's, or its cookie is gone. */
-  | { kind: 'unknown' };
+/** What the callback's state refers to, for this browser; `unknown`: forged, another browser's, or its cookie is gone. */
+type Lookup = { kind: 'found'; login: PendingSignIn } | { kind: 'used-or-expired' } | { kind: 'unknown' };
 
 /**
  * Finds this browser's pending sign-in for the callback's state, and uses it up. RFC 6749 §10.12,
  * RFC 9700 §4.7.1: the state must be one this browser was sent with — its sealed cookie proves
- * that, and the binding to the session id proves the cookie was not planted from elsewhere (with
- * the id, which behind https no one else can plant: cookies.ts). Single use (RFC 6749 §10.5): the
- * state is marked used before the code is exchanged.
+ * that, its binding to the session id that it was not planted (cookies.ts). Single use (RFC 6749
+ * §10.5): the state is marked used before the code is exchanged.
  */
 function takePendingSignIn(ctx: AppContext, request: AppRequest, state: string | null): Lookup {
   if (state === null || state === '') return { kind: 'unknown' };
@@ -52,7 +46,6 @@ function takePendingSignIn(ctx: AppContext, request: AppRequest, state: string |
   return { kind: 'found', login };
 }
 
-/** GET /login/callback — tutorial 3.3 and 3.4: check the callback, exchange the code, ask who signed in. */
 export async function callback(ctx: AppContext, request: AppRequest): Promise<Reply> {
   const { url } = request;
   const state = url.searchParams.get('state');
@@ -104,7 +97,6 @@ export async function callback(ctx: AppContext, request: AppRequest): Promise<Re
     const tokens = await exchangeCode(metadata, client, { code, codeVerifier: pending.codeVerifier }, options);
     section = '3.4';
     // What src/lifecycle.ts needs to call Qlik for this user later, refreshing as it goes.
-    // A page never sleeps long for a 429: past RATE_LIMIT_BUDGET_SECONDS the wait is passed on to the user.
     const qlik: QlikSession = {
       metadata,
       client,
@@ -117,10 +109,7 @@ export async function callback(ctx: AppContext, request: AppRequest): Promise<Re
     // failure is the home page's to show (home), not a failed sign-in. Both within the route's deadline.
     const userAsked = getCurrentUser(metadata, tokens.accessToken, { ...ctx.http, signal, ...trace.hooks('3.4') });
     const spacesShown = firstSpaces(qlik, signal);
-    const spacesSettled = spacesShown.then(
-      () => {},
-      () => {},
-    );
+    const spacesSettled = spacesShown.catch(() => undefined);
     const user = await userAsked.catch((error: unknown) => {
       // Tokens nobody will use: do not leave them valid at the tenant. closeSession() also keeps the
       // spaces call in flight from refreshing them, and revokes what a refresh under way brings.
@@ -165,11 +154,9 @@ export async function callback(ctx: AppContext, request: AppRequest): Promise<Re
 }
 
 /**
- * A callback that answers no sign-in of this browser is refused. validateCallback runs its checks
- * in order and throws at the first that fails; handed a state that nobody holds (a fresh random
- * one), it fails at STATE_MISMATCH at the latest, and earlier when an earlier check fails (too many
- * parameters, a repeated one, no state) — so the page names the most precise reason, and those
- * checks are not written twice.
+ * Refuses a callback that answers no sign-in of this browser. Handed a fresh state nobody holds,
+ * validateCallback fails at STATE_MISMATCH at the latest, or at an earlier check (no state, a repeated
+ * parameter): the page names the most precise reason, and those checks are not written twice.
  */
 function refuseUnknownCallback(ctx: AppContext, url: URL, trace: Trace | undefined): never {
   const expected = { issuer: ctx.metadata.issuer, issRequired: ctx.metadata.issParameterSupported, expectedState: createState() };
@@ -178,10 +165,9 @@ function refuseUnknownCallback(ctx: AppContext, url: URL, trace: Trace | undefin
 }
 
 /**
- * For the STATE_MISMATCH line of the transcript: the mark of the state each sign-in this browser
- * has under way was sent with, beside the mark of the state the callback brought (src/redact.ts:
- * equal values get equal marks), so a reader sees the two differ. The expected states come from
- * the browser's own sealed cookies; marks only, no prefix: those sign-ins are still pending.
+ * For the STATE_MISMATCH line: the marks of the states this browser's pending sign-ins (its sealed
+ * cookies) were sent with, beside the mark of the state the callback brought — equal values get
+ * equal marks (src/redact.ts), so a reader sees them differ. No prefix: those sign-ins are live.
  */
 function stateMarks(ctx: AppContext, request: AppRequest, received: string): string {
   const binding = request.sessionId === undefined ? undefined : bindingOf(request.sessionId);
@@ -192,11 +178,7 @@ function stateMarks(ctx: AppContext, request: AppRequest, received: string): str
   return `Expected state ${live.map((login) => redactValue(login.state, false)).join(' or ')} (this browser's sign-in under way); ${brought}.`;
 }
 
-/**
- * A sign-in's transcript on the console, once: the events this request added. formatTranscript
- * escapes every value from a request or the tenant, so none can move the cursor, retitle the
- * terminal, or start a line that looks like the app's own ("· Signed in as admin").
- */
+/** The events this request added, on the console once (formatTranscript escapes control characters). */
 function printTranscript(ctx: AppContext, events: readonly TraceEvent[]): void {
   if (ctx.onTranscript !== undefined && events.length > 0) ctx.onTranscript(formatTranscript(events));
 }

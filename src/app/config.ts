@@ -32,11 +32,7 @@ export interface AppOptions {
   /** The fetch for every call to the tenant (a proxy, a custom CA, a test's stand-in). Default: the global fetch. */
   fetch?: typeof fetch;
   sessionLimits?: Partial<SessionLimits>;
-  /**
-   * The key material for what the app seals into cookies (pending sign-ins): SESSION_SECRET. Set it
-   * when several processes serve one address, or sign-ins must survive a restart. Default: a random
-   * key per process.
-   */
+  /** SESSION_SECRET, the key for sealed sign-in cookies: for several processes, or a restart. Default: random per process. */
   sessionSecret?: string;
   /** The most time one request may spend on the tenant, all its calls together. Default 15 s. */
   deadlineMs?: number;
@@ -44,15 +40,9 @@ export interface AppOptions {
   log?: (line: string) => void;
   /** Given each finished sign-in's transcript (redacted text), e.g. to print it. Default: none. */
   onTranscript?: (text: string) => void;
-  /**
-   * True only when the tenant is the local sandbox that main.ts started: /trace then offers attacks
-   * on your own sign-in. Never set it for a real tenant. Default false.
-   */
+  /** True only for the local sandbox tenant main.ts started: /trace then offers attacks on your own sign-in. */
   sandbox?: boolean;
-  /**
-   * The sandbox faults switched on (SANDBOX_FAULT), so that a failure they cause is named as the
-   * fault on the error page and on /trace, not blamed on settings the learner never set. Default none.
-   */
+  /** The sandbox faults switched on (SANDBOX_FAULT): a failure they cause is named as theirs, not blamed on settings. */
   sandboxFaults?: readonly SandboxFaultInfo[];
 }
 
@@ -67,7 +57,6 @@ export interface EnvConfig {
   port: number;
   /** Undefined: http://localhost:<port>, once the port is known. */
   appUrl: string | undefined;
-  /** SESSION_SECRET; undefined: a random key per process. */
   sessionSecret: string | undefined;
 }
 

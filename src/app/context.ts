@@ -1,6 +1,4 @@
 // What every route handler is given: the app's context, fixed at start, and the request as data.
-// A module of its own, so that the handlers and the route table (routes.ts) share these types
-// without importing one another.
 
 import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpOptions } from '../http.ts';
@@ -29,13 +27,11 @@ export interface AppContext {
   /** The most time one request may spend on the tenant, all calls, refreshes and 429 waits together. */
   deadlineMs: number;
   log: (line: string) => void;
-  /** Told each finished sign-in's transcript (already redacted, control characters escaped). */
   onTranscript: ((text: string) => void) | undefined;
   /** Discovery's events at start (3.1, redacted): the start of every sign-in's transcript. */
   startEvents: readonly TraceEvent[];
-  /** True on the local sandbox tenant: /trace then offers attacks on your own sign-in (tamper.ts). */
+  /** AppOptions.sandbox and sandboxFaults (config.ts). */
   sandbox: boolean;
-  /** The sandbox faults switched on (SANDBOX_FAULT): a failure they cause is named as theirs. */
   sandboxFaults: readonly SandboxFaultInfo[];
 }
 
@@ -43,7 +39,6 @@ export interface AppRequest {
   method: string;
   url: URL;
   headers: IncomingHttpHeaders;
-  /** The request's cookies (cookies.ts parseCookies). */
   cookies: Map<string, string[]>;
   /** The session id the browser sent, live or not (undefined when none, or two). */
   sessionId: string | undefined;

@@ -12,7 +12,7 @@ import { seal, unseal, type SealKey } from './seal.ts';
  * ("first cookie wins" would otherwise let a planted id shadow ours: login CSRF). Plain http is
  * for localhost only, where no prefix is possible.
  */
-export function sessionCookieName(secure: boolean): string {
+function sessionCookieName(secure: boolean): string {
   return secure ? '__Host-sid' : 'sid';
 }
 
@@ -69,25 +69,21 @@ export interface PendingSignIn {
   prompt?: 'login';
 }
 
-/** What a callback's state finds among the browser's pending sign-in cookies. */
-export type PendingCookie =
-  | { kind: 'pending'; login: PendingSignIn }
-  /** The cookie of a sign-in this browser already finished (the callback replaced it with a marker). */
-  | { kind: 'used' }
-  | { kind: 'none' };
+/** What a callback's state finds among the browser's sign-in cookies; `used`: the marker of a finished one. */
+type PendingCookie = { kind: 'pending'; login: PendingSignIn } | { kind: 'used' } | { kind: 'none' };
 
 /**
  * How long the browser keeps a pending sign-in's cookie: longer than the sign-in may take (10
  * minutes, sessions.ts), so that a late callback is told "expired" rather than "not yours".
  */
-export const PENDING_COOKIE_SECONDS = 15 * 60;
+const PENDING_COOKIE_SECONDS = 15 * 60;
 
 /**
  * One cookie per sign-in, so that tabs signing in at once never overwrite each other's. Named by
  * the state's first characters (the state is in the callback URL anyway), so the callback opens
  * one cookie, not all of them. `__Secure-` behind https: only an https answer can set it.
  */
-export function pendingCookieName(state: string, secure: boolean): string {
+function pendingCookieName(state: string, secure: boolean): string {
   return `${secure ? '__Secure-' : ''}signin-${state.slice(0, 8).replace(/[^A-Za-z0-9_-]/g, '_')}`;
 }
 
@@ -103,8 +99,7 @@ export function bindingOf(sessionId: string): string {
  * so the browser drops it on its own.
  */
 export function pendingCookie(key: SealKey, login: PendingSignIn, secure: boolean): string {
-  const name = pendingCookieName(login.state, secure);
-  return `${name}=${seal(key, name, login)}; ${pendingAttributes(PENDING_COOKIE_SECONDS, secure)}`;
+  return signInCookie(key, login.state, login, secure);
 }
 
 /**
@@ -113,8 +108,12 @@ export function pendingCookie(key: SealKey, login: PendingSignIn, secure: boolea
  * the browser's own cookie, however many other sign-ins the server has seen since.
  */
 export function usedPendingCookie(key: SealKey, state: string, secure: boolean): string {
+  return signInCookie(key, state, { used: state }, secure);
+}
+
+function signInCookie(key: SealKey, state: string, value: object, secure: boolean): string {
   const name = pendingCookieName(state, secure);
-  return `${name}=${seal(key, name, { used: state })}; ${pendingAttributes(PENDING_COOKIE_SECONDS, secure)}`;
+  return `${name}=${seal(key, name, value)}; ${pendingAttributes(PENDING_COOKIE_SECONDS, secure)}`;
 }
 
 function pendingAttributes(maxAgeSeconds: number, secure: boolean): string {
@@ -135,26 +134,24 @@ export function expireOldSignInCookies(key: SealKey, cookies: Map<string, string
   const prefix = pendingCookieName('', secure); // what every sign-in cookie's name starts with
   const signIns = [...cookies]
     .filter(([name]) => name.startsWith(prefix))
-    .map(([name, values]) => ({ name, createdAt: createdAtOf(key, name, values) }));
-  signIns.sort((a, b) => b.createdAt - a.createdAt); // newest first
+    .map(([name, values]) => {
+      const { createdAt } = opened(key, name, values);
+      return { name, createdAt: typeof createdAt === 'number' ? createdAt : 0 };
+    })
+    .sort((a, b) => b.createdAt - a.createdAt); // newest first
   return signIns.slice(MAX_SIGN_IN_COOKIES - 1).map(({ name }) => `${name}=; ${pendingAttributes(0, secure)}`);
 }
 
-/** When the pending sign-in in this cookie started; 0 (the oldest) for a used marker or anything else. */
-function createdAtOf(key: SealKey, name: string, values: string[]): number {
-  const value = values.length === 1 ? unseal(key, name, values[0]!) : undefined;
-  const createdAt = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).createdAt : undefined;
-  return typeof createdAt === 'number' ? createdAt : 0;
+/** The fields sealed in a sign-in cookie; none for a tampered, foreign or duplicated one. */
+function opened(key: SealKey, name: string, values: readonly string[] | undefined): Record<string, unknown> {
+  const value = values?.length === 1 ? unseal(key, name, values[0]!) : undefined;
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
 }
 
 /** The pending sign-in (or marker) the browser holds for this state. Tampered, foreign or duplicated cookies count as none. */
 export function readPendingCookie(key: SealKey, cookies: Map<string, string[]>, state: string, secure: boolean): PendingCookie {
   const name = pendingCookieName(state, secure);
-  const values = cookies.get(name);
-  if (values === undefined || values.length !== 1) return { kind: 'none' };
-  const value = unseal(key, name, values[0]!);
-  if (typeof value !== 'object' || value === null) return { kind: 'none' };
-  const fields = value as Record<string, unknown>;
+  const fields = opened(key, name, cookies.get(name));
   if (fields.used === state) return { kind: 'used' };
   const { codeVerifier, createdAt, binding } = fields;
   // Sealed by us, so well formed; the state must still be the callback's (the name holds only 8 characters of it).
@@ -167,17 +164,15 @@ export function readPendingCookie(key: SealKey, cookies: Map<string, string[]>, 
 }
 
 /**
- * The sign-ins this browser has under way for the session `binding` names, as their sealed cookies
- * hold them (the server keeps none): what a callback's state should have been. At most
- * MAX_SIGN_IN_COOKIES cookies are opened, however many a request brings.
+ * The sign-ins under way for the session `binding` names, from this browser's sealed cookies: what a
+ * callback's state should have been. At most MAX_SIGN_IN_COOKIES are opened, however many come.
  */
 export function pendingSignInsOf(key: SealKey, cookies: Map<string, string[]>, binding: string, secure: boolean): { state: string; createdAt: number }[] {
   const prefix = pendingCookieName('', secure);
   const named = [...cookies].filter(([name, values]) => name.startsWith(prefix) && values.length === 1).slice(0, MAX_SIGN_IN_COOKIES);
   const found: { state: string; createdAt: number }[] = [];
-  for (const [name, [sealed]] of named) {
-    const value = unseal(key, name, sealed!);
-    const fields = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  for (const [name, values] of named) {
+    const fields = opened(key, name, values);
     if (typeof fields.state === 'string' && typeof fields.createdAt === 'number' && fields.binding === binding) {
       found.push({ state: fields.state, createdAt: fields.createdAt });
     }

@@ -1,6 +1,5 @@
-// GET /docs/<page>.md — the project's docs, served by the app so that the transcript's links to
-// each check work offline: rendered to HTML (markdown.ts: a small subset, everything escaped, no
-// script), with an anchor on each heading (GitHub's slug) and on each check-table row (`#STATE_MISMATCH`).
+// GET /docs/<page>.md — the project's docs, served so that the transcript's links to each check work
+// offline: rendered to HTML (markdown.ts), with an anchor on each heading and check-table row.
 
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -38,7 +37,7 @@ export async function docsReply(file: string): Promise<Reply> {
 
 /** One Markdown page, rendered (markdown.ts): ids on headings and check rows; links only where a reader can follow them. */
 export function docsPage(file: string, markdown: string): SafeHtml {
-  const body = renderMarkdown(markdown, { hrefOf });
+  const body = renderMarkdown(markdown, hrefOf);
   // A page without a title of its own gets its file name as one.
   const title = /^#\s+(.+)$/m.exec(markdown)?.[1] ?? `docs/${file}`;
   const heading = /^#\s/m.test(markdown) ? '' : html`<h1>docs/${file}</h1>`;

@@ -1,12 +1,9 @@
-// Turns a failure into the page (or JSON) the user sees, with the right status.
-//
-// Every failed step throws a QlikOAuthError subclass that carries a stable code, a message, the
-// rule it enforces and a hint ("what to do next"), so the page can say all of that. Anything else
-// is a bug in this app: the browser gets a generic 500 and the log gets the name and message.
+// Turns a failure into the page (or JSON) the user sees, with the right status. A QlikOAuthError
+// carries a code, a message, its rule and a hint, and the page says all of that; anything else is a
+// bug in this app: the browser gets a generic 500 and the log gets the name and message.
 
 import { ConfigurationError, QlikOAuthError, type Setting } from '../errors.ts';
-import { AuthorizationError } from '../3.3-token.ts';
-import { CALLBACK_CHECKS } from '../3.3-token.ts';
+import { AuthorizationError, CALLBACK_CHECKS } from '../3.3-token.ts';
 import { escapeControl } from '../redact.ts';
 import type { SandboxFaultInfo } from '../sandbox/index.ts';
 import { errorPage, simplePage } from './pages.ts';
@@ -20,12 +17,6 @@ const SETTING_VARIABLES: Record<Setting, string> = {
   scope: 'QLIK_SCOPE',
   redirectUri: 'APP_URL (the redirect URI is APP_URL + /login/callback)',
 };
-
-/** "In this app: QLIK_CLIENT_SECRET, QLIK_CLIENT_ID." — the step's hint, said in this app's words. */
-export function settingsHint(error: QlikOAuthError): string | undefined {
-  if (error.settings.length === 0) return undefined;
-  return `In this app these are set by ${error.settings.map((s) => SETTING_VARIABLES[s]).join(', ')} (environment or .env).`;
-}
 
 /**
  * 400: the callback itself is wrong (forged, replayed, declined): the browser's request is the problem.
@@ -49,11 +40,6 @@ export function statusFor(error: unknown): number {
 export function retryAfterOf(error: unknown): number | undefined {
   if (!(error instanceof QlikOAuthError)) return undefined;
   return error.status === 429 ? (error.retryAfter ?? 1) : error.retryAfter;
-}
-
-/** Qlik's traceId, when the tenant sent one: what Qlik support asks for. */
-export function traceIdOf(error: unknown): string | undefined {
-  return error instanceof QlikOAuthError ? error.traceId : undefined;
 }
 
 /** A callback that failed step 3.3's checks: the browser's request is the problem. */
@@ -81,7 +67,7 @@ function titleFor(error: QlikOAuthError): string {
 
 /** One log line: control characters escaped, so nothing a browser or tenant sent can forge a line. */
 function logLine(log: (line: string) => void, status: number, error: QlikOAuthError): void {
-  const traceId = traceIdOf(error);
+  const { traceId } = error;
   log(escapeControl(`${status} ${error.name} ${error.code}: ${error.message}${traceId && !error.message.includes(traceId) ? ` (traceId ${traceId})` : ''}`));
 }
 
@@ -103,7 +89,8 @@ function hintFor(error: QlikOAuthError, faults: readonly SandboxFaultInfo[]): st
     }
     return `${error.hint} SANDBOX_FAULT=${on} is switched on: it may be behind this too.`;
   }
-  const hint = [error.hint, settingsHint(error)].filter(Boolean).join(' ');
+  const settings = error.settings.map((setting) => SETTING_VARIABLES[setting]).join(', ');
+  const hint = [error.hint, settings && `In this app these are set by ${settings} (environment or .env).`].filter(Boolean).join(' ');
   return error instanceof ConfigurationError ? `${hint} (The fault is in the app's settings, not in anything you did.)` : hint;
 }
 
@@ -122,7 +109,7 @@ export function errorReply(error: unknown, log: (line: string) => void, faults: 
         fault: faultBehind(error.code, faults),
         code: error.code,
         rule: error.rule,
-        traceId: traceIdOf(error),
+        traceId: error.traceId,
         startAgain: '/login',
       }),
       retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
@@ -146,8 +133,8 @@ export function errorJson(error: unknown, log: (line: string) => void): Reply {
       message: error.message,
       hint: error.hint,
       rule: error.rule,
-      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
-      ...(traceIdOf(error) === undefined ? {} : { traceId: traceIdOf(error) }),
+      retryAfterSeconds: retryAfter, // JSON.stringify leaves out what is undefined
+      traceId: error.traceId,
     });
     if (retryAfter !== undefined) reply.headers['retry-after'] = String(retryAfter);
     return reply;

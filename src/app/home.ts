@@ -50,9 +50,8 @@ export async function apiMe(ctx: AppContext, { session }: AppRequest): Promise<R
 }
 
 /**
- * After a failed call to the tenant: when the tokens are dead — RFC 6750 §3.1 invalid_token even
- * after a refresh, or a refresh the tenant refused (RFC 6749 §5.2, e.g. invalid_grant) — this
- * session is no longer signed in. Returns what to tell the user then, or undefined.
+ * After a failed call to the tenant: when the tokens are dead (RFC 6750 §3.1 invalid_token even after
+ * a refresh, or RFC 6749 §5.2 a refused refresh), signs the session out and says why; else undefined.
  */
 function endIfTokensDead(ctx: AppContext, session: Session, signedIn: SignedIn, error: unknown): string | undefined {
   session.trace.failure('lifecycle', error);
@@ -86,13 +85,10 @@ export async function logout(ctx: AppContext, { headers, session }: AppRequest):
     const failures = await closeSession(signedIn.qlik);
     // The code, not the message: a message quotes the tenant, cut short, and a tenant may repeat the
     // token it was sent — cut short, no scrub recognises it. /trace shows the answers, scrubbed whole.
-    flash =
-      failures.length === 0
-        ? { kind: 'info', text: "You are signed out, and the tenant revoked this app's tokens." }
-        : {
-            kind: 'warning',
-            text: `You are signed out of this app, but the tenant could not revoke its tokens (${failures[0]!.code}; the transcript shows its answers). They stop working when they expire.`,
-          };
+    const failed = failures[0];
+    flash = failed
+      ? { kind: 'warning', text: `You are signed out of this app, but the tenant could not revoke its tokens (${failed.code}; the transcript shows its answers). They stop working when they expire.` }
+      : { kind: 'info', text: "You are signed out, and the tenant revoked this app's tokens." };
   }
   next.flash = flash;
   return redirectReply('/', [sessionCookie(next.id, ctx.secureCookies)]);

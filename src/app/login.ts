@@ -9,10 +9,8 @@ import { pageReply, redirectReply, type Reply } from './reply.ts';
 import { startSession } from './sessions.ts';
 
 /**
- * The state and verifier are sealed into a cookie of their own (cookies.ts), bound to this
- * browser's session id: the server keeps nothing for a sign-in under way, so no flood of requests
- * can push it out. A browser without a session gets one (cheap: a session nobody is signed in to
- * holds a few KB at most). The browser's oldest sign-in cookies beyond a few are expired.
+ * The state and verifier are sealed into a cookie of their own (cookies.ts), bound to this browser's
+ * session id (a browser without one gets one): the server keeps nothing for a sign-in under way.
  */
 export async function login(ctx: AppContext, request: AppRequest): Promise<Reply> {
   // Qlik documents prompt=none|login; only "login" (sign in as someone else) makes sense from a link.

@@ -1,25 +1,20 @@
-// A small Markdown renderer for the docs pages the app serves (GET /docs/<page>.md), so that a
-// check's link from /trace opens a page a person can read, offline. Only the subset docs/ is
-// written in: headings, paragraphs, lists, tables, fenced code, quotes, `code`, **bold**, *emphasis*,
-// links, and the few HTML tags the pages use (<details>, <summary>, <a id="…"></a>). Everything
-// else is text: each piece of the page goes through html`…`, which escapes it, so no markup in a
-// page reaches the browser as markup, and no script can run (the CSP forbids scripts as well).
+// A small Markdown renderer for the docs pages the app serves (GET /docs/<page>.md), offline. Only
+// the subset docs/ is written in, and the few HTML tags the pages use (<details>, <summary>,
+// <a id="…"></a>). Everything else is text: each piece goes through html`…`, which escapes it, so
+// no markup in a page reaches the browser as markup (and the CSP forbids scripts as well).
 
 import { html, SafeHtml } from './html.ts';
 
-export interface MarkdownOptions {
+interface Context {
   /** Where a link's target goes from here, or undefined to show the link's text only. */
   hrefOf(target: string): string | undefined;
+  /** Ids given so far: a code may head rows on several tables, and only its first row gets the id. */
+  ids: Set<string>;
 }
 
 /** A Markdown text as HTML, with an id on each heading (GitHub's slug) and on each check-table row. */
-export function renderMarkdown(markdown: string, options: MarkdownOptions): SafeHtml {
-  return blocks(markdown.split('\n'), { ...options, ids: new Set() });
-}
-
-interface Context extends MarkdownOptions {
-  /** Ids given so far: a code may head rows on several tables, and only its first row gets the id. */
-  ids: Set<string>;
+export function renderMarkdown(markdown: string, hrefOf: Context['hrefOf']): SafeHtml {
+  return blocks(markdown.split('\n'), { hrefOf, ids: new Set() });
 }
 
 const FENCE = /^(\s*)```\s*([\w-]*)\s*$/;
@@ -52,24 +47,9 @@ function blocks(lines: readonly string[], ctx: Context): SafeHtml {
       i = end + 1;
       continue;
     }
-    const heading = HEADING.exec(line);
-    if (heading) {
-      const tag = new SafeHtml(`h${heading[1]!.length}`); // h1 to h6: a count of #, never text from the page
-      const id = uniqueId(slugOf(heading[2]!), ctx);
-      out.push(html`<${tag}${id ? html` id="${id}"` : ''}>${inline(heading[2]!, ctx)}</${tag}>`);
-      i++;
-      continue;
-    }
-    const details = DETAILS.exec(line);
-    if (details) {
-      // Open: the reader came here for a row inside it (a link from /trace names the row).
-      out.push(details[1] ? html`</details>` : html`<details open>`);
-      i++;
-      continue;
-    }
-    const summary = SUMMARY.exec(line);
-    if (summary) {
-      out.push(html`<summary>${inline(summary[1]!, ctx)}</summary>`);
+    const single = lineBlock(line, ctx);
+    if (single) {
+      out.push(single);
       i++;
       continue;
     }
@@ -85,11 +65,6 @@ function blocks(lines: readonly string[], ctx: Context): SafeHtml {
       i = end;
       continue;
     }
-    if (RULE.test(line)) {
-      out.push(html`<hr>`);
-      i++;
-      continue;
-    }
     const item = LIST_ITEM.exec(line);
     if (item) {
       const [rendered, end] = list(lines, i, ctx);
@@ -103,6 +78,22 @@ function blocks(lines: readonly string[], ctx: Context): SafeHtml {
     i = end;
   }
   return html`${out.map((block) => html`${block}\n`)}`;
+}
+
+/** The blocks of one line: a heading, a rule, a <details> or <summary> line. */
+function lineBlock(line: string, ctx: Context): SafeHtml | undefined {
+  const heading = HEADING.exec(line);
+  if (heading) {
+    const tag = new SafeHtml(`h${heading[1]!.length}`); // h1 to h6: a count of #, never text from the page
+    const id = uniqueId(slugOf(heading[2]!), ctx);
+    return html`<${tag}${id ? html` id="${id}"` : ''}>${inline(heading[2]!, ctx)}</${tag}>`;
+  }
+  if (RULE.test(line)) return html`<hr>`;
+  // Open: the reader came here for a row inside it (a link from /trace names the row).
+  const details = DETAILS.exec(line);
+  if (details) return details[1] ? html`</details>` : html`<details open>`;
+  const summary = SUMMARY.exec(line);
+  return summary ? html`<summary>${inline(summary[1]!, ctx)}</summary>` : undefined;
 }
 
 function startsBlock(line: string): boolean {
@@ -209,7 +200,7 @@ function uniqueId(id: string, ctx: Context): string | undefined {
  */
 const INLINE = /(`+)([\s\S]*?)\1(?!`)|\[([^\]]+)\]\(([^)\s]+)\)|\*\*([\s\S]+?)\*\*|\*([^*\s][^*]*?)\*|<(https:\/\/[^>\s]+)>|<a id="([\w-]+)"><\/a>/g;
 
-function inline(text: string, ctx: MarkdownOptions & { ids?: Set<string> }): SafeHtml {
+function inline(text: string, ctx: Context): SafeHtml {
   const parts: (SafeHtml | string)[] = [];
   let at = 0;
   for (const match of text.matchAll(INLINE)) {
@@ -221,26 +212,19 @@ function inline(text: string, ctx: MarkdownOptions & { ids?: Set<string> }): Saf
     else if (bold !== undefined) parts.push(html`<strong>${inline(bold, ctx)}</strong>`);
     else if (emphasis !== undefined) parts.push(html`<em>${inline(emphasis, ctx)}</em>`);
     else if (autolink !== undefined) parts.push(link(autolink, autolink, ctx));
-    else if (anchor !== undefined) parts.push(anchorSpan(anchor, ctx));
+    else if (anchor !== undefined && uniqueId(anchor, ctx)) parts.push(html`<span id="${anchor}"></span>`); // once per page
   }
   parts.push(text.slice(at));
   return html`${parts}`;
 }
 
 /** A link where hrefOf allows one; its text alone otherwise. */
-function link(target: string, text: SafeHtml | string, ctx: MarkdownOptions): SafeHtml {
+function link(target: string, text: SafeHtml | string, ctx: Context): SafeHtml {
   const href = ctx.hrefOf(target);
   return href === undefined ? html`${text}` : html`<a href="${href}">${text}</a>`;
 }
 
-/** `<a id="pkce"></a>` in a page: an empty element with that id (once per page). */
-function anchorSpan(id: string, ctx: { ids?: Set<string> }): SafeHtml | '' {
-  if (ctx.ids?.has(id)) return '';
-  ctx.ids?.add(id);
-  return html`<span id="${id}"></span>`;
-}
-
 /** Inline Markdown without links: a sentence of this project's own (a sandbox fault's description) on a page. */
 export function inlineText(text: string): SafeHtml {
-  return inline(text, { hrefOf: () => undefined });
+  return inline(text, { hrefOf: () => undefined, ids: new Set() });
 }

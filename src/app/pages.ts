@@ -20,10 +20,7 @@ const STYLE = new SafeHtml(`
   footer { margin-top: 3rem; color: #666; font-size: 0.85rem; }
   body.wide { max-width: 64rem; }`);
 
-/**
- * The frame of every page. `extraStyle` is a page's own style sheet (a constant of its module);
- * `wide` gives a page with a diagram more room.
- */
+/** The frame of every page; `extraStyle` is a page's own style sheet (a constant of its module). */
 export function layout(title: string, content: SafeHtml, flash?: Flash, { wide = false, extraStyle }: { wide?: boolean; extraStyle?: SafeHtml } = {}): SafeHtml {
   return html`<!doctype html>
 <html lang="en">
@@ -76,13 +73,12 @@ function spacesList(spaces: HomePageInput['spaces']): SafeHtml | '' {
 <ul class="spaces">${spaces.names.map((name) => html`<li>${name}</li>`)}</ul>`;
 }
 
-export interface ErrorPageInput {
+interface ErrorPageInput {
   title: string;
   message: string;
   hint: string;
   code: string | undefined;
   rule: string | undefined;
-  /** Qlik's traceId of the failed call, when the tenant sent one. */
   traceId?: string | undefined;
   /** Where "Start again" leads: /login for a failed sign-in, / otherwise. */
   startAgain: string;

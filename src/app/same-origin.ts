@@ -4,7 +4,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 
-export type OriginVerdict = { ok: true } | { ok: false; reason: string };
+type OriginVerdict = { ok: true } | { ok: false; reason: string };
 
 /**
  * RFC 6454 §7 / Fetch: browsers send `Origin` on every POST. It must be our origin exactly.

@@ -30,9 +30,8 @@ export interface App {
 }
 
 /**
- * Starts the app. Tutorial 3.1 runs here, once: a tenant that cannot be discovered stops the start
- * with its QlikOAuthError (DISCOVERY_FAILED, ISSUER_MISMATCH, NETWORK_ERROR…), before the app listens. A busy port rejects with the
- * listen error (code EADDRINUSE).
+ * Starts the app. Tutorial 3.1 runs here, once: a tenant that cannot be discovered rejects with its
+ * QlikOAuthError before the app listens; a busy port with the listen error (EADDRINUSE).
  */
 export async function createApp(options: AppOptions): Promise<App> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -140,10 +139,9 @@ async function route(ctx: AppContext, req: IncomingMessage): Promise<Reply> {
 }
 
 /**
- * A request node:http cannot parse never reaches route(): a request line and headers over its 16 KB
- * limit (a 100 KB callback URL, say), bytes that are not HTTP. Left to itself, Node answers with a
- * bare status line. Here it gets a page and the headers every answer has, and the connection closes:
- * 431 when the URL or headers are too long (RFC 6585 §5), 408 when they came too slowly, else 400.
+ * A request node:http cannot parse (headers over its 16 KB limit, bytes that are not HTTP) never
+ * reaches route(), and Node alone would answer with a bare status line. Here it gets a page and the
+ * headers every answer has: 431 when too long (RFC 6585 §5), 408 when too slow, else 400.
  */
 function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex, tenantOrigin: string): void {
   // As Node's own handler does: a browser that is gone, or a connection whose current answer has
@@ -174,10 +172,7 @@ function answerUnparsable(error: NodeJS.ErrnoException, socket: Duplex, tenantOr
   setTimeout(() => socket.destroy(), 1_000).unref();
 }
 
-/**
- * Stops accepting connections, closes idle keep-alive connections at once and the others as soon
- * as their request is answered, and resolves when all are gone.
- */
+/** App.close: idle keep-alive connections close at once, the others as soon as their request is answered. */
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();

@@ -4,10 +4,9 @@
 // of requests can push it out.
 //
 // Everything is bounded, so a flood of requests cannot fill the memory: sessions expire when idle
-// and are capped in number; a session that is not signed in keeps a small transcript (a few KB,
-// whatever it is sent). When a cap is reached the oldest entry goes first: a Map iterates in
-// insertion order. Signed-in sessions have a cap of their own, so that no flood of anonymous
-// requests can push a signed-in user out (see SessionStore.signedInSessions).
+// and are capped in number (signed-in ones apart: SessionStore.signedInSessions); a session that is
+// not signed in keeps a small transcript. When a cap is reached the oldest entry goes first: a Map
+// iterates in insertion order.
 
 import { randomBytes } from 'node:crypto';
 import type { QlikUser } from '../3.4-api.ts';
@@ -62,30 +61,18 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 };
 
 /**
- * The transcript budget, in characters, of a session nobody is signed in to: one failed sign-in's
- * last events. Anyone can make such a session, so it must stay small whatever it is sent; with the
- * Trace's own caps (a note 1,000 characters, a check's message 600, ten remembered secrets of a few
- * bytes each) it holds a few KB. A signed-in session gets the Trace's default budget.
+ * The transcript budget, in characters, of a session nobody is signed in to: anyone can make one, so
+ * it holds a failed sign-in's last events, a few KB whatever it is sent. Signed in: the Trace's default.
  */
 export const ANONYMOUS_TRACE_CHARS = 4_000;
-
-/** An id the browser held before a sign-in gave it a new one, kept for the sign-in's other tabs. */
-interface Alias {
-  session: Session;
-  /** The end of the sign-in's lifetime: no tab of it can come back later. */
-  until: number;
-}
 
 export interface SessionStore {
   /** Sessions that are not signed in, by id, in order of last use: the first entry is the longest idle. */
   sessions: Map<string, Session>;
   /**
-   * Signed-in sessions, by id, in order of last use, with a cap of their own (maxSignedInSessions).
-   *
-   * Anyone can make a session: a GET /login without a cookie makes one. When all sessions shared one
-   * cap, a flood of such requests pushed out the longest idle sessions — signed-in users among them,
-   * who found themselves signed out. Kept apart, a signed-in session can only be pushed out by other
-   * signed-in sessions, and each of those took a real sign-in at the tenant.
+   * Signed-in sessions, by id, in order of last use, with a cap of their own: anyone can make a
+   * session (GET /login without a cookie), so with one shared cap a flood of them pushed signed-in
+   * users out. Apart, only other sign-ins at the tenant can push one out.
    */
   signedInSessions: Map<string, Session>;
   /**
@@ -95,12 +82,12 @@ export interface SessionStore {
    */
   usedStates: Map<string, number>;
   /**
-   * By the binding (cookies.ts bindingOf) of an id that a sign-in replaced: the session it became.
-   * Tabs started together at GET /login are bound to the same old id; the first to finish renews
-   * the id, and the others join its session (callback.ts) instead of failing or overwriting its cookie.
-   * Only a sign-in at the tenant adds one, so anonymous traffic cannot push them out.
+   * By the binding (cookies.ts bindingOf) of an id that a sign-in replaced: the session it became,
+   * until the sign-in's lifetime ends. Tabs started together at GET /login share the old id; the
+   * first to finish renews it, and the others join its session (callback.ts). Only a sign-in at the
+   * tenant adds one.
    */
-  aliases: Map<string, Alias>;
+  aliases: Map<string, { session: Session; until: number }>;
   limits: SessionLimits;
   now: () => number;
 }
@@ -117,7 +104,7 @@ export function createSessionStore(limits: Partial<SessionLimits> = {}, now: () 
 }
 
 /** 32 random bytes, base64url (43 characters): an id nobody can guess (RFC 6265bis §8.6 hijacking). */
-export function newSessionId(): string {
+function newSessionId(): string {
   return randomBytes(32).toString('base64url');
 }
 
@@ -152,26 +139,22 @@ export function startSession(store: SessionStore): Session {
     trace: new Trace([], { maxChars: ANONYMOUS_TRACE_CHARS }),
   };
   store.sessions.set(session.id, session);
-  capSessions(store);
+  cap(store, store.sessions, store.limits.maxSessions);
   return session;
 }
 
-/** Over the cap: the longest idle sessions that are not signed in go first. Signed-in ones are not counted here. */
-function capSessions(store: SessionStore): void {
-  for (const oldest of store.sessions.values()) {
-    if (store.sessions.size <= store.limits.maxSessions) break;
+/** Over the cap, the longest idle sessions of this map go first. */
+function cap(store: SessionStore, map: Map<string, Session>, max: number): void {
+  for (const oldest of map.values()) {
+    if (map.size <= max) break;
     endSession(store, oldest);
   }
 }
 
 /**
- * Signs the session in: a new id, then a place among the signed-in sessions, where anonymous
- * sessions cannot push it out. Over maxSignedInSessions the longest idle signed-in one goes.
- *
- * The new id: an attacker who planted a session id in the victim's browser (session fixation,
- * RFC 6265bis §8.6) does not get a signed-in session; the old id is worth nothing, except to the
- * callback of another tab of this sign-in (`binding`: see SessionStore.aliases). The caller sends
- * the new id in a new cookie.
+ * Signs the session in under a new id (the caller sends it in a new cookie), among the signed-in
+ * sessions. Session fixation (RFC 6265bis §8.6): a planted id never becomes a signed-in session; the
+ * old id is worth nothing, except to another tab of this sign-in (`binding`: SessionStore.aliases).
  */
 export function signInSession(store: SessionStore, session: Session, signedIn: SignedIn, binding: string): void {
   store.sessions.delete(session.id);
@@ -180,10 +163,7 @@ export function signInSession(store: SessionStore, session: Session, signedIn: S
   session.signedIn = signedIn;
   session.lastSeenAt = store.now();
   store.signedInSessions.set(session.id, session);
-  for (const oldest of store.signedInSessions.values()) {
-    if (store.signedInSessions.size <= store.limits.maxSignedInSessions) break;
-    endSession(store, oldest);
-  }
+  cap(store, store.signedInSessions, store.limits.maxSignedInSessions);
   store.aliases.delete(binding);
   store.aliases.set(binding, { session, until: store.now() + store.limits.pendingLifetimeMs });
   for (const [key, alias] of store.aliases) {
@@ -212,10 +192,9 @@ export function signOutSession(store: SessionStore, session: Session): void {
   session.trace.limitTo(ANONYMOUS_TRACE_CHARS);
   if (!store.signedInSessions.delete(session.id)) return;
   store.sessions.set(session.id, session);
-  capSessions(store);
+  cap(store, store.sessions, store.limits.maxSessions);
 }
 
-/** Forgets the session. */
 export function endSession(store: SessionStore, session: Session): void {
   store.sessions.delete(session.id);
   store.signedInSessions.delete(session.id);
@@ -239,10 +218,8 @@ export function isStateUsed(store: SessionStore, state: string): boolean {
 }
 
 /**
- * Marks a sign-in's state as used, before its code is exchanged. False when it already was: a
- * second callback for one sign-in (RFC 6749 §10.5, §10.12). Entries go when the sign-in's lifetime
- * is over, or, past maxUsedStates, oldest first; the browser's own marker cookie (cookies.ts) still
- * tells a reload apart after that.
+ * Marks a sign-in's state as used, before its code is exchanged; false when it already was (RFC 6749
+ * §10.5, §10.12). Past maxUsedStates the oldest go; the browser's marker cookie still tells a reload.
  */
 export function markStateUsed(store: SessionStore, state: string, createdAt: number): boolean {
   const now = store.now();

@@ -3,10 +3,9 @@
 // Each attack is a forged callback run through the app's own callback handler for this browser's
 // session, exactly as if the browser had opened it; nobody else's session is touched.
 //
-// What is kept for it: the last successful callback's code and state, in memory, per session. Both
-// are dead already: the state was used up when the callback came (callback.ts, single use) and the
-// code was exchanged, and a tenant takes a code once (RFC 6749 §4.1.2). With a real tenant none of
-// this exists: nothing is kept, the route answers 404, and /trace shows no attack.
+// What is kept for it: the last successful callback's code and state, in memory, per session, both
+// dead already (the state was used up, the code exchanged: RFC 6749 §4.1.2). With a real tenant
+// nothing is kept, the route answers 404, and /trace shows no attack.
 
 import { createCodeVerifier, createState } from '../3.2-authorize.ts';
 import { QlikOAuthError } from '../errors.ts';
@@ -51,19 +50,12 @@ export interface AttackOutcome {
   attack: AttackName;
   /** The check that refused the forged callback; undefined when none did. */
   stoppedBy: CheckCode | undefined;
-  at: string;
   /** The transcript's note that starts the attack's events, for a link to them from /trace. */
   note: TraceEvent | undefined;
 }
 
-/** The last successful callback of a session: a dead code and a used state (see the top of this file). */
-interface SpentCallback {
-  code: string;
-  state: string;
-  iss: string | null;
-}
-
-const spentCallbacks = new WeakMap<Session, SpentCallback>();
+/** The last successful callback of each session: a dead code and a used state. */
+const spentCallbacks = new WeakMap<Session, { code: string; state: string; iss: string | null }>();
 const outcomes = new WeakMap<Session, AttackOutcome[]>();
 /** A session keeps its last few attacks, to show them. */
 const MAX_OUTCOMES = 5;
@@ -113,14 +105,10 @@ export async function tamper(ctx: AppContext, request: AppRequest, callback: Han
 
   session.trace.note('3.3', `${ATTACK_NOTE} ${ATTACKS[attack].label.toLowerCase()}.`);
   const note = session.trace.events.at(-1);
-  const forged = new URL(ctx.client.redirectUri);
   // The forged callback carries this browser's cookies, as the browser would send them.
   const cookies = new Map(request.cookies);
-  if (attack === 'replay') {
-    const params = new URLSearchParams({ code: spent.code, state: spent.state });
-    if (spent.iss !== null) params.set('iss', spent.iss);
-    forged.search = params.toString();
-  } else {
+  let state = spent.state;
+  if (attack !== 'replay') {
     // A sign-in this browser really has pending, as at GET /login: its sealed cookie, bound to this
     // session, goes with the forged callback only (it is never sent to the browser, so it ends with
     // the attack); its verifier is never used.
@@ -128,11 +116,12 @@ export async function tamper(ctx: AppContext, request: AppRequest, callback: Han
     const [pair] = pendingCookie(ctx.sealKey, fresh, ctx.secureCookies).split(';');
     const eq = pair!.indexOf('=');
     cookies.set(pair!.slice(0, eq), [pair!.slice(eq + 1)]);
-    const state = attack === 'tamper-state' ? oneCharacterChanged(fresh.state) : fresh.state;
-    const params = new URLSearchParams({ code: spent.code, state });
-    if (attack !== 'drop-iss' && spent.iss !== null) params.set('iss', spent.iss);
-    forged.search = params.toString();
+    state = attack === 'tamper-state' ? oneCharacterChanged(fresh.state) : fresh.state;
   }
+  const forged = new URL(ctx.client.redirectUri);
+  const params = new URLSearchParams({ code: spent.code, state });
+  if (attack !== 'drop-iss' && spent.iss !== null) params.set('iss', spent.iss);
+  forged.search = params.toString();
 
   let stoppedBy: CheckCode | undefined;
   try {
@@ -143,7 +132,7 @@ export async function tamper(ctx: AppContext, request: AppRequest, callback: Han
     stoppedBy = error instanceof QlikOAuthError ? (error.code as CheckCode) : lastFailedCheck(session);
   }
   const list = outcomes.get(session) ?? [];
-  list.push({ attack, stoppedBy, at: new Date().toISOString(), note });
+  list.push({ attack, stoppedBy, note });
   if (list.length > MAX_OUTCOMES) list.shift();
   outcomes.set(session, list);
   return { ...redirectReply('/trace#attacks'), status: 303 };
@@ -166,12 +155,7 @@ function lastFailedCheck(session: Session): CheckCode | undefined {
 /** The sandbox fault that makes a sign-in meet ISS_MISSING: the tenant promises iss, then leaves it out. */
 const ISS_FAULT = SANDBOX_FAULTS.find((fault) => fault.expectedCheck === 'ISS_MISSING')!;
 
-/**
- * Said before the Drop iss button is pressed. On a tenant that never promised iss (the sandbox by
- * default), no iss check can refuse it (RFC 9207 §2.4 asks for iss only when it was promised): the
- * tenant refuses the spent code, and revokes the tokens issued from it (RFC 6749 §4.1.2), which
- * signs this browser out. The fault that makes the check fire is offered instead.
- */
+/** Said before the Drop iss button is pressed: RFC 9207 §2.4 asks for iss only when the tenant promised it. */
 export function dropIssForecast(issPromised: boolean): SafeHtml {
   if (issPromised) return html`This tenant promises iss, so ISS_MISSING should refuse it before the code goes anywhere.`;
   return html`<strong>On this tenant it cannot reach an iss check, and it signs you out.</strong> The tenant never

@@ -5,7 +5,7 @@
 // recorded (src/trace.ts); every value goes through html`…`, which escapes it.
 
 import { CHECKS, type CheckCode } from '../checks.ts';
-import { ruleLinks, sectionTitle, type CheckEvent, type ExchangeEvent, type NoteEvent, type TraceEvent } from '../trace.ts';
+import { SECTION_TITLES, ruleLinks, type CheckEvent, type ExchangeEvent, type NoteEvent, type TraceEvent } from '../trace.ts';
 import { docsPageOf, outcomeOf, parameterWhy, transcriptJson } from '../trace-format.ts';
 import type { AppContext, AppRequest } from './context.ts';
 import { html, SafeHtml } from './html.ts';
@@ -15,10 +15,7 @@ import { faultBehind } from './error-page.ts';
 import type { SandboxFaultInfo } from '../sandbox/index.ts';
 import { ATTACKS, attackOutcomes, canAttack, dropIssForecast, explainOutcome, isAttackNote, type AttackName, type AttackOutcome } from './tamper.ts';
 
-/**
- * GET /trace — this browser's last sign-in after discovery at start, as a sequence diagram or
- * (?format=json) as versioned events; redacted by src/trace.ts when recorded.
- */
+/** GET /trace, or (?format=json) the same events, versioned (src/trace-format.ts). */
 export async function trace(ctx: AppContext, { session, url }: AppRequest): Promise<Reply> {
   const events = session?.trace.events ?? [];
   if (url.searchParams.get('format') === 'json') return jsonReply(200, transcriptJson([...ctx.startEvents, ...events]));
@@ -37,17 +34,15 @@ export async function trace(ctx: AppContext, { session, url }: AppRequest): Prom
   );
 }
 
-export interface TracePageInput {
-  /** Discovery at start-up: shared by every sign-in, shown first. */
+interface TracePageInput {
+  /** Discovery at start-up, shared by every sign-in; then this browser's events since its last GET /login. */
   startEvents: readonly TraceEvent[];
-  /** This browser's events since its last GET /login. */
   events: readonly TraceEvent[];
   /** To recognise the authorization request and the callback among the notes. */
   authorizationEndpoint: string;
   callbackUrl: string;
   /** Only on the sandbox tenant: the attacks this browser may try, and what became of those it tried. */
   attacks?: { available: boolean; outcomes: readonly AttackOutcome[]; issPromised: boolean } | undefined;
-  /** The sandbox faults switched on (SANDBOX_FAULT): a failure one of them causes is named as its doing. */
   faults?: readonly SandboxFaultInfo[] | undefined;
 }
 
@@ -79,11 +74,10 @@ const TRACE_STYLE = new SafeHtml(`
   .arrow.left .line::before { left: 0; border-right: 9px solid #333; }
   .arrow.plain .line { background: #888; } .arrow.plain.right .line::after { border-left-color: #888; } .arrow.plain.left .line::before { border-right-color: #888; }
   .ba { grid-column: 2 / 4; } .at { grid-column: 4 / 6; } .bt { grid-column: 2 / 6; }
-  .more, .flash, .attack { overflow-wrap: anywhere; }
+  .more, .flash, .attack, .more code, .checks, .note { overflow-wrap: anywhere; }
   .more { background: #fafafa; border: 1px solid #ddd; border-radius: 4px; padding: 0.5rem 0.8rem; margin: 0.3rem 0 0.6rem; font-size: 0.85rem; }
   .more h3 { margin: 0.5rem 0 0.2rem; font-size: 0.9rem; }
-  .more pre, .doc { white-space: pre-wrap; overflow-wrap: anywhere; overflow-x: visible; margin: 0.2rem 0; }
-  .more code, .checks, .note { overflow-wrap: anywhere; }
+  .more pre { white-space: pre-wrap; overflow-wrap: anywhere; overflow-x: visible; margin: 0.2rem 0; }
   table.params { width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 0.8rem; margin: 0.3rem 0; }
   table.params th, table.params td { text-align: left; vertical-align: top; border-bottom: 1px solid #e4e4e4; padding: 0.2rem 0.3rem; overflow-wrap: anywhere; }
   table.params th:nth-child(1) { width: 24%; } table.params th:nth-child(2) { width: 38%; }
@@ -110,9 +104,10 @@ type Lane = 'browser' | 'app' | 'tenant';
 const LANE_INDEX: Record<Lane, number> = { browser: 0, app: 1, tenant: 2 };
 
 export function tracePage(input: TracePageInput): SafeHtml {
-  const all = [...input.startEvents, ...input.events];
   const firstAttack = input.events.findIndex(isAttackNote);
   const signIn = firstAttack === -1 ? input.events : input.events.slice(0, firstAttack);
+  // Events after an attack note are the attack's: its callbacks were forged by this app, not sent by the tenant.
+  const forged = new Set(input.events.slice(signIn.length));
   const failed = [...input.startEvents, ...signIn].find((e): e is CheckEvent => e.type === 'check' && !e.passed);
   return layout(
     'Protocol transcript',
@@ -125,7 +120,7 @@ length and a mark (the same value has the same mark). Also as <a href="/trace?fo
 ${failed ? failedBanner(failed, input.faults ?? []) : ''}
 ${input.attacks ? attackPanel(input.attacks, input.events) : ''}
 ${input.events.length === 0 ? html`<p>No sign-in yet in this browser: <a href="/login">log in</a>, then come back. Discovery, which ran once when the app started, is below.</p>` : ''}
-${all.length === 0 ? '' : sequence(input)}`,
+${input.startEvents.length + input.events.length === 0 ? '' : sequence(input, forged)}`,
     undefined,
     { wide: true, extraStyle: TRACE_STYLE },
   );
@@ -139,10 +134,7 @@ function failedBanner(failed: CheckEvent, faults: readonly SandboxFaultInfo[]): 
   }</p>`;
 }
 
-function sequence(input: TracePageInput): SafeHtml {
-  // Callbacks after an attack note were forged by this app for the attack, not sent by the tenant.
-  const firstAttack = input.events.findIndex(isAttackNote);
-  const forged = new Set(firstAttack === -1 ? [] : input.events.slice(firstAttack));
+function sequence(input: TracePageInput, forged: ReadonlySet<TraceEvent>): SafeHtml {
   const groups = [
     ...sectionsOf(input.startEvents).map((group) => ({ ...group, atStart: true })),
     ...sectionsOf(input.events).map((group) => ({ ...group, atStart: false })),
@@ -150,7 +142,7 @@ function sequence(input: TracePageInput): SafeHtml {
   return html`<div class="seq">
 <div class="lanes" aria-hidden="true"><span>Browser</span><span>App (your server)</span><span>Tenant</span></div>
 ${groups.map(
-  ({ section, events, atStart }) => html`<h2>${sectionTitle(section)}${atStart ? html` <small>— once, when the app started; every sign-in uses it</small>` : ''}</h2>
+  ({ section, events, atStart }) => html`<h2>${SECTION_TITLES[section]}${atStart ? html` <small>— once, when the app started; every sign-in uses it</small>` : ''}</h2>
 ${rowsOf(events, input, forged)}`,
 )}
 </div>`;
@@ -158,7 +150,7 @@ ${rowsOf(events, input, forged)}`,
 
 /** Consecutive events of one section. */
 function sectionsOf(events: readonly TraceEvent[]): { section: TraceEvent['section']; events: TraceEvent[] }[] {
-  const groups: { section: TraceEvent['section']; events: TraceEvent[] }[] = [];
+  const groups: ReturnType<typeof sectionsOf> = [];
   for (const event of events) {
     const last = groups.at(-1);
     if (last && last.section === event.section) last.events.push(event);
@@ -256,11 +248,10 @@ function paramTable(params: readonly [string, string][]): SafeHtml {
 
 /** The checks of one step, each as what held (or did not apply, or failed), with its code and rule linked. */
 function checksBlock(checks: readonly CheckEvent[]): SafeHtml {
-  const failed = checks.some((c) => !c.passed);
   const counts = { held: 0, 'n/a': 0, failed: 0 };
   for (const check of checks) counts[outcomeOf(check)]++;
   const summary = [`${counts.held} held`, counts['n/a'] ? `${counts['n/a']} did not apply` : '', counts.failed ? `${counts.failed} failed` : ''].filter(Boolean).join(', ');
-  return html`<div class="checks${failed ? ' has-failed' : ''}"><p><b>The app's checks</b> (${summary})</p><ul>${checks.map(checkItem)}</ul></div>`;
+  return html`<div class="checks${counts.failed ? ' has-failed' : ''}"><p><b>The app's checks</b> (${summary})</p><ul>${checks.map(checkItem)}</ul></div>`;
 }
 
 function checkItem(check: CheckEvent): SafeHtml {
@@ -275,7 +266,7 @@ function checkItem(check: CheckEvent): SafeHtml {
 }
 
 /** A check's code, linked to its row in the docs page of its step (served by the app: works offline). */
-export function codeLink(code: string): SafeHtml {
+function codeLink(code: string): SafeHtml {
   const page = docsPageOf(code);
   return page ? html`<a class="code" href="/docs/${page}#${code}">${code}</a>` : html`<code>${code}</code>`;
 }
