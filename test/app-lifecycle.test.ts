@@ -1,9 +1,9 @@
 // Beyond the tutorial's first token, through the app: the home page's paged list, refresh with and
 // without rotation, a refresh the tenant refuses, and the transcript of sign-in → refresh → sign-out.
-import { describe, it, after, before } from 'node:test';
+import { describe, it, after, before, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { SPACES } from '../src/sandbox/fake-data.ts';
-import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET } from '../src/sandbox/index.ts';
+import { SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, type SandboxOptions } from '../src/sandbox/index.ts';
 import { Browser, signIn, startStack, watchSecrets, type Stack } from './helpers/browser.ts';
 
 const listed = (body: string) => [...body.matchAll(/<li>([^<]+)<\/li>/g)].map((m) => m[1]);
@@ -32,20 +32,33 @@ describe('app: the home page lists the first spaces (GET /api/v1/spaces, paged)'
   });
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Starts the stack with a fake Date (node:test mock.timers): the app's clock and the sandbox's both
+ * move only when a test calls mock.timers.tick(), so a 1-second token ages without waiting for it.
+ * Timers stay real (the servers need them).
+ */
+async function startOnFakeClock(sandbox: SandboxOptions): Promise<Stack> {
+  mock.timers.enable({ apis: ['Date'], now: Date.now() });
+  return startStack({ sandbox });
+}
+
+async function closeOnFakeClock(stack: Stack): Promise<void> {
+  await stack.close();
+  mock.timers.reset();
+}
 
 for (const rotate of [true, false]) {
   describe(`app: refresh ${rotate ? 'with' : 'without'} rotation of the refresh token`, () => {
     let stack: Stack;
-    before(async () => { stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1, rotateRefreshTokens: rotate } }); });
-    after(() => stack.close());
+    before(async () => { stack = await startOnFakeClock({ accessTokenLifetimeSeconds: 1, rotateRefreshTokens: rotate }); });
+    after(() => closeOnFakeClock(stack));
 
     it('keeps the user signed in across several refreshes', async () => {
       const browser = new Browser();
       await signIn(browser, stack.app, 'ada');
       const before = stack.sandbox.stats().refreshRequests;
       for (let i = 0; i < 3; i++) {
-        await sleep(600); // past half the 1-second lifetime: the refresh margin (lifecycle.ts refreshMarginMs)
+        mock.timers.tick(600); // past half the 1-second lifetime: the refresh margin (lifecycle.ts refreshMarginMs)
         const me = await browser.get(`${stack.app.url}/api/me`);
         assert.equal(me.status, 200, me.body);
         assert.equal(JSON.parse(me.body).name, 'Ada');
@@ -61,11 +74,11 @@ describe('app: a refresh the tenant refuses', () => {
   let watch: ReturnType<typeof watchSecrets>;
   before(async () => {
     watch = watchSecrets();
-    stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1 } });
+    stack = await startOnFakeClock({ accessTokenLifetimeSeconds: 1 });
   });
   after(async () => {
     watch.stop();
-    await stack.close();
+    await closeOnFakeClock(stack);
   });
 
   it('signs the user out with a message that says why and what to do', async () => {
@@ -76,7 +89,7 @@ describe('app: a refresh the tenant refuses', () => {
       const form = new URLSearchParams({ token, client_id: SANDBOX_CLIENT_ID, client_secret: SANDBOX_CLIENT_SECRET });
       assert.equal((await fetch(`${stack.sandbox.url}/oauth/revoke`, { method: 'POST', body: form })).status, 200);
     }
-    await sleep(600);
+    mock.timers.tick(600);
     const home = await browser.get(`${stack.app.url}/`);
     assert.equal(home.status, 200);
     assert.match(home.body, /You are signed out: The tenant no longer accepts this sign-in \(REFRESH_FAILED: The tenant refused to refresh the token/);
@@ -87,13 +100,13 @@ describe('app: a refresh the tenant refuses', () => {
 
 describe('app: the transcript of sign-in → refresh → sign-out', () => {
   let stack: Stack;
-  before(async () => { stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1 } }); });
-  after(() => stack.close());
+  before(async () => { stack = await startOnFakeClock({ accessTokenLifetimeSeconds: 1 }); });
+  after(() => closeOnFakeClock(stack));
 
   it('shows every call to the tenant, in its section, with secrets redacted', async () => {
     const browser = new Browser();
     await signIn(browser, stack.app, 'ada');
-    await sleep(600); // the 1-second token is now in its last half: the next call refreshes it
+    mock.timers.tick(600); // the 1-second token is now in its last half: the next call refreshes it
     assert.equal((await browser.get(`${stack.app.url}/api/me`)).status, 200);
     type Events = { events: { type: string; section: string; method?: string; url?: string; requestBody?: string; status?: number }[] };
     const exchanges = async () => {
@@ -125,13 +138,13 @@ describe('app: the transcript of sign-in → refresh → sign-out', () => {
 
 describe('app: a refresh the tenant rate limits (429)', () => {
   let stack: Stack;
-  before(async () => { stack = await startStack({ sandbox: { accessTokenLifetimeSeconds: 1 } }); });
-  after(() => stack.close());
+  before(async () => { stack = await startOnFakeClock({ accessTokenLifetimeSeconds: 1 }); });
+  after(() => closeOnFakeClock(stack));
 
   it('keeps the user signed in and says to wait; the next call, once allowed, refreshes', async () => {
     const browser = new Browser();
     await signIn(browser, stack.app, 'ada');
-    await sleep(600);
+    mock.timers.tick(600);
     stack.sandbox.faults.named = ['token-429'];
     const limited = await browser.get(`${stack.app.url}/api/me`);
     stack.sandbox.faults.named = [];

@@ -152,6 +152,17 @@ function onlyOurErrors(what: string, input: unknown, fn: () => unknown): void {
 
 // ---------------------------------------------------------------- the processors
 
+/** The fastest of `runs` runs of `work`, in ms: a pause of a busy machine (GC, another process) slows one run, a slow input every run. */
+function fastestMs(runs: number, work: () => void): number {
+  let fastest = Infinity;
+  for (let run = 0; run < runs; run += 1) {
+    const started = performance.now();
+    work();
+    fastest = Math.min(fastest, performance.now() - started);
+  }
+  return fastest;
+}
+
 describe(`fuzz: the response processors, ${ITERATIONS} inputs each`, () => {
   it('processDiscoveryResponse throws only QlikOAuthError', () => {
     const fuzz = new Fuzz(SEED + 1);
@@ -206,10 +217,9 @@ describe(`fuzz: the response processors, ${ITERATIONS} inputs each`, () => {
     const fuzz = new Fuzz(SEED + 5);
     for (let i = 0; i < ITERATIONS; i += 1) {
       const header = fuzz.chance(0.5) ? fuzz.headerValue() : fuzz.string(200);
-      const started = performance.now();
       let params: Record<string, string> = {};
       assert.doesNotThrow(() => (params = parseWwwAuthenticate(header)), `${tag} ${JSON.stringify(header)}`);
-      assert.ok(performance.now() - started < 50, `${tag} slow on ${JSON.stringify(header).slice(0, 200)}`);
+      assert.ok(fastestMs(3, () => parseWwwAuthenticate(header)) < 50, `${tag} slow on ${JSON.stringify(header).slice(0, 200)}`);
       for (const value of Object.values(params)) assert.equal(typeof value, 'string', tag);
     }
   });

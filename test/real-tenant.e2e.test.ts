@@ -47,14 +47,17 @@ function recordingFetch(): { fetch: typeof fetch; calls: Recorded[]; tokenCalls:
   return { fetch: recorder, calls, tokenCalls: () => calls.filter((call) => new URL(call.url).pathname === '/oauth/token') };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 let stack: Stack | undefined;
 afterEach(async () => {
-  mock.timers.reset();
   await stack?.close();
   stack = undefined;
+  mock.timers.reset(); // after the close: the sandbox of a test on a fake clock holds its Date.now
 });
+
+/** A fake Date from now on (node:test mock.timers): the app's and the sandbox's clocks move only with mock.timers.tick(); timers stay real. */
+function fakeClock(): void {
+  mock.timers.enable({ apis: ['Date'], now: Date.now() });
+}
 
 async function start(sandbox: SandboxOptions, app: Partial<AppOptions> = {}): Promise<{ stack: Stack; browser: Browser; recorder: ReturnType<typeof recordingFetch> }> {
   const recorder = recordingFetch();
@@ -69,6 +72,7 @@ async function getJson(browser: Browser, url: string): Promise<{ status: number;
 
 describe('a tenant as Qlik documents it', () => {
   it('metadata only at RFC 8414, expires_at only, terse errors: signs in, calls the API, refreshes, signs out', async () => {
+    fakeClock();
     const { stack, browser, recorder } = await start({ openidConfiguration: 'redirect', accessTokenLifetimeSeconds: 3 });
     const { app, sandbox } = stack;
     // The tutorial's path sends a browser to a login page; the app never needed it.
@@ -94,7 +98,7 @@ describe('a tenant as Qlik documents it', () => {
     assert.equal(sandbox.stats().refreshRequests, 0, 'a fresh token is not refreshed');
 
     // Past half of the 3 s lifetime the token is due: the next call refreshes it first.
-    await sleep(Math.max(0, exchange!.receivedAt + 1_700 - Date.now()));
+    mock.timers.tick(1_700);
     const later = await getJson(browser, `${app.url}/api/me`);
     assert.equal(later.status, 200);
     assert.equal(later.body.name, 'Ada');
@@ -168,6 +172,7 @@ describe('rate limits as Qlik sets them', () => {
 
 describe('expiry for every lifetime', () => {
   it('tokens living 3 s are refreshed only in their last half, each refresh presenting the newest refresh token', async () => {
+    fakeClock();
     const { stack, browser, recorder } = await start({ accessTokenLifetimeSeconds: 3 });
     await signIn(browser, stack.app, 'ada');
     let calls = 0;
@@ -176,22 +181,23 @@ describe('expiry for every lifetime', () => {
       const me = await getJson(browser, `${stack.app.url}/api/me`);
       assert.equal(me.status, 200, JSON.stringify(me.body));
       calls += 1;
-      await sleep(150);
+      mock.timers.tick(150);
     }
     const tokens = recorder.tokenCalls();
     assert.equal(tokens[0]!.form.get('grant_type'), 'authorization_code');
     const refreshes = tokens.slice(1);
-    assert.ok(refreshes.length >= 2, `${refreshes.length} refreshes in 4.5 s of calls`);
-    assert.ok(refreshes.length < calls, `not every call refreshes (${refreshes.length} refreshes, ${calls} calls)`);
+    // A call every 150 ms for 4.5 s: the token is refreshed at 1.5 s and at 3 s, by no other call.
+    assert.equal(calls, 30);
+    assert.equal(refreshes.length, 2, `${refreshes.length} refreshes in ${calls} calls`);
     for (const [i, refresh] of refreshes.entries()) {
       const previous = tokens[i]!;
       assert.equal(refresh.form.get('grant_type'), 'refresh_token');
       assert.equal(refresh.status, 200);
       // RFC 9700 §4.14.2 rotation: the refresh token the previous answer brought, never an older one.
       assert.equal(refresh.form.get('refresh_token'), previous.json!.refresh_token, `refresh ${i + 1} presents the newest refresh token`);
-      // The margin is half the lifetime: a 3 s token is at least ~1.5 s old when it is refreshed.
+      // The margin is half the lifetime: a 3 s token is refreshed by the first call once it is 1.5 s old.
       const age = refresh.sentAt - previous.receivedAt;
-      assert.ok(age >= 1_400, `refresh ${i + 1} came when the token was ${age} ms old`);
+      assert.equal(age, 1_500, `refresh ${i + 1} came when the token was ${age} ms old`);
     }
     assert.equal(stack.sandbox.stats().refreshRequests, refreshes.length);
   });
