@@ -5,7 +5,10 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { DEFAULT_SCOPES, defaultClients, type SandboxClient, type SandboxClientType, type SandboxFaults, type SandboxOptions, type SandboxStats } from './options.ts';
 import { createStore, type SandboxStore } from './store.ts';
 import { SPACES, type Space } from './fake-data.ts';
-import { GRANTS, type SandboxGrantType } from './token.ts';
+import type { SandboxGrantType } from './token.ts';
+
+/** Which grants there are, and which only web clients may use: token.ts's GRANTS table, handed in (it imports this file). */
+export type GrantTable = Readonly<Record<string, { webOnly: boolean }>>;
 
 /** A client as the sandbox holds it: every default filled in. */
 export interface RegisteredClient {
@@ -43,13 +46,13 @@ const SIX_HOURS = 6 * 60 * 60;
 const THIRTY_DAYS = 30 * 24 * 60 * 60;
 
 /** `jwtPublicKey`: the public half of the key pair made for SANDBOX_JWT_CLIENT_ID at start. */
-export function createContext(options: SandboxOptions, jwtPublicKey: string): SandboxContext {
+export function createContext(options: SandboxOptions, jwtPublicKey: string, grants: GrantTable): SandboxContext {
   const now = options.now ?? Date.now;
   // RFC 9207 §3: advertising iss promises it on every callback.
   if (options.advertiseIss && options.issInCallback === false) throw new Error('Sandbox: advertiseIss needs issInCallback.');
   return {
     url: '',
-    clients: registerClients(options.clients ?? defaultClients(jwtPublicKey)),
+    clients: registerClients(options.clients ?? defaultClients(jwtPublicKey), grants),
     accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? SIX_HOURS,
     refreshTokenLifetimeSeconds: options.refreshTokenLifetimeSeconds ?? THIRTY_DAYS,
     rotateRefreshTokens: options.rotateRefreshTokens ?? true,
@@ -75,7 +78,7 @@ export function createContext(options: SandboxOptions, jwtPublicKey: string): Sa
 }
 
 /** Checks and copies the clients, so addRedirectUri never changes the caller's objects. */
-function registerClients(clients: SandboxClient[]): Map<string, RegisteredClient> {
+function registerClients(clients: SandboxClient[], grants: GrantTable): Map<string, RegisteredClient> {
   const registered = new Map<string, RegisteredClient>();
   for (const client of clients) {
     const { clientId } = client;
@@ -87,9 +90,9 @@ function registerClients(clients: SandboxClient[]): Map<string, RegisteredClient
     if (type !== 'web' && (client.clientSecret !== undefined || client.publicKey !== undefined)) throw fail('is public and cannot have a secret or a key');
     const grantTypes = new Set<SandboxGrantType>(client.grantTypes ?? ['authorization_code', 'refresh_token']);
     for (const grant of grantTypes) {
-      if (!Object.hasOwn(GRANTS, grant)) throw fail(`has an unknown grant type "${grant}" (known: ${Object.keys(GRANTS).join(', ')})`);
+      if (!Object.hasOwn(grants, grant)) throw fail(`has an unknown grant type "${grant}" (known: ${Object.keys(grants).join(', ')})`);
       // Qlik: machine-to-machine and impersonation are for web (confidential) clients only.
-      if (GRANTS[grant].webOnly && type !== 'web') throw fail(`cannot use ${grant} (web clients only)`);
+      if (grants[grant]!.webOnly && type !== 'web') throw fail(`cannot use ${grant} (web clients only)`);
     }
     const scopes = client.scopes ?? DEFAULT_SCOPES;
     const badScope = scopes.find((scope) => !SCOPE_NAME.test(scope));

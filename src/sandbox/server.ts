@@ -8,7 +8,7 @@ import { QlikFailure, sendQlikError } from './http.ts';
 import { hasFault } from './settings.ts';
 import { handleJwks, handleLoginPage, handleMetadata, handleOpenIdConfiguration } from './discovery.ts';
 import { handleAuthorize, handleDecision } from './authorize.ts';
-import { handleRevoke, handleToken } from './token.ts';
+import { GRANTS, handleRevoke, handleToken } from './token.ts';
 import { handleCreateSpace, handleSpace, handleSpaces, handleUser, handleUsersMe } from './api.ts';
 import { listen } from '../local-server.ts';
 
@@ -132,7 +132,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  const ctx = createContext(options, keys.publicKey); // checks the options before a port is opened
+  const ctx = createContext(options, keys.publicKey, GRANTS); // checks the options before a port is opened
   const server = createServer((req, res) => handleRequest(req, res, ctx));
   const port = await listen(server, options.port ?? 0, '127.0.0.1');
   ctx.url = `http://127.0.0.1:${port}`; // the issuer: known only once listening
