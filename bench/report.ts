@@ -277,7 +277,7 @@ edit [\`bench/report.ts\`](../bench/report.ts), not this file.
 
 The machine is small and shared: figures move from run to run, so every figure is a median with its
 min–max, and comparisons are best read as ratios. \`npm run bench -- --quick\` runs every part in a
-few seconds with tiny counts; \`npm test\` runs it ([\`test/bench.test.ts\`](../test/bench.test.ts)) so the
+few seconds with tiny counts; \`npm run test:all\` runs it ([\`test/bench.test.ts\`](../test/bench.test.ts)) so the
 bench cannot rot, but CI does not publish its numbers.
 
 ## 1. Client CPU per step
@@ -422,7 +422,7 @@ ${roundTrips.apps.map((app) => `- ${app.name}: ${Object.entries(app.callsByLeg).
 
 - \`npm run bench\` — every part, then this page and [\`bench/results/latest.json\`](../bench/results/latest.json) are rewritten (about ${Math.round(meta.durationSeconds / 60) || 1} min here).
 - \`npm run bench -- --quick\` — every part with tiny counts, in well under a minute; JSON only
-  (\`bench/results/quick.tmp.json\`, or \`--out <dir>\`). \`npm test\` runs it so the bench cannot rot.
+  (\`bench/results/quick.tmp.json\`, or \`--out <dir>\`). \`npm run test:all\` runs it so the bench cannot rot.
 - \`npm run bench -- --only compare,round-trips\` — only the parts named (\`cpu\`, \`throughput\`, \`memory\`,
   \`cold-start\`, \`compare\`, \`round-trips\`), full counts (or tiny ones with \`--quick\`); JSON only.
 - \`npm run bench -- --compare-node "$(npx -y -p node@24 which node)"\` — part 5 also under that Node
