@@ -35,12 +35,12 @@ const DOCS = join(ROOT, 'docs');
 export const STEP_FILES: Record<string, string[]> = {
   '3.1': ['src/3.1-discovery.ts', 'src/errors.ts', 'src/http.ts'],
   '3.2': ['src/3.2-authorize.ts', 'src/errors.ts'],
-  '3.3': ['src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
-  '3.4': ['src/3.4-api.ts', 'src/errors.ts', 'src/http.ts'],
-  lifecycle: ['src/lifecycle.ts', 'src/3.3-token.ts', 'src/3.4-api.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  '3.3': ['src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts', 'src/tenant-error.ts'],
+  '3.4': ['src/3.4-api.ts', 'src/errors.ts', 'src/http.ts', 'src/tenant-error.ts'],
+  lifecycle: ['src/lifecycle.ts', 'src/3.3-token.ts', 'src/3.4-api.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts', 'src/tenant-error.ts'],
   trace: ['src/trace.ts', 'src/redact.ts', 'src/errors.ts'],
-  machine: ['src/machine.ts', 'src/3.3-token.ts', 'src/3.2-authorize.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
-  native: ['src/native-login.ts', 'src/local-server.ts', 'src/3.2-authorize.ts', 'src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts'],
+  machine: ['src/machine.ts', 'src/3.3-token.ts', 'src/3.2-authorize.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts', 'src/tenant-error.ts'],
+  native: ['src/native-login.ts', 'src/local-server.ts', 'src/3.2-authorize.ts', 'src/3.3-token.ts', 'src/client.ts', 'src/errors.ts', 'src/http.ts', 'src/tenant-error.ts'],
 };
 
 /** The exported declaration `name` in `file`, from its doc comment to its closing line. */

@@ -8,8 +8,9 @@
 //   processTokenResponse()  — check the tokens that come back.
 
 import { timingSafeEqual } from 'node:crypto';
-import { QlikOAuthError, TenantError, check, clip, defineChecks, quote, skip, type Check, type CheckObserver, type Setting } from './errors.ts';
-import { parseErrorBody, parseJsonObject, parseRetryAfter, type HttpOptions, type HttpResult } from './http.ts';
+import { QlikOAuthError, check, clip, defineChecks, quote, skip, type Check, type CheckObserver, type Setting } from './errors.ts';
+import { parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
+import { TenantError, parseErrorBody, parseRetryAfter } from './tenant-error.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { clientPost, type ClientConfig, type ClientCredentials } from './client.ts';
 

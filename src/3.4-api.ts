@@ -4,8 +4,9 @@
 // GET /api/v1/users/me with the token in an Authorization: Bearer header (RFC 6750 §2.1), which
 // answers 301 to the user's own resource, /api/v1/users/{id} (bearerRequest() follows it).
 
-import { TenantError, check, clip, defineChecks, type CheckObserver } from './errors.ts';
-import { HTTP_CHECKS, httpRequest, parseErrorBody, parseJsonObject, parseRetryAfter, type HttpOptions, type HttpRequest, type HttpResult } from './http.ts';
+import { check, clip, defineChecks, type CheckObserver } from './errors.ts';
+import { HTTP_CHECKS, httpRequest, parseJsonObject, type HttpOptions, type HttpRequest, type HttpResult } from './http.ts';
+import { TenantError, parseErrorBody, parseRetryAfter } from './tenant-error.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 
 export const API_CHECKS = defineChecks('3.4', {

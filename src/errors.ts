@@ -95,31 +95,6 @@ export class QlikOAuthError extends Error {
 /** A value given to the library cannot work: the caller's mistake, not the user's. */
 export class ConfigurationError extends QlikOAuthError {}
 
-/** The error a tenant put in a response body: RFC 6749 §5.2 `error`, or Qlik's `errors[0]` and `traceId`. */
-export interface TenantErrorBody {
-  code: string | undefined;
-  message: string | undefined;
-  traceId: string | undefined;
-}
-
-/** The tenant answered a token or API request with an error (RFC 6749 §5.2, RFC 6750 §3.1, Qlik's REST errors). */
-export class TenantError extends QlikOAuthError {
-  declare readonly status: number;
-  readonly tenantError: TenantErrorBody | undefined;
-  /** RFC 6750 §3 `WWW-Authenticate` parameters, e.g. `{ error: 'insufficient_scope' }`. */
-  readonly wwwAuthenticate: Record<string, string>;
-
-  constructor(check: Check, message: string, tenantError: TenantErrorBody | undefined, details: ErrorDetails & { status: number; wwwAuthenticate?: Record<string, string> }) {
-    super(check, message, details);
-    this.tenantError = tenantError;
-    this.wwwAuthenticate = details.wwwAuthenticate ?? {};
-  }
-
-  override get traceId(): string | undefined {
-    return this.tenantError?.traceId;
-  }
-}
-
 /**
  * A value the tenant (or a callback URL) sent, as a message shows it: a string in quotes, cut to 100
  * characters; a short list of short strings as JSON; anything else by its kind. Never a whole value:

@@ -3,7 +3,7 @@
 // size, no redirect followed, nothing we sent echoed back, and a hook for the transcript (src/trace.ts).
 
 import { Buffer } from 'node:buffer';
-import { QlikOAuthError, check, clip, defineChecks, quote, type CheckObserver, type TenantErrorBody } from './errors.ts';
+import { QlikOAuthError, check, clip, defineChecks, quote, type CheckObserver } from './errors.ts';
 
 // No RFC asks for these; they keep one stuck, huge or endless answer from hanging or filling the app.
 const BOUNDED = 'Robustness: every call is bounded';
@@ -227,31 +227,4 @@ export function parseJsonObject(result: HttpResult, what: string, onCheck?: Chec
 /** RFC 8259 §4: a JSON object — not an array, not null. */
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** An error body in either shape a tenant uses: RFC 6749 §5.2 `{error, error_description}` or Qlik's `{errors:[{code,title,detail}], traceId}`. */
-export function parseErrorBody(result: HttpResult): TenantErrorBody | undefined {
-  // Read whatever its content type says: an error is worth its traceId even when mislabelled.
-  let body: unknown;
-  try {
-    body = JSON.parse(result.body);
-  } catch {
-    return undefined;
-  }
-  if (!isObject(body)) return undefined;
-  // Cut to 300 characters: these end up in messages, and a tenant's error text has no business being longer.
-  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? clip(v, 300) : undefined);
-  if (typeof body.error === 'string') return { code: clip(body.error), message: text(body.error_description), traceId: text(body.traceId) };
-  const first = Array.isArray(body.errors) ? body.errors[0] : undefined;
-  if (!isObject(first)) return undefined;
-  const message = [text(first.title), text(first.detail)].filter(Boolean).join(': ');
-  return { code: text(first.code), message: message || undefined, traceId: text(body.traceId) };
-}
-
-/** RFC 9110 §10.2.3: retry-after is delay-seconds or an HTTP date. Returns whole seconds, or undefined. */
-export function parseRetryAfter(header: string | null, now: number): number | undefined {
-  if (header === null) return undefined;
-  if (/^\s*\d{1,9}\s*$/.test(header)) return Number(header);
-  const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, Math.ceil((at - now) / 1000)) : undefined;
 }

@@ -1,6 +1,7 @@
 // The public API: the tutorial steps, in order, and what they share.
 export * from './errors.ts';
 export * from './http.ts';
+export * from './tenant-error.ts';
 export * from './client.ts';
 export * from './redact.ts';
 export * from './3.1-discovery.ts';

@@ -9,7 +9,8 @@
 //   paginate()                    — every item of a paged list, on the tenant only;
 //   revokeToken() / closeSession() — sign-out: no more refreshes, both tokens revoked.
 
-import { QlikOAuthError, TenantError, check, clip, defineChecks } from './errors.ts';
+import { QlikOAuthError, check, clip, defineChecks } from './errors.ts';
+import { TenantError } from './tenant-error.ts';
 import type { HttpOptions, HttpRequest } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { clientPost, type ClientCredentials } from './client.ts';

@@ -8,7 +8,8 @@
 //   machineSession()          — a QlikSession whose token source asks for a new grant when needed,
 //                               once for all callers, so qlikFetch() and paginate() work unchanged.
 
-import { TenantError, check, clip, defineChecks, quote, type CheckObserver } from './errors.ts';
+import { check, clip, defineChecks, quote, type CheckObserver } from './errors.ts';
+import { TenantError } from './tenant-error.ts';
 import type { HttpOptions } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { AUTHORIZE_CHECKS, SCOPE_PATTERN } from './3.2-authorize.ts';

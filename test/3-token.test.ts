@@ -4,11 +4,12 @@ import { syncBuiltinESMExports } from 'node:module';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { validateCallback, exchangeCode, processTokenResponse, CALLBACK_CHECKS } from '../src/3.3-token.ts';
-import { QlikOAuthError, TenantError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
 import { AuthorizationError } from '../src/3.3-token.ts';
 import { type CheckCode } from '../src/checks.ts';
 import { createState } from '../src/3.2-authorize.ts';
 import { CLIENT, METADATA, TENANT, mockTenant, qlikTokens, result } from './helpers/tenant.ts';
+import { TenantError } from '../src/tenant-error.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());

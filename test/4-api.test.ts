@@ -2,10 +2,9 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { getCurrentUser, processUserResponse, parseWwwAuthenticate } from '../src/3.4-api.ts';
-import { parseRetryAfter } from '../src/http.ts';
-import { TenantError } from '../src/errors.ts';
 import { type CheckCode } from '../src/checks.ts';
 import { METADATA, QLIK_USER, mockTenant, result } from './helpers/tenant.ts';
+import { TenantError, parseRetryAfter } from '../src/tenant-error.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());

@@ -4,9 +4,10 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { refreshTokens, revokeToken, closeSession, refreshSession, type QlikSession } from '../src/lifecycle.ts';
-import { QlikOAuthError, TenantError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
 import type { TokenSet } from '../src/3.3-token.ts';
 import { CLIENT, METADATA, TENANT, mockTenant, qlikTokens } from './helpers/tenant.ts';
+import { TenantError } from '../src/tenant-error.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());

@@ -5,8 +5,9 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse, delay } from 'msw';
 import { qlikFetch, paginate, MAX_URL_LENGTH, type QlikSession } from '../src/lifecycle.ts';
-import { TenantError, QlikOAuthError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
 import { CLIENT, METADATA, TENANT, mockTenant } from './helpers/tenant.ts';
+import { TenantError } from '../src/tenant-error.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());

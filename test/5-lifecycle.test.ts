@@ -2,7 +2,8 @@ import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { qlikFetch, paginate, isExpired, refreshSession, EXPIRY_MARGIN_MS, MAX_PAGES, MAX_RATE_LIMIT_WAIT_SECONDS, type QlikSession } from '../src/lifecycle.ts';
-import type { TenantError, QlikOAuthError } from '../src/errors.ts';
+import type { QlikOAuthError } from '../src/errors.ts';
+import type { TenantError } from '../src/tenant-error.ts';
 import type { TokenSet } from '../src/3.3-token.ts';
 import { CLIENT, METADATA, TENANT, mockTenant } from './helpers/tenant.ts';
 

@@ -6,8 +6,9 @@ import { http, HttpResponse } from 'msw';
 import { clientCredentialsToken, impersonationToken, machineSession, checkUserLookup, IMPERSONATION_GRANT_TYPE, MAX_USER_LOOKUP_LENGTH, type UserLookup } from '../src/machine.ts';
 import { qlikFetch, sessionAccessToken } from '../src/lifecycle.ts';
 import { requestTokens } from '../src/3.3-token.ts';
-import { ConfigurationError, TenantError } from '../src/errors.ts';
+import { ConfigurationError } from '../src/errors.ts';
 import { METADATA, QLIK_USER, TENANT, mockTenant } from './helpers/tenant.ts';
+import { TenantError } from '../src/tenant-error.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());

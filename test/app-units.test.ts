@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TenantError, QlikOAuthError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
 import { AuthorizationError } from '../src/3.3-token.ts';
 import { CHECKS } from '../src/checks.ts';
 import { errorReply, statusFor } from '../src/app/error-page.ts';
@@ -12,6 +12,7 @@ import { readConfig } from '../src/app/config.ts';
 import { createSessionStore, findSession, markStateUsed, startSession } from '../src/app/sessions.ts';
 import { MAX_SIGN_IN_COOKIES, bindingOf, expireOldSignInCookies, parseCookies, pendingCookie, readPendingCookie, sessionIdFrom, usedPendingCookie } from '../src/app/cookies.ts';
 import { seal, sealKeyFrom, unseal } from '../src/app/seal.ts';
+import { TenantError } from '../src/tenant-error.ts';
 
 function clock(start = 1_000_000) {
   let now = start;

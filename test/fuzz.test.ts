@@ -13,11 +13,12 @@ import { Agent, request } from 'node:http';
 import { processDiscoveryResponse } from '../src/3.1-discovery.ts';
 import { processTokenResponse, validateCallback } from '../src/3.3-token.ts';
 import { parseWwwAuthenticate, processUserResponse } from '../src/3.4-api.ts';
-import { parseRetryAfter } from '../src/http.ts';
-import { parseErrorBody, type HttpResult } from '../src/http.ts';
+import type { HttpResult } from '../src/http.ts';
+import { parseErrorBody } from '../src/tenant-error.ts';
 import { QlikOAuthError } from '../src/errors.ts';
 import { findLeaks, startStack, watchSecrets, type Page, type Stack } from './helpers/browser.ts';
 import { INTERNALS } from './helpers/pages.ts';
+import { parseRetryAfter } from '../src/tenant-error.ts';
 
 const SEED = process.env.FUZZ_SEED === undefined ? 0x9700 : Number(process.env.FUZZ_SEED);
 if (!Number.isSafeInteger(SEED)) throw new Error(`FUZZ_SEED must be a whole number, not "${process.env.FUZZ_SEED}"`);

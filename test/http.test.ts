@@ -1,9 +1,10 @@
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { http, HttpResponse, delay } from 'msw';
-import { httpRequest, parseJsonObject, parseErrorBody, isLoopbackHost, type HttpExchange } from '../src/http.ts';
+import { httpRequest, parseJsonObject, isLoopbackHost, type HttpExchange } from '../src/http.ts';
 import { QlikOAuthError } from '../src/errors.ts';
 import { TENANT, mockTenant, result } from './helpers/tenant.ts';
+import { parseErrorBody } from '../src/tenant-error.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());

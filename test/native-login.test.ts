@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { DEFAULT_CALLBACK_PATH, loopbackRedirectUri, startLoopbackSignIn } from '../src/native-login.ts';
-import { QlikOAuthError, ConfigurationError, TenantError } from '../src/errors.ts';
+import { QlikOAuthError, ConfigurationError } from '../src/errors.ts';
 import { AuthorizationError } from '../src/3.3-token.ts';
 import { METADATA } from './helpers/tenant.ts';
+import { TenantError } from '../src/tenant-error.ts';
 
 interface TokenCall {
   headers: Headers;

@@ -6,9 +6,10 @@ import { http, HttpResponse } from 'msw';
 import { exchangeCode } from '../src/3.3-token.ts';
 import { getCurrentUser } from '../src/3.4-api.ts';
 import { revokeToken } from '../src/lifecycle.ts';
-import { TenantError, QlikOAuthError } from '../src/errors.ts';
+import { QlikOAuthError } from '../src/errors.ts';
 import type { HttpExchange } from '../src/http.ts';
 import { CLIENT, METADATA, mockTenant } from './helpers/tenant.ts';
+import { TenantError } from '../src/tenant-error.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());

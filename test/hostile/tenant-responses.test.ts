@@ -11,9 +11,10 @@ import { http, HttpResponse, delay } from 'msw';
 import { discover, processDiscoveryResponse } from '../../src/3.1-discovery.ts';
 import { exchangeCode } from '../../src/3.3-token.ts';
 import { getCurrentUser } from '../../src/3.4-api.ts';
-import { TenantError, QlikOAuthError } from '../../src/errors.ts';
+import { QlikOAuthError } from '../../src/errors.ts';
 import { type CheckCode } from '../../src/checks.ts';
 import { CLIENT, METADATA, QLIK_USER, TENANT, mockTenant, qlikMetadataDocument, result } from '../helpers/tenant.ts';
+import { TenantError } from '../../src/tenant-error.ts';
 
 const server = mockTenant();
 afterEach(() => server.resetHandlers());

@@ -15,10 +15,11 @@ import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createSta
 import { exchangeCode, validateCallback, type TokenSet } from '../../src/3.3-token.ts';
 import { closeSession, refreshSession, type QlikSession } from '../../src/lifecycle.ts';
 import type { ClientConfig } from '../../src/client.ts';
-import { QlikOAuthError, TenantError } from '../../src/errors.ts';
+import { QlikOAuthError } from '../../src/errors.ts';
 import { clientCredentialsToken } from '../../src/machine.ts';
 import { privateKeyJwt } from '../../src/private-key-jwt.ts';
 import { generateKeyPairSync } from 'node:crypto';
+import { TenantError } from '../../src/tenant-error.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:1/login/callback';
 const SCOPE = 'openid offline_access';
