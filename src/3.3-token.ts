@@ -1,16 +1,11 @@
-// Tutorial 3.3 — take the callback and exchange the code for tokens.
-//
-// The tutorial calls openid-client's client.oauthCallback(). By hand that is three parts, in the
-// order docs/3.3-token.md reads them:
-//   validateCallback()      — is this callback the answer to *our* request, from *our* tenant?
-//   exchangeCode()          — POST the code, the PKCE verifier and the client's credentials to the
-//                             token endpoint (requestTokens(), shared with every other grant);
-//   processTokenResponse()  — check the tokens that come back.
+// Tutorial 3.3 — take the callback and exchange the code for tokens (openid-client's
+// oauthCallback()), in three parts: validateCallback() — is this callback the answer to *our*
+// request, from *our* tenant? — then exchangeCode(), then processTokenResponse().
 
 import { timingSafeEqual } from 'node:crypto';
-import { QlikOAuthError, check, clip, defineChecks, quote, skip, type Check, type CheckObserver, type Setting } from './errors.ts';
+import { check, clip, defineChecks, quote, skip, type CheckObserver, type ErrorDetails } from './errors.ts';
 import { parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
-import { TenantError, parseErrorBody, parseRetryAfter } from './tenant-error.ts';
+import { TenantError, parseErrorBody, parseRetryAfter, type TenantErrorBody } from './tenant-error.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { clientPost, type ClientConfig, type ClientCredentials } from './client.ts';
 
@@ -80,33 +75,16 @@ export function validateCallback(callbackUrl: URL | string, expected: CallbackEx
   else check(C.ISS_MISSING, iss !== null, () => 'The tenant says it always sends iss, but this callback has none.', on);
   // RFC 6749 §4.1.2.1: the tenant sent the user back with an error; Qlik adds error_code and error_detail.
   const error = params.get('error');
-  if (error !== null) throw new AuthorizationError(C.AUTHORIZATION_ERROR, params);
+  if (error !== null) {
+    const said = ['error_description', 'error_detail', 'error_code'].map((name) => params.get(name)).filter(Boolean).map((text) => clip(text!, 300)).join(' — ');
+    const declined = error === 'access_denied' ? { hint: 'The sign-in was declined at the tenant. Start again and choose Allow to continue.', settings: [] } : {};
+    throw new TenantError(C.AUTHORIZATION_ERROR, `The tenant refused the sign-in: ${clip(error)}${said ? ` (${said})` : ''}.`, { code: clip(error), message: said || undefined, traceId: undefined }, declined);
+  }
   on?.(C.AUTHORIZATION_ERROR, true);
   // RFC 6749 §4.1.2: a successful answer carries the code.
   const code = params.get('code');
   check(C.CODE_MISSING, code, () => 'The callback has neither a code nor an error.', on);
   return { code };
-}
-
-/** The tenant sent the user back with `error=…` (RFC 6749 §4.1.2.1, plus Qlik's `error_code` and `error_detail`). */
-export class AuthorizationError extends QlikOAuthError {
-  readonly error: string;
-  readonly errorDescription: string | undefined;
-  readonly errorUri: string | undefined;
-  readonly qlikErrorCode: string | undefined;
-  readonly qlikErrorDetail: string | undefined;
-
-  constructor(check: Check, params: URLSearchParams) {
-    const error = params.get('error') ?? '';
-    const said = [params.get('error_description'), params.get('error_detail')].filter(Boolean).map((text) => clip(text!, 300)).join(' — ');
-    const declined = error === 'access_denied';
-    super(check, `The tenant refused the sign-in: ${clip(error)}${said ? ` (${said})` : ''}.`, declined ? { hint: 'The sign-in was declined at the tenant. Start again and choose Allow to continue.', settings: [] } : {});
-    this.error = error;
-    this.errorDescription = params.get('error_description') ?? undefined;
-    this.errorUri = params.get('error_uri') ?? undefined;
-    this.qlikErrorCode = params.get('error_code') ?? undefined;
-    this.qlikErrorDetail = params.get('error_detail') ?? undefined;
-  }
 }
 
 /** Constant-time compare. Lengths are compared first (timingSafeEqual needs them equal): a state's length is no secret. */
@@ -221,39 +199,35 @@ function readLifetime(body: Record<string, unknown>, result: HttpResult, receive
   return at - tenantNow;
 }
 
-/**
- * The error for a failed token endpoint call, from either error shape or none, with a hint for what
- * the status means at Qlik. Real tenants say only "Unauthorized" (OAUTH-5) for a bad secret, a used
- * code, a wrong redirect URI and a failed PKCE check alike, so the 401 hint lists those in the order
- * to check them. `traceId` goes in the message: Qlik support asks for it.
- */
+/** The error for a refused token request (RFC 6749 §5.2, or Qlik's shape), with its traceId in the message: Qlik support asks for it. */
 export function tokenErrorFrom(result: HttpResult, doing: string): TenantError {
   const tenantError = parseErrorBody(result);
   const said = tenantError ? `${tenantError.code ?? 'error'}${tenantError.message ? `: ${tenantError.message}` : ''}` : 'no error details';
   const traceId = tenantError?.traceId ? `, traceId ${tenantError.traceId}` : '';
   const retryAfter = result.status === 429 ? (parseRetryAfter(result.headers.get('retry-after'), Date.now()) ?? 60) : undefined;
-  let hint: string | undefined;
-  let settings: Setting[] | undefined;
-  if (result.status === 429) {
-    settings = [];
-    hint = `Qlik asks us to wait ${retryAfter} s (its limit: 100 token requests a minute per user). Try again after that.`;
-  } else if (tenantError?.code === 'invalid_client' || /client_secret|client credentials/i.test(`${tenantError?.code} ${tenantError?.message}`)) {
-    // RFC 6749 §5.2 invalid_client, or a tenant that names the secret: only the client is in doubt.
-    hint = 'Check the client ID and client secret against the OAuth client at the tenant (or its private key), then start the sign-in again.';
-    settings = ['clientId', 'clientSecret'];
-  } else if (tenantError?.code === 'invalid_grant') {
-    // RFC 6749 §5.2 invalid_grant: the code (or refresh token) itself, not the client.
-    hint = 'The tenant refused the code or refresh token: used already, expired, or issued for another redirect URI. Start the sign-in again.';
-    settings = ['redirectUri'];
-  } else if (result.status === 401) {
-    hint = 'Qlik answers this one error for several causes; check them in this order: (1) the client secret and client ID match the OAuth client at the tenant; (2) the redirect URI is registered exactly as this app sends it; (3) the sign-in was not finished twice or left for too long (codes are single-use and short-lived) — start it again; (4) the PKCE verifier matches the challenge (a bug in the app if not).';
-    settings = ['clientSecret', 'clientId', 'redirectUri'];
-  } else if (result.status === 403) {
-    hint = 'The tenant refused this user or client: the user may be disabled, or the token limit for this user or client is reached. Ask a tenant admin.';
-    settings = [];
-  } else if (result.status >= 500) {
-    hint = 'The tenant had a problem. Try again in a moment; if it persists, give Qlik support the traceId.';
-    settings = [];
+  const message = `The tenant refused to ${doing} (HTTP ${result.status}, ${clip(said, 300)}${traceId}).`;
+  return new TenantError(C.TOKEN_ERROR_RESPONSE, message, tenantError, { status: result.status, retryAfter, ...whatToDo(result.status, tenantError, retryAfter) });
+}
+
+/**
+ * What a refusal means at Qlik. Real tenants say only "Unauthorized" (OAUTH-5) for a bad secret, a
+ * used code, a wrong redirect URI and a failed PKCE check alike: the 401 hint lists them in the order to check them.
+ */
+function whatToDo(status: number, said: TenantErrorBody | undefined, retryAfter: number | undefined): ErrorDetails {
+  if (status === 429) return { hint: `Qlik asks us to wait ${retryAfter} s (its limit: 100 token requests a minute per user). Try again after that.`, settings: [] };
+  // RFC 6749 §5.2 invalid_client, or a tenant that names the secret: only the client is in doubt.
+  if (said?.code === 'invalid_client' || /client_secret|client credentials/i.test(`${said?.code} ${said?.message}`)) {
+    return { hint: 'Check the client ID and client secret against the OAuth client at the tenant (or its private key), then start the sign-in again.', settings: ['clientId', 'clientSecret'] };
   }
-  return new TenantError(C.TOKEN_ERROR_RESPONSE, `The tenant refused to ${doing} (HTTP ${result.status}, ${clip(said, 300)}${traceId}).`, tenantError, { status: result.status, retryAfter, hint, settings });
+  // RFC 6749 §5.2 invalid_grant: the code (or refresh token) itself, not the client.
+  if (said?.code === 'invalid_grant') return { hint: 'The tenant refused the code or refresh token: used already, expired, or issued for another redirect URI. Start the sign-in again.', settings: ['redirectUri'] };
+  if (status === 401) {
+    return {
+      hint: 'Qlik answers this one error for several causes; check them in this order: (1) the client secret and client ID match the OAuth client at the tenant; (2) the redirect URI is registered exactly as this app sends it; (3) the sign-in was not finished twice or left for too long (codes are single-use and short-lived) — start it again; (4) the PKCE verifier matches the challenge (a bug in the app if not).',
+      settings: ['clientSecret', 'clientId', 'redirectUri'],
+    };
+  }
+  if (status === 403) return { hint: 'The tenant refused this user or client: the user may be disabled, or the token limit for this user or client is reached. Ask a tenant admin.', settings: [] };
+  if (status >= 500) return { hint: 'The tenant had a problem. Try again in a moment; if it persists, give Qlik support the traceId.', settings: [] };
+  return {};
 }

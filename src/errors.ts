@@ -44,7 +44,7 @@ export function skip(rule: Check, why: string, onCheck?: CheckObserver): void {
   onCheck?.(rule, true, { applicable: false, why });
 }
 
-/** What an error may carry besides its check. */
+/** What an error may carry besides its check: a hint for this case, what the tenant said. */
 export interface ErrorDetails {
   hint?: string | undefined;
   settings?: readonly Setting[] | undefined;
@@ -54,41 +54,36 @@ export interface ErrorDetails {
   retryAfter?: number | undefined;
   /** The sign-in is over: the user has to sign in again. */
   signInAgain?: boolean;
+  traceId?: string | undefined;
 }
 
 /** Every error this project throws on purpose. `message` never holds a secret. */
 export class QlikOAuthError extends Error {
   readonly code: string;
   readonly check: Check;
+  readonly step: Step;
+  readonly rule: string;
   readonly hint: string;
   readonly settings: readonly Setting[];
   readonly status: number | undefined;
   readonly retryAfter: number | undefined;
   readonly signInAgain: boolean;
+  /** Qlik's traceId, which Qlik support asks for: the tenant's own, or the one of the error behind this one. */
+  readonly traceId: string | undefined;
 
   constructor(check: Check, message: string, details: ErrorDetails = {}) {
     super(message, { cause: details.cause });
     this.name = new.target.name;
     this.code = check.code;
     this.check = check;
+    this.step = check.step;
+    this.rule = check.rule;
     this.hint = details.hint ?? check.hint;
     this.settings = details.settings ?? check.settings;
     this.status = details.status;
     this.retryAfter = details.retryAfter;
     this.signInAgain = details.signInAgain ?? false;
-  }
-
-  get step(): Step {
-    return this.check.step;
-  }
-
-  get rule(): string {
-    return this.check.rule;
-  }
-
-  /** Qlik's traceId, which Qlik support asks for: the tenant's own, or the one of the error behind this one. */
-  get traceId(): string | undefined {
-    return this.cause instanceof QlikOAuthError ? this.cause.traceId : undefined;
+    this.traceId = details.traceId ?? (details.cause instanceof QlikOAuthError ? details.cause.traceId : undefined);
   }
 }
 

@@ -22,17 +22,12 @@ const C = HTTP_CHECKS;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** One request and what came back, as the transcript records it (before redaction). `errorCode`: TIMEOUT, NETWORK_ERROR, … */
+/** One request and what came of it, for the transcript (which redacts it before it keeps anything). */
 export interface HttpExchange {
-  method: string;
-  url: string;
-  requestHeaders: Record<string, string>;
-  requestBody: string | undefined;
-  status: number | undefined;
-  responseHeaders: Record<string, string>;
-  responseBody: string | undefined;
+  request: HttpRequest & { headers: Record<string, string> };
+  result: HttpResult | undefined;
+  error: QlikOAuthError | undefined;
   durationMs: number;
-  errorCode: string | undefined;
 }
 
 /** Options every step accepts and passes down to httpRequest(). */
@@ -93,7 +88,6 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
   const insecure = url === undefined ? 'it is not an absolute URL' : insecureUrlReason(url, request.issuer);
   check(C.INSECURE_URL, insecure === undefined, () => `Refusing to send ${request.method} ${quote(request.url)}: ${insecure}.`);
   const headers = { accept: 'application/json', ...request.headers };
-  const record: HttpExchange = { method: request.method, url: request.url, requestHeaders: headers, requestBody: request.body, status: undefined, responseHeaders: {}, responseBody: undefined, durationMs: 0, errorCode: undefined };
   const started = performance.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // One deadline covers connecting, the headers and the whole body: a tenant that sends its body one
@@ -102,31 +96,27 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new DOMException(`No answer within ${timeoutMs} ms.`, 'TimeoutError')), timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
+  let result: HttpResult | undefined;
+  let failure: QlikOAuthError | undefined;
   try {
     const response = await (options.fetch ?? fetch)(request.url, { method: request.method, headers, body: request.body, redirect: 'manual', signal });
-    record.status = response.status;
     const body = await readBody(response, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, request.url, signal);
     // A tenant that repeats what we sent (a secret in an error_description, the bearer token in a
     // challenge) must not get it into a message, a page or a log: an answer that is not a success
     // loses every secret of its request here, before anyone reads it.
     const secrets = response.status >= 300 ? secretsSent(request) : [];
-    const result = { status: response.status, headers: secrets.length ? scrubHeaders(response.headers, secrets) : response.headers, body: scrub(body, secrets) };
-    // Copying the headers is work for the transcript alone: skipped when nobody listens.
-    if (options.onExchange) record.responseHeaders = Object.fromEntries(result.headers);
-    record.responseBody = result.body;
+    result = { status: response.status, headers: secrets.length ? scrubHeaders(response.headers, secrets) : response.headers, body: scrub(body, secrets) };
     // RFC 9110 §15.4 leaves following to the client. A token, revocation or discovery endpoint that
     // redirects could take the code or the secret elsewhere (a 307 re-posts the form, RFC 9700 §4.12).
     const redirect = response.status >= 300 && response.status < 400;
-    check(C.REDIRECT_REFUSED, !redirect || request.allowRedirect, () => `${request.method} ${clip(request.url)} answered ${response.status}, a redirect to ${clip(result.headers.get('location') ?? '(no location)')}; redirects from this endpoint are not followed.`);
+    check(C.REDIRECT_REFUSED, !redirect || request.allowRedirect, () => `${request.method} ${clip(request.url)} answered ${response.status}, a redirect to ${clip(result!.headers.get('location') ?? '(no location)')}; redirects from this endpoint are not followed.`);
     return result;
   } catch (error) {
-    const failure = toHttpError(error, request, timeoutMs, signal, options.signal);
-    record.errorCode = failure.code;
+    failure = toHttpError(error, request, timeoutMs, signal, options.signal);
     throw failure;
   } finally {
     clearTimeout(timer);
-    record.durationMs = performance.now() - started;
-    options.onExchange?.(record);
+    options.onExchange?.({ request: { ...request, headers }, result, error: failure, durationMs: performance.now() - started });
   }
 }
 

@@ -122,7 +122,7 @@ async function machineToken(metadata: TenantMetadata, client: ClientCredentials,
   try {
     return { ...(await requestTokens(metadata, client, request, options)), refreshToken: undefined };
   } catch (error) {
-    const refusal = error instanceof TenantError && error.code === 'TOKEN_ERROR_RESPONSE' && [400, 401, 403].includes(error.status);
+    const refusal = error instanceof TenantError && error.code === 'TOKEN_ERROR_RESPONSE' && [400, 401, 403].includes(error.status ?? 0);
     throw refusal ? new TenantError(refused, error.message, error.tenantError, { status: error.status, retryAfter: error.retryAfter }) : error;
   }
 }

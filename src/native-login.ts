@@ -14,7 +14,7 @@ import { escapeHtml, listen } from './local-server.ts';
 import { isLoopbackHost, type HttpOptions } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createState } from './3.2-authorize.ts';
-import { AuthorizationError, exchangeCode, validateCallback, type TokenSet } from './3.3-token.ts';
+import { exchangeCode, validateCallback, type TokenSet } from './3.3-token.ts';
 import type { ClientCredentials } from './client.ts';
 
 export const NATIVE_CHECKS = {
@@ -112,12 +112,12 @@ export async function startLoopbackSignIn(
     try {
       ({ code } = validateCallback(new URL(req.url ?? '/', redirectUri), { expectedState: state, issuer: metadata.issuer, issRequired: metadata.issParameterSupported }, options));
     } catch (error) {
-      if (error instanceof QlikOAuthError && !(error instanceof AuthorizationError)) {
+      if (error instanceof QlikOAuthError && error.code !== 'AUTHORIZATION_ERROR') {
         // Not the answer to our request: say so, and keep waiting for the real one.
         params.onIgnoredRequest?.(`${url.pathname}: ${error.code}, ${error.message}`);
         return page(res, 400, 'Not this sign-in', `${error.message} This window is still waiting for the sign-in it started.`);
       }
-      // AuthorizationError: the tenant answered our own request (its state matched) with an error.
+      // AUTHORIZATION_ERROR: the tenant answered our own request (its state matched) with an error.
       taken = true;
       page(res, 400, 'Sign-in failed', `${(error as Error).message} You can close this tab.`);
       return finish(() => settle.reject(error));

@@ -11,21 +11,16 @@ export interface TenantErrorBody {
   traceId: string | undefined;
 }
 
-/** The tenant answered a token or API request with an error (RFC 6749 §5.2, RFC 6750 §3.1, Qlik's REST errors). */
+/** The tenant refused: a callback's `error=` (RFC 6749 §4.1.2.1), a token or API error (§5.2, RFC 6750 §3.1, Qlik's REST errors). */
 export class TenantError extends QlikOAuthError {
-  declare readonly status: number;
   readonly tenantError: TenantErrorBody | undefined;
   /** RFC 6750 §3 `WWW-Authenticate` parameters, e.g. `{ error: 'insufficient_scope' }`. */
   readonly wwwAuthenticate: Record<string, string>;
 
-  constructor(check: Check, message: string, tenantError: TenantErrorBody | undefined, details: ErrorDetails & { status: number; wwwAuthenticate?: Record<string, string> }) {
-    super(check, message, details);
+  constructor(check: Check, message: string, tenantError: TenantErrorBody | undefined, details: ErrorDetails & { wwwAuthenticate?: Record<string, string> }) {
+    super(check, message, { traceId: tenantError?.traceId, ...details });
     this.tenantError = tenantError;
     this.wwwAuthenticate = details.wwwAuthenticate ?? {};
-  }
-
-  override get traceId(): string | undefined {
-    return this.tenantError?.traceId;
   }
 }
 

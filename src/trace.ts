@@ -28,11 +28,20 @@ function secretsFor(maxChars: number): number {
   return Math.min(MAX_SECRETS, Math.floor(maxChars / 4 / 100));
 }
 
-/** An HttpExchange (src/http.ts), redacted, with where and when it happened. */
-export interface ExchangeEvent extends HttpExchange {
+/** An HttpExchange (src/http.ts), redacted, with where and when it happened. `errorCode`: TIMEOUT, NETWORK_ERROR, … */
+export interface ExchangeEvent {
   type: 'exchange';
   section: Step;
   at: string;
+  method: string;
+  url: string;
+  requestHeaders: Record<string, string>;
+  requestBody: string | undefined;
+  status: number | undefined;
+  responseHeaders: Record<string, string>;
+  responseBody: string | undefined;
+  durationMs: number;
+  errorCode: string | undefined;
   /** A form request body (the token request), decoded, as name/value pairs, secrets redacted. */
   requestForm?: [string, string][] | undefined;
 }
@@ -168,31 +177,32 @@ export class Trace {
     }
   }
 
-  private exchangeEvent(section: Step, exchange: HttpExchange): ExchangeEvent {
+  private exchangeEvent(section: Step, { request, result, error, durationMs }: HttpExchange): ExchangeEvent {
     const { secrets } = this;
+    const responseHeaders = Object.fromEntries(result?.headers ?? []);
     // What the client sent first: its secrets are then known, and scrubbed from every part of the
     // answer (an error description or a WWW-Authenticate challenge may repeat them). The body before
     // the URL and headers, the answer's body before its headers: a body is where a secret is first seen.
-    const requestBody = redactBody(exchange.requestBody, exchange.requestHeaders['content-type'], secrets);
-    const isForm = (exchange.requestHeaders['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
-    const requestForm = isForm && exchange.requestBody ? redactForm(exchange.requestBody, secrets) : undefined;
-    const url = redactUrl(exchange.url, secrets);
-    const requestHeaders = redactHeaders(exchange.requestHeaders, SHOWN_HEADERS, secrets);
-    const responseBody = redactBody(exchange.responseBody, exchange.responseHeaders['content-type'], secrets);
+    const requestBody = redactBody(request.body, request.headers['content-type'], secrets);
+    const isForm = (request.headers['content-type'] ?? '').toLowerCase().includes('application/x-www-form-urlencoded');
+    const requestForm = isForm && request.body ? redactForm(request.body, secrets) : undefined;
+    const url = redactUrl(request.url, secrets);
+    const requestHeaders = redactHeaders(request.headers, SHOWN_HEADERS, secrets);
+    const responseBody = redactBody(result?.body, responseHeaders['content-type'], secrets);
     return {
       type: 'exchange',
       section,
-      at: new Date(Date.now() - exchange.durationMs).toISOString(),
-      method: exchange.method,
+      at: new Date(Date.now() - durationMs).toISOString(),
+      method: request.method,
       url,
       requestHeaders,
       requestBody,
       ...(requestForm ? { requestForm } : {}),
-      status: exchange.status,
-      responseHeaders: redactHeaders(exchange.responseHeaders, SHOWN_HEADERS, secrets),
+      status: result?.status,
+      responseHeaders: redactHeaders(responseHeaders, SHOWN_HEADERS, secrets),
       responseBody,
-      durationMs: Math.round(exchange.durationMs * 10) / 10,
-      errorCode: exchange.errorCode,
+      durationMs: Math.round(durationMs * 10) / 10,
+      errorCode: error?.code,
     };
   }
 }

@@ -53,7 +53,7 @@ test('discover() asks the documented RFC 8414 path first, and stops there when i
   server.use(http.get(OIDC, () => { tutorialAsked = true; return HttpResponse.json(qlikMetadataDocument()); }));
   serveMetadata(qlikMetadataDocument(), RFC8414);
   const heard: string[] = [];
-  await discover(TENANT, { onExchange: (exchange) => heard.push(exchange.url) });
+  await discover(TENANT, { onExchange: (exchange) => heard.push(exchange.request.url) });
   assert.deepEqual(heard, [RFC8414]);
   assert.equal(tutorialAsked, false);
 });
@@ -72,7 +72,7 @@ for (const [what, answer] of [
     server.use(http.get(RFC8414, answer));
     server.use(http.get(OIDC, () => HttpResponse.json(qlikMetadataDocument())));
     const heard: string[] = [];
-    const metadata = await discover(TENANT, { onExchange: (exchange) => heard.push(exchange.url) });
+    const metadata = await discover(TENANT, { onExchange: (exchange) => heard.push(exchange.request.url) });
     assert.equal(metadata.tokenEndpoint, `${TENANT}/oauth/token`);
     assert.deepEqual(heard, [RFC8414, OIDC]);
   });
@@ -125,7 +125,7 @@ test('REDIRECT_REFUSED: a redirect from the well-known URL is not followed', asy
     http.get('http://127.0.0.1:9/login', () => { followed = true; return HttpResponse.json(qlikMetadataDocument()); }),
   );
   const heard: (string | undefined)[] = [];
-  await assert.rejects(discover(TENANT, { onExchange: (exchange) => heard.push(exchange.errorCode) }), { code: 'DISCOVERY_FAILED' });
+  await assert.rejects(discover(TENANT, { onExchange: (exchange) => heard.push(exchange.error?.code) }), { code: 'DISCOVERY_FAILED' });
   assert.deepEqual(heard, ['REDIRECT_REFUSED', 'REDIRECT_REFUSED']);
   assert.equal(followed, false);
 });

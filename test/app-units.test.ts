@@ -4,7 +4,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { QlikOAuthError } from '../src/errors.ts';
-import { AuthorizationError } from '../src/3.3-token.ts';
 import { CHECKS } from '../src/checks.ts';
 import { errorReply, statusFor } from '../src/app/error-page.ts';
 import { html } from '../src/app/html.ts';
@@ -133,7 +132,7 @@ describe('sessions: the sessions themselves', () => {
 describe('error pages: status by failure', () => {
   const cases: [string, unknown, number][] = [
     ['a failed callback check', new QlikOAuthError(CHECKS.STATE_MISMATCH, 'm', { hint: 'h' }), 400],
-    ['a declined sign-in', new AuthorizationError(CHECKS.AUTHORIZATION_ERROR, new URLSearchParams({ error: 'access_denied' })), 400],
+    ['a declined sign-in', new TenantError(CHECKS.AUTHORIZATION_ERROR, 'm', { code: 'access_denied', message: undefined, traceId: undefined }, {}), 400],
     ['a refused token request', new TenantError(CHECKS.TOKEN_ERROR_RESPONSE, 'm', undefined, { hint: 'h', status: 401 }), 502],
     ['a failed API call', new TenantError(CHECKS.API_ERROR, 'm', undefined, { hint: 'h', status: 500 }), 502],
     ['bad tenant metadata', new QlikOAuthError(CHECKS.ISSUER_MISMATCH, 'm', { hint: 'h' }), 502],

@@ -53,12 +53,12 @@ test('3.1 → 3.4: discover, authorize, callback + exchange, users/me', async ()
   assert.equal(user.name, QLIK_USER.name);
 
   // The whole conversation with the tenant, in order; no secret ever in a URL.
-  assert.deepEqual(exchanges.map((e) => `${e.method} ${new URL(e.url).pathname} ${e.status}`), [
+  assert.deepEqual(exchanges.map((e) => `${e.request.method} ${new URL(e.request.url).pathname} ${e.result?.status}`), [
     'GET /.well-known/oauth-authorization-server 200',
     'POST /oauth/token 200',
     'GET /api/v1/users/me 200',
   ]);
   for (const e of exchanges) {
-    for (const secret of [CLIENT.clientSecret, verifier, issued.code, issued.accessToken]) assert.ok(!e.url.includes(secret));
+    for (const secret of [CLIENT.clientSecret, verifier, issued.code, issued.accessToken]) assert.ok(!e.request.url.includes(secret));
   }
 });

@@ -87,8 +87,8 @@ test('onExchange gets the response headers and body', async () => {
     { timeoutMs: 60_000, onExchange: (e) => exchanges.push(e), fetch: chunkedFetch([Buffer.from('{}')], 'close', { 'x-trace': 'yes' }) },
   );
   assert.equal(exchanges.length, 1);
-  assert.equal(exchanges[0]!.responseHeaders['x-trace'], 'yes');
-  assert.equal(exchanges[0]!.responseBody, '{}');
+  assert.equal(exchanges[0]!.result?.headers.get('x-trace'), 'yes');
+  assert.equal(exchanges[0]!.result?.body, '{}');
 });
 
 test("the caller's signal stops a body that stops coming, from a fetch that ignores the signal", async () => {

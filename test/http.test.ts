@@ -133,11 +133,12 @@ test('onExchange sees the request and the response, once', async () => {
     { onExchange: (e) => seen.push(e) },
   );
   assert.equal(seen.length, 1);
-  assert.equal(seen[0]!.method, 'POST');
-  assert.equal(seen[0]!.requestBody, 'hello');
-  assert.equal(seen[0]!.status, 201);
-  assert.equal(seen[0]!.responseBody, '{"ok":true}');
-  assert.equal(seen[0]!.errorCode, undefined);
+  assert.equal(seen[0]!.request.method, 'POST');
+  assert.equal(seen[0]!.request.body, 'hello');
+  assert.equal(seen[0]!.request.headers.accept, 'application/json', 'the headers as sent');
+  assert.equal(seen[0]!.result?.status, 201);
+  assert.equal(seen[0]!.result?.body, '{"ok":true}');
+  assert.equal(seen[0]!.error, undefined);
 });
 
 test('onExchange sees a failed exchange with its error code', async () => {
@@ -145,7 +146,8 @@ test('onExchange sees a failed exchange with its error code', async () => {
   const seen: HttpExchange[] = [];
   await httpRequest({ method: 'GET', url }, { onExchange: (e) => seen.push(e) }).catch(() => {});
   assert.equal(seen.length, 1);
-  assert.equal(seen[0]!.errorCode, 'NETWORK_ERROR');
+  assert.equal(seen[0]!.error?.code, 'NETWORK_ERROR');
+  assert.equal(seen[0]!.result, undefined);
 });
 
 test('NOT_JSON: an HTML page is not taken for JSON', () => {

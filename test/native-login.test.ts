@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { DEFAULT_CALLBACK_PATH, loopbackRedirectUri, startLoopbackSignIn } from '../src/native-login.ts';
 import { QlikOAuthError, ConfigurationError } from '../src/errors.ts';
-import { AuthorizationError } from '../src/3.3-token.ts';
-import { METADATA } from './helpers/tenant.ts';
 import { TenantError } from '../src/tenant-error.ts';
+import { METADATA } from './helpers/tenant.ts';
 
 interface TokenCall {
   headers: Headers;
@@ -71,11 +70,11 @@ test('wrong requests do not end the wait: another path (404), a forged state (40
   assert.equal(endpoint.calls[0]!.form.get('code'), 'real');
 });
 
-test('the tenant’s own error (state matching) ends the sign-in with AuthorizationError', async () => {
+test('the tenant’s own error (state matching) ends the sign-in with AUTHORIZATION_ERROR', async () => {
   const login = await startLoopbackSignIn(METADATA, { clientId: 'native-app' }, { scope: 'user_default' }, { fetch: tokenEndpoint().fetch });
   const page = await fetch(`${login.redirectUri}?error=access_denied&state=${login.authorizationUrl.searchParams.get('state')}`);
   assert.equal(page.status, 400);
-  await assert.rejects(login.tokens, (e: unknown) => e instanceof AuthorizationError && e.error === 'access_denied');
+  await assert.rejects(login.tokens, (e: unknown) => e instanceof TenantError && e.code === 'AUTHORIZATION_ERROR' && e.tenantError?.code === 'access_denied');
 });
 
 test('a refused exchange ends the sign-in with the TenantError, and the browser is told', async () => {

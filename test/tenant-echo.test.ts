@@ -30,7 +30,7 @@ test('a token error whose description repeats the code, the verifier and the cli
   const exchanges: HttpExchange[] = [];
   await assert.rejects(exchangeCode(METADATA, CLIENT, { code: CODE, codeVerifier: VERIFIER }, { onExchange: (e) => exchanges.push(e) }), (e: unknown) => {
     assert.ok(e instanceof TenantError);
-    const shown = [e.message, e.hint, JSON.stringify(e.tenantError), exchanges[0]!.responseBody].join(' ');
+    const shown = [e.message, e.hint, JSON.stringify(e.tenantError), exchanges[0]!.result?.body].join(' ');
     for (const secret of [CODE, VERIFIER, CLIENT.clientSecret]) assert.ok(!shown.includes(secret), `${secret} leaked: ${shown}`);
     assert.match(e.message, /bad code \[redacted\] for secret \[redacted\]/);
     return true;
@@ -46,7 +46,7 @@ test('a 403 whose challenge repeats the bearer token: not in the message, the pa
   const exchanges: HttpExchange[] = [];
   await assert.rejects(getCurrentUser(METADATA, TOKEN, { onExchange: (e) => exchanges.push(e) }), (e: unknown) => {
     assert.ok(e instanceof TenantError && e.code === 'API_FORBIDDEN');
-    const shown = [e.message, e.hint, JSON.stringify(e.wwwAuthenticate), JSON.stringify(exchanges[0]!.responseHeaders)].join(' ');
+    const shown = [e.message, e.hint, JSON.stringify(e.wwwAuthenticate), JSON.stringify(Object.fromEntries(exchanges[0]!.result!.headers))].join(' ');
     assert.ok(!shown.includes(TOKEN), shown);
     return true;
   });

@@ -113,10 +113,19 @@ test('the transcript is bounded', () => {
 
 // Redaction of what a tenant may send besides the usual fields. Each builds one exchange by hand.
 const LONG = 'SECRET-0123456789abcdefghijklmnop';
-function exchange(over: Partial<HttpExchange>): HttpExchange {
+interface Sent {
+  requestHeaders?: Record<string, string>;
+  requestBody?: string;
+  status?: number;
+  responseHeaders?: Record<string, string>;
+  responseBody?: string;
+}
+function exchange({ requestHeaders = {}, requestBody, status = 200, responseHeaders = {}, responseBody = '' }: Sent): HttpExchange {
   return {
-    method: 'POST', url: `${TENANT}/x`, requestHeaders: {}, requestBody: undefined, status: 200, responseHeaders: {},
-    responseBody: undefined, durationMs: 1, errorCode: undefined, ...over,
+    request: { method: 'POST', url: `${TENANT}/x`, headers: requestHeaders, body: requestBody },
+    result: { status, headers: new Headers(responseHeaders), body: responseBody },
+    error: undefined,
+    durationMs: 1,
   };
 }
 
@@ -205,7 +214,6 @@ test('a secret the client sent is scrubbed from the answer, its headers too, how
     responseBody: JSON.stringify({ error: 'invalid_request', error_description: `token ${jwt} is not valid` }),
   }));
   trace.hooks('3.4').onExchange(exchange({
-    method: 'GET',
     requestHeaders: { authorization: `Bearer ${bearer}` },
     status: 403,
     responseHeaders: { 'www-authenticate': `Bearer error="insufficient_scope", error_description="${bearer} lacks a scope"` },

@@ -35,7 +35,7 @@ test("users/me's documented 301 is followed to the user resource, with the beare
   const user = await getCurrentUser(METADATA, 'at-0123456789', { onExchange: (e) => exchanges.push(e), onCheck: (c) => checks.push(c.code) });
   assert.equal(user.id, QLIK_USER.id);
   assert.deepEqual(seen, ['me Bearer at-0123456789', 'user Bearer at-0123456789']);
-  assert.deepEqual(exchanges.map((e) => [e.status, e.url]), [[301, METADATA.usersMeEndpoint], [200, USER_URL]]);
+  assert.deepEqual(exchanges.map((e) => [e.result?.status, e.request.url]), [[301, METADATA.usersMeEndpoint], [200, USER_URL]]);
   assert.equal(checks[0], 'REDIRECT_REFUSED', 'the followed redirect is reported as a check that held');
 });
 

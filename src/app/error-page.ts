@@ -3,7 +3,8 @@
 // bug in this app: the browser gets a generic 500 and the log gets the name and message.
 
 import { ConfigurationError, QlikOAuthError, type Setting } from '../errors.ts';
-import { AuthorizationError, CALLBACK_CHECKS } from '../3.3-token.ts';
+import { CALLBACK_CHECKS } from '../3.3-token.ts';
+import { TenantError } from '../tenant-error.ts';
 import { escapeControl } from '../redact.ts';
 import type { SandboxFaultInfo } from '../sandbox/index.ts';
 import { errorPage, simplePage } from './pages.ts';
@@ -27,7 +28,7 @@ const SETTING_VARIABLES: Record<Setting, string> = {
  * 504: the tenant did not answer in time (RFC 9110 §15.6.5 Gateway Timeout).
  */
 export function statusFor(error: unknown): number {
-  if (isCallbackError(error) || error instanceof AuthorizationError) return 400;
+  if (isCallbackError(error)) return 400;
   if (error instanceof ConfigurationError) return 500;
   if (error instanceof QlikOAuthError && (error.code === 'TIMEOUT' || error.code === 'DEADLINE_EXCEEDED')) return 504;
   if (retryAfterOf(error) !== undefined) return 503;
@@ -48,8 +49,8 @@ function isCallbackError(error: unknown): boolean {
 }
 
 function titleFor(error: QlikOAuthError): string {
-  if (error instanceof AuthorizationError) {
-    return error.error === 'access_denied' ? 'The sign-in was declined' : 'The tenant refused the sign-in';
+  if (error instanceof TenantError && error.code === 'AUTHORIZATION_ERROR') {
+    return error.tenantError?.code === 'access_denied' ? 'The sign-in was declined' : 'The tenant refused the sign-in';
   }
   if (error instanceof ConfigurationError) return 'This app is misconfigured';
   if (isCallbackError(error)) return 'This sign-in link failed a check';

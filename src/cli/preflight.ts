@@ -215,10 +215,10 @@ async function get(url: string, issuer: string, http: HttpOptions, headers?: Rec
   } catch (error) {
     if (!(error instanceof QlikOAuthError)) throw error;
     const exchange = seen.last();
-    const location = exchange?.responseHeaders.location;
+    const location = exchange?.result?.headers.get('location') ?? undefined;
     const why =
-      error.code === 'REDIRECT_REFUSED' && exchange?.status !== undefined
-        ? `HTTP ${exchange.status} redirect to ${clip(location === undefined ? '(no location)' : new URL(location, url).href, 120)}`
+      error.code === 'REDIRECT_REFUSED' && exchange?.result !== undefined
+        ? `HTTP ${exchange.result.status} redirect to ${clip(location === undefined ? '(no location)' : new URL(location, url).href, 120)}`
         : `${error.code}: ${error.message.replace(/\.$/, '')}`;
     return { url, result: undefined, exchange, receivedAt: Date.now(), notMetadata: why };
   }
@@ -269,12 +269,12 @@ function checkDiscovery(report: Report, issuer: string, answers: readonly [Answe
  * this machine's log times useless to Qlik support.
  */
 function checkClock(report: Report, answers: readonly Answer[]): void {
-  const dated = answers.find((answer) => answer.exchange?.responseHeaders.date !== undefined);
+  const dated = answers.find((answer) => answer.exchange?.result?.headers.has('date'));
   if (dated === undefined) {
     report.add('skip', 'clock', 'the tenant sent no Date header, so its clock cannot be compared');
     return;
   }
-  const date = dated.exchange!.responseHeaders.date!;
+  const date = dated.exchange!.result!.headers.get('date')!;
   const offset = Date.parse(date) - dated.receivedAt;
   const seconds = Math.round(Math.abs(offset) / 1000);
   const size = seconds >= 120 ? `${seconds} s (${(seconds / 60).toFixed(1)} min)` : `${seconds} s`;
@@ -300,8 +300,8 @@ async function checkAuthorize(report: Report, metadata: TenantMetadata, client: 
   report.secrets.remember(state);
   const url = buildAuthorizationUrl(metadata, client, { scope, state, codeChallenge: codeChallengeS256(createCodeVerifier()) });
   const answer = await get(url.href, metadata.issuer, http, { accept: 'text/html' });
-  const status = answer.exchange?.status;
-  const location = answer.exchange?.responseHeaders.location;
+  const status = answer.exchange?.result?.status;
+  const location = answer.exchange?.result?.headers.get('location') ?? undefined;
   if (status !== undefined && status >= 300 && status < 400 && location !== undefined) {
     const target = new URL(location, url);
     if (target.origin + target.pathname !== client.redirectUri) {
@@ -344,13 +344,14 @@ interface TenantSaid {
  * "HTTP 401 OAUTH-5 "Unauthorized", traceId …". Without the traceId, two answers compare.
  */
 function tenantSaid(report: Report, exchange: HttpExchange | undefined, withTraceId = true): TenantSaid {
-  if (exchange?.status === undefined) return { status: undefined, code: undefined, text: exchange?.errorCode ?? 'no answer' };
-  const said = parseErrorBody({ status: exchange.status, headers: new Headers(exchange.responseHeaders), body: report.secrets.scrub(exchange.responseBody ?? '') });
-  const parts = [`HTTP ${exchange.status}`];
+  const result = exchange?.result;
+  if (result === undefined) return { status: undefined, code: undefined, text: exchange?.error?.code ?? 'no answer' };
+  const said = parseErrorBody({ ...result, body: report.secrets.scrub(result.body) });
+  const parts = [`HTTP ${result.status}`];
   if (said?.code) parts.push(said.code);
   if (said?.message) parts.push(quote(said.message));
   const text = parts.join(' ') + (withTraceId && said?.traceId ? `, traceId ${said.traceId}` : '');
-  return { status: exchange.status, code: said?.code, text };
+  return { status: result.status, code: said?.code, text };
 }
 
 /** HttpOptions that keep the last exchange: the tenant's answer as it came, before any message was made of it. */

@@ -15,6 +15,7 @@ import { buildAuthorizationUrl, codeChallengeS256, createCodeVerifier, createSta
 import { exchangeCode, validateCallback, type TokenSet } from '../../src/3.3-token.ts';
 import { closeSession, refreshSession, type QlikSession } from '../../src/lifecycle.ts';
 import type { ClientConfig } from '../../src/client.ts';
+import type { HttpExchange } from '../../src/http.ts';
 import { QlikOAuthError } from '../../src/errors.ts';
 import { clientCredentialsToken } from '../../src/machine.ts';
 import { privateKeyJwt } from '../../src/private-key-jwt.ts';
@@ -112,7 +113,7 @@ async function signIn(metadata: TenantMetadata, client: ClientConfig, exchanges:
   const url = buildAuthorizationUrl(metadata, client, { scope: SCOPE, state, codeChallenge: codeChallengeS256(codeVerifier) });
   const callback = await signInAtProvider(url);
   const { code } = validateCallback(callback, { expectedState: state, issuer: metadata.issuer, issRequired: metadata.issParameterSupported });
-  const record = { onExchange: (e: { url: string; requestHeaders: Record<string, string>; requestBody: string | undefined }) => exchanges.push({ url: e.url, authorization: e.requestHeaders.authorization, body: e.requestBody }) };
+  const record = { onExchange: ({ request }: HttpExchange) => exchanges.push({ url: request.url, authorization: request.headers.authorization, body: request.body }) };
   return { tokens: await exchangeCode(metadata, client, { code, codeVerifier }, record), callback };
 }
 
@@ -186,7 +187,7 @@ test('a callback naming another issuer is refused before the code is used (ISS_M
 test('private key JWT (RFC 7523 §2.2): a client_credentials grant with a signed assertion is accepted; one signed with another key is not', async () => {
   const metadata = await discover(issuer);
   const sent: string[] = [];
-  const tokens = await clientCredentialsToken(metadata, { clientId: JWT_CLIENT, assertion: privateKeyJwt(JWT_CLIENT, jwtKey.privateKey, 'k1') }, {}, { onExchange: (e) => sent.push(e.requestBody ?? '') });
+  const tokens = await clientCredentialsToken(metadata, { clientId: JWT_CLIENT, assertion: privateKeyJwt(JWT_CLIENT, jwtKey.privateKey, 'k1') }, {}, { onExchange: (e) => sent.push(e.request.body ?? '') });
   assert.ok(tokens.accessToken.length > 10);
   const form = new URLSearchParams(sent[0]);
   assert.equal(form.get('client_assertion_type'), 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
