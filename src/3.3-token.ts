@@ -121,15 +121,8 @@ export function exchangeCode(metadata: TenantMetadata, client: ClientConfig, par
   return requestTokens(metadata, client, { grant, action: 'exchange the code' }, options);
 }
 
-/** One token request: its grant's fields, what it is for (said in errors), and a JSON body when a form cannot carry it. */
-export interface TokenRequest {
-  grant: Record<string, unknown>;
-  action: string;
-  json?: boolean;
-}
-
-/** RFC 6749 §3.2: one request to the token endpoint, for any grant, and its answer checked. */
-export async function requestTokens(metadata: TenantMetadata, client: ClientCredentials, request: TokenRequest, options: HttpOptions = {}): Promise<TokenSet> {
+/** RFC 6749 §3.2: one request to the token endpoint, for any grant (`action` says what it is for, in errors), and its answer checked. */
+export async function requestTokens(metadata: TenantMetadata, client: ClientCredentials, request: { grant: Record<string, unknown>; action: string; json?: boolean }, options: HttpOptions = {}): Promise<TokenSet> {
   const result = await clientPost(metadata, client, metadata.tokenEndpoint, request.grant, options, request.json);
   return processTokenResponse(result, Date.now(), options, request.action);
 }

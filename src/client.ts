@@ -1,8 +1,6 @@
-// The OAuth client as registered at the tenant (Administration → OAuth), and how it proves who it
-// is when it POSTs to the token or revocation endpoint.
-//
-// A Web client is confidential: it has a secret, or a private key (private key JWT). A single-page
-// or native app is public: it has neither, and PKCE alone ties the code to it (docs/client-types.md).
+// The OAuth client as registered at the tenant, and how it proves who it is to the token and
+// revocation endpoints: a Web client by its secret or its private key; a single-page or native app
+// (public) by nothing, PKCE alone tying the code to it (docs/client-types.md).
 
 import { httpRequest, type HttpOptions, type HttpResult } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
@@ -41,10 +39,8 @@ export function authMethodOf(client: ClientCredentials, supported: readonly stri
 }
 
 /**
- * POSTs `fields` to the token or revocation endpoint with the client's authentication (never in a
- * URL), `client_id` in the body (below). The body is a
- * form (RFC 6749 §4.1.3) unless `json` is set: Qlik takes JSON too, and impersonation's
- * `user_lookup` is an object a form cannot carry.
+ * POSTs `fields` with the client's authentication (never in a URL), as a form (RFC 6749 §4.1.3), or
+ * as JSON with `json`: Qlik takes both, and impersonation's `user_lookup` is an object no form carries.
  */
 export function clientPost(metadata: TenantMetadata, client: ClientCredentials, url: string, fields: Record<string, unknown>, options: HttpOptions = {}, json = false): Promise<HttpResult> {
   const method = authMethodOf(client, metadata.tokenEndpointAuthMethods);
@@ -70,8 +66,12 @@ export function clientPost(metadata: TenantMetadata, client: ClientCredentials, 
   const nested = Object.keys(body).find((name) => typeof body[name] !== 'string');
   if (!json && nested !== undefined) throw new TypeError(`The field "${nested}" is not a string; a form carries only strings, so send this request as JSON.`);
   const text = json ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString();
-  return httpRequest({ method: 'POST', url, issuer: metadata.issuer, headers, body: text }, options);
+  // What no error answer may repeat: the Basic credentials, the secret in them, and the secret fields of the body.
+  const secrets = [headers.authorization?.slice('Basic '.length), client.clientSecret, ...SECRET_FIELDS.map((name) => body[name])].filter((value) => typeof value === 'string');
+  return httpRequest({ method: 'POST', url, issuer: metadata.issuer, headers, body: text, secrets }, options);
 }
+
+const SECRET_FIELDS = ['code', 'code_verifier', 'refresh_token', 'token', 'client_assertion', 'subject_token'];
 
 /** application/x-www-form-urlencoded, as RFC 6749 Appendix B asks for Basic credentials. */
 function formEncode(value: string): string {

@@ -59,6 +59,8 @@ export interface HttpRequest {
   issuer?: string;
   /** Hand a redirect back instead of refusing it: bearerRequest() follows Qlik's users/me 301 itself. */
   allowRedirect?: boolean;
+  /** What the request carries that is secret (a client secret, a code, a token), so that no answer can repeat it. */
+  secrets?: readonly string[];
 }
 
 /**
@@ -104,8 +106,9 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
     // A tenant that repeats what we sent (a secret in an error_description, the bearer token in a
     // challenge) must not get it into a message, a page or a log: an answer that is not a success
     // loses every secret of its request here, before anyone reads it.
-    const secrets = response.status >= 300 ? secretsSent(request) : [];
-    result = { status: response.status, headers: secrets.length ? scrubHeaders(response.headers, secrets) : response.headers, body: scrub(body, secrets) };
+    const secrets = response.status >= 300 ? echoesOf(request.secrets ?? []) : [];
+    const scrub = (text: string) => secrets.reduce((scrubbed, secret) => scrubbed.replaceAll(secret, '[redacted]'), text);
+    result = { status: response.status, headers: new Headers([...response.headers].map(([name, value]) => [name, scrub(value)])), body: scrub(body) };
     // RFC 9110 §15.4 leaves following to the client. A token, revocation or discovery endpoint that
     // redirects could take the code or the secret elsewhere (a 307 re-posts the form, RFC 9700 §4.12).
     const redirect = response.status >= 300 && response.status < 400;
@@ -165,37 +168,12 @@ function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number, si
   return new QlikOAuthError(C.NETWORK_ERROR, `${what} failed${reason ? `: ${clip(reason.replace(/[.?!]+$/, ''), 200)}` : ''}.`, { cause: error });
 }
 
-/** The secret values a request carried: its bearer or basic credentials, and the secret fields of its body. */
-function secretsSent(request: HttpRequest): string[] {
-  const authorization = Object.entries(request.headers ?? {}).find(([name]) => name.toLowerCase() === 'authorization')?.[1] ?? '';
-  const [scheme = '', credentials = ''] = authorization.split(' ');
-  // Basic carries "id:secret", form-encoded then base64-encoded (RFC 6749 §2.3.1): both forms are secrets.
-  const basicSecret = scheme.toLowerCase() === 'basic' ? new URLSearchParams(`s=${Buffer.from(credentials, 'base64').toString().split(':')[1] ?? ''}`).get('s')! : '';
-  const secrets = [credentials, basicSecret];
-  const fields = bodyFields(request.body ?? '');
-  for (const name of SECRET_FIELDS) if (typeof fields[name] === 'string') secrets.push(fields[name]);
-  // Too short to be a secret, and replacing it would garble the tenant's text. Each also as a tenant
-  // may echo it: form-encoded, or escaped inside a JSON string.
+/**
+ * Each secret as a tenant may repeat it: as sent, form-encoded, or escaped inside a JSON string.
+ * One under 8 characters is no secret, and replacing it would garble the tenant's text.
+ */
+function echoesOf(secrets: readonly string[]): string[] {
   return secrets.filter((secret) => secret.length >= 8).flatMap((secret) => [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]);
-}
-
-function bodyFields(body: string): Record<string, unknown> {
-  try {
-    return body.startsWith('{') ? JSON.parse(body) : Object.fromEntries(new URLSearchParams(body));
-  } catch {
-    return {};
-  }
-}
-
-const SECRET_FIELDS = ['client_secret', 'code', 'code_verifier', 'refresh_token', 'token', 'client_assertion', 'subject_token'];
-
-/** Every secret replaced, wherever it stands. */
-function scrub(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((scrubbed, secret) => scrubbed.replaceAll(secret, '[redacted]'), text);
-}
-
-function scrubHeaders(headers: Headers, secrets: readonly string[]): Headers {
-  return new Headers([...headers].map(([name, value]): [string, string] => [name, scrub(value, secrets)]));
 }
 
 /** Parses a JSON object body; its content type must say JSON (RFC 6838 §4.2.8 counts +json): a proxy's HTML error page is not data. */

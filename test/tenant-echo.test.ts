@@ -75,9 +75,21 @@ test('with client_secret_basic, a tenant that echoes the decoded secret, form-en
   });
 });
 
-test('a request the scrubber cannot read (a Basic header that is not base64, a body that is not JSON) still gets its answer', async () => {
+test('httpRequest scrubs the secrets its caller names, in any header and the body, and nothing else', async () => {
   const { httpRequest } = await import('../src/http.ts');
-  server.use(http.post(METADATA.tokenEndpoint, () => HttpResponse.json({ error: 'invalid_request' }, { status: 400 })));
-  const result = await httpRequest({ method: 'POST', url: METADATA.tokenEndpoint, headers: { Authorization: 'basic !!!not-base64', 'content-type': 'application/json' }, body: '{not json' });
-  assert.equal(result.status, 400);
+  const secret = 'named-secret-0123456789';
+  server.use(http.post(METADATA.tokenEndpoint, () => HttpResponse.json({ error: 'invalid_request', error_description: `${secret} for client-id-visible` }, { status: 400, headers: { 'x-echo': secret } })));
+  const result = await httpRequest({ method: 'POST', url: METADATA.tokenEndpoint, body: 'x=1', secrets: [secret, 'short'] });
+  assert.equal(JSON.parse(result.body).error_description, '[redacted] for client-id-visible');
+  assert.equal(result.headers.get('x-echo'), '[redacted]');
+});
+
+test('a client assertion and a subject token (JSON body) are named as secrets by the token request', async () => {
+  const { clientPost } = await import('../src/client.ts');
+  const assertion = `eyJ${'a'.repeat(60)}`;
+  const subject = `st-${'s'.repeat(30)}`;
+  server.use(http.post(METADATA.tokenEndpoint, async ({ request }) => HttpResponse.json({ error: 'invalid_grant', error_description: await request.text() }, { status: 400 })));
+  const result = await clientPost(METADATA, { clientId: 'm2m', assertion: () => assertion }, METADATA.tokenEndpoint, { grant_type: 'x', subject_token: subject }, {}, true);
+  assert.ok(!result.body.includes(assertion) && !result.body.includes(subject), result.body);
+  assert.match(result.body, /m2m/, 'the client id is no secret: it stays');
 });
