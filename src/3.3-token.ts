@@ -22,7 +22,8 @@ export const CALLBACK_CHECKS = defineChecks('3.3', {
   CODE_MISSING: { rule: 'RFC 6749 §4.1.2', title: 'the callback carries a code', hint: AGAIN },
 });
 export const TOKEN_CHECKS = defineChecks('3.3', {
-  TOKEN_ERROR_RESPONSE: { rule: 'RFC 6749 §5.2', title: 'the token endpoint answers with tokens, not an error', hint: 'Start the sign-in again. If it repeats, check the OAuth client (redirect URI, scopes) at the tenant.', settings: ['redirectUri', 'scope'] },
+  // Real tenants say only "Unauthorized" (OAUTH-5) for a bad secret, a used code, a wrong redirect URI and a failed PKCE check alike.
+  TOKEN_ERROR_RESPONSE: { rule: 'RFC 6749 §5.2', title: 'the token endpoint answers with tokens, not an error', hint: 'Qlik answers this one error for several causes; check them in this order: (1) the client secret and client ID match the OAuth client at the tenant; (2) the redirect URI is registered exactly as this app sends it; (3) the sign-in was not finished twice or left for too long (codes are single-use and short-lived) — start it again; (4) the PKCE verifier matches the challenge (a bug in the app if not).', settings: ['clientSecret', 'clientId', 'redirectUri'] },
   TOKEN_UNEXPECTED_STATUS: { rule: 'RFC 6749 §5.1', title: 'the token endpoint answers 200', hint: 'The tenant answered something that is not a token response. Check the tenant URL, then start the sign-in again.', settings: ['tenantUrl'] },
   ACCESS_TOKEN_MISSING: { rule: 'RFC 6749 §5.1', title: 'access_token is a non-empty string', hint: 'Start the sign-in again. If it repeats, check the OAuth client at the tenant (Administration → OAuth).' },
   TOKEN_TYPE_NOT_BEARER: { rule: 'RFC 6749 §7.1', title: 'token_type is bearer (any letter case)', hint: 'This client only uses bearer tokens. Check that the tenant URL is a Qlik Cloud tenant.', settings: ['tenantUrl'] },
@@ -31,10 +32,9 @@ export const TOKEN_CHECKS = defineChecks('3.3', {
 });
 const C = { ...CALLBACK_CHECKS, ...TOKEN_CHECKS };
 
+/** The state this browser was sent to the tenant with, and the tenant's issuer from discovery. */
 export interface CallbackExpectations {
-  /** The state this browser was sent to the tenant with. */
   expectedState: string;
-  /** The tenant's issuer, from discovery. */
   issuer: string;
   /** True when the tenant's metadata promises `iss` (authorization_response_iss_parameter_supported). */
   issRequired: boolean;
@@ -121,8 +121,11 @@ export function exchangeCode(metadata: TenantMetadata, client: ClientConfig, par
   return requestTokens(metadata, client, { grant, action: 'exchange the code' }, options);
 }
 
-/** RFC 6749 §3.2: one request to the token endpoint, for any grant (`action` says what it is for, in errors), and its answer checked. */
-export async function requestTokens(metadata: TenantMetadata, client: ClientCredentials, request: { grant: Record<string, unknown>; action: string; json?: boolean }, options: HttpOptions = {}): Promise<TokenSet> {
+/** A grant's fields, what it is for (said in errors), and whether it goes as JSON (a form carries only strings). */
+export type TokenRequest = { grant: Record<string, unknown>; action: string; json?: boolean };
+
+/** RFC 6749 §3.2: one request to the token endpoint, for any grant, and its answer checked. */
+export async function requestTokens(metadata: TenantMetadata, client: ClientCredentials, request: TokenRequest, options: HttpOptions = {}): Promise<TokenSet> {
   const result = await clientPost(metadata, client, metadata.tokenEndpoint, request.grant, options, request.json);
   return processTokenResponse(result, Date.now(), options, request.action);
 }
@@ -162,10 +165,8 @@ const MAX_LIFETIME_MS = 365 * 24 * 3600 * 1000;
 
 /**
  * How long the access token lives, in ms: RFC 6749 §5.1 `expires_in` (seconds; some servers send a
- * numeric string), or Qlik's `expires_at` (an ISO date, what its reference documents) read against
- * the TENANT's clock — its `Date` header — so a local clock minutes off neither expires tokens early
- * nor keeps using dead ones. `expires_in: 0` says nothing usable (as golang/oauth2 reads it): unknown,
- * and a 401 will tell. Neither field: unknown.
+ * numeric string), or Qlik's documented `expires_at` (an ISO date) read against the TENANT's clock,
+ * its `Date` header, so a local clock minutes off neither expires tokens early nor keeps dead ones.
  */
 function readLifetime(body: Record<string, unknown>, result: HttpResult, receivedAt: number, on: CheckObserver | undefined): number | undefined {
   const got = { status: result.status };
@@ -173,6 +174,7 @@ function readLifetime(body: Record<string, unknown>, result: HttpResult, receive
   if (body.expires_in !== undefined) {
     const raw = body.expires_in;
     const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,12}$/.test(raw) ? Number(raw) : NaN;
+    // As golang/oauth2 reads it: 0 says nothing usable, and a 401 will tell.
     if (seconds === 0) {
       skip(C.EXPIRY_INVALID, 'expires_in is 0: no usable lifetime, so a 401 will tell when the token is dead', on);
       return undefined;
@@ -202,10 +204,7 @@ export function tokenErrorFrom(result: HttpResult, doing: string): TenantError {
   return new TenantError(C.TOKEN_ERROR_RESPONSE, message, tenantError, { status: result.status, retryAfter, ...whatToDo(result.status, tenantError, retryAfter) });
 }
 
-/**
- * What a refusal means at Qlik. Real tenants say only "Unauthorized" (OAUTH-5) for a bad secret, a
- * used code, a wrong redirect URI and a failed PKCE check alike: the 401 hint lists them in the order to check them.
- */
+/** What a refusal means at Qlik when the tenant says more than "Unauthorized" (the catalogue's hint). */
 function whatToDo(status: number, said: TenantErrorBody | undefined, retryAfter: number | undefined): ErrorDetails {
   if (status === 429) return { hint: `Qlik asks us to wait ${retryAfter} s (its limit: 100 token requests a minute per user). Try again after that.`, settings: [] };
   // RFC 6749 §5.2 invalid_client, or a tenant that names the secret: only the client is in doubt.
@@ -214,12 +213,6 @@ function whatToDo(status: number, said: TenantErrorBody | undefined, retryAfter:
   }
   // RFC 6749 §5.2 invalid_grant: the code (or refresh token) itself, not the client.
   if (said?.code === 'invalid_grant') return { hint: 'The tenant refused the code or refresh token: used already, expired, or issued for another redirect URI. Start the sign-in again.', settings: ['redirectUri'] };
-  if (status === 401) {
-    return {
-      hint: 'Qlik answers this one error for several causes; check them in this order: (1) the client secret and client ID match the OAuth client at the tenant; (2) the redirect URI is registered exactly as this app sends it; (3) the sign-in was not finished twice or left for too long (codes are single-use and short-lived) — start it again; (4) the PKCE verifier matches the challenge (a bug in the app if not).',
-      settings: ['clientSecret', 'clientId', 'redirectUri'],
-    };
-  }
   if (status === 403) return { hint: 'The tenant refused this user or client: the user may be disabled, or the token limit for this user or client is reached. Ask a tenant admin.', settings: [] };
   if (status >= 500) return { hint: 'The tenant had a problem. Try again in a moment; if it persists, give Qlik support the traceId.', settings: [] };
   return {};

@@ -25,15 +25,12 @@ export interface ClientConfig extends ClientCredentials {
   redirectUri: string;
 }
 
-/**
- * The method this client uses: the one it names; else private_key_jwt with a signer; none without a
- * secret; else client_secret_post — unless the tenant's metadata lists its methods (RFC 8414 §2)
- * without post but with basic. Qlik lists none.
- */
+/** The method this client uses: the one it names, else what its credentials allow. */
 export function authMethodOf(client: ClientCredentials, supported: readonly string[] = []): ClientAuthMethod {
   if (client.authMethod !== undefined) return client.authMethod;
   if (client.assertion !== undefined) return 'private_key_jwt';
   if (!client.clientSecret) return 'none';
+  // RFC 8414 §2: a server that lists its methods without post but with basic gets basic. Qlik lists none.
   if (supported.length > 0 && !supported.includes('client_secret_post') && supported.includes('client_secret_basic')) return 'client_secret_basic';
   return 'client_secret_post';
 }

@@ -1,6 +1,5 @@
-// What a failed check throws. Each step declares its own checks (defineChecks: the rule, what must
-// hold, what to do when it does not), so a step copied on its own carries its own rulebook;
-// src/checks.ts merges them into the one list the app, the docs and the tests read.
+// What a failed check throws. Each step declares its own checks, so a step copied on its own
+// carries its own rulebook; src/checks.ts merges them for the app, the docs and the tests.
 
 /** The tutorial section a check belongs to (3.1–3.4), what comes after it, or the shared plumbing. */
 export type Step = 'http' | '3.1' | '3.2' | '3.3' | '3.4' | 'lifecycle' | 'machine';
@@ -30,10 +29,7 @@ export function defineChecks<Code extends string>(step: Step, rows: Record<Code,
 /** Hears each check as it holds (or had nothing to look at), for the transcript (src/trace.ts). */
 export type CheckObserver = (check: Check, passed: boolean, notApplicable?: { applicable: false; why: string }) => void;
 
-/**
- * One check, as one statement: throws the check's error when the rule does not hold, and tells the
- * observer when it does, so the transcript lists the checks in the order the code makes them.
- */
+/** Throws the check's error when the rule does not hold, else tells the observer: the transcript lists checks in the code's order. */
 export function check(rule: Check, holds: unknown, message: () => string, onCheck?: CheckObserver, details?: ErrorDetails): asserts holds {
   if (!holds) throw new (rule.configuration ? ConfigurationError : QlikOAuthError)(rule, message(), details);
   onCheck?.(rule, true);
@@ -44,13 +40,12 @@ export function skip(rule: Check, why: string, onCheck?: CheckObserver): void {
   onCheck?.(rule, true, { applicable: false, why });
 }
 
-/** What an error may carry besides its check: a hint for this case, what the tenant said. */
+/** What an error may carry besides its check. `retryAfter`: seconds the tenant asked us to wait (429). */
 export interface ErrorDetails {
   hint?: string | undefined;
   settings?: readonly Setting[] | undefined;
   cause?: unknown;
-  status?: number;
-  /** Seconds to wait before trying again, when the tenant said so (429). */
+  status?: number | undefined;
   retryAfter?: number | undefined;
   /** The sign-in is over: the user has to sign in again. */
   signInAgain?: boolean;

@@ -126,12 +126,7 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
 /** Reads the body, refusing more than maxBodyBytes, so a huge or endless body cannot fill memory. */
 async function readBody(response: Response, maxBodyBytes: number, url: string, signal: AbortSignal): Promise<string> {
   const tooLarge = () => `The response from ${clip(url)} is larger than ${maxBodyBytes} bytes; it was not read.`;
-  if (Number(response.headers.get('content-length')) > maxBodyBytes) {
-    void response.body?.cancel().catch(() => {});
-    check(C.BODY_TOO_LARGE, false, tooLarge);
-  }
   if (!response.body) return '';
-  signal.throwIfAborted();
   const reader = response.body.getReader();
   // Not every fetch ends a pending read when its signal aborts: cancelling the reader does.
   const stop = () => reader.cancel().catch(() => {});
@@ -139,6 +134,8 @@ async function readBody(response: Response, maxBodyBytes: number, url: string, s
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
+    signal.throwIfAborted();
+    check(C.BODY_TOO_LARGE, !(Number(response.headers.get('content-length')) > maxBodyBytes), tooLarge);
     for (let read = await reader.read(); !read.done; read = await reader.read()) {
       size += read.value.byteLength;
       check(C.BODY_TOO_LARGE, size <= maxBodyBytes, tooLarge);

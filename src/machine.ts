@@ -14,7 +14,7 @@ import type { HttpOptions } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { AUTHORIZE_CHECKS, SCOPE_PATTERN } from './3.2-authorize.ts';
 import { authMethodOf, type ClientCredentials } from './client.ts';
-import { requestTokens, type TokenSet } from './3.3-token.ts';
+import { requestTokens, type TokenRequest, type TokenSet } from './3.3-token.ts';
 import type { QlikSession } from './lifecycle.ts';
 
 export const MACHINE_CHECKS = defineChecks('machine', {
@@ -118,7 +118,7 @@ export function checkUserLookup(lookup: UserLookup, onCheck?: CheckObserver): Us
  * code-exchange hints (redirect URI, PKCE, a used code) mean nothing here. A 429, a 5xx or a
  * malformed answer keep their own error. RFC 6749 §4.4.3: a refresh token that comes is dropped.
  */
-async function machineToken(metadata: TenantMetadata, client: ClientCredentials, request: Parameters<typeof requestTokens>[2], options: HttpOptions, refused: typeof C.MACHINE_TOKEN_REFUSED): Promise<TokenSet> {
+async function machineToken(metadata: TenantMetadata, client: ClientCredentials, request: TokenRequest, options: HttpOptions, refused: typeof C.MACHINE_TOKEN_REFUSED): Promise<TokenSet> {
   try {
     return { ...(await requestTokens(metadata, client, request, options)), refreshToken: undefined };
   } catch (error) {
