@@ -7,7 +7,7 @@ import { check, clip, defineChecks, quote, skip, type CheckObserver, type ErrorD
 import { parseJsonObject, type HttpOptions, type HttpResult } from './http.ts';
 import { TenantError, parseErrorBody, parseRetryAfter, type TenantErrorBody } from './tenant-error.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
-import { clientPost, type ClientConfig, type ClientCredentials } from './client.ts';
+import { clientPost, type ClientConfig } from './client.ts';
 
 const AGAIN = 'Start the sign-in again from the app; do not edit or reuse the callback link.';
 const MALFORMED = 'The tenant sent a malformed token response. Start the sign-in again; if it repeats, contact Qlik support.';
@@ -40,7 +40,6 @@ export interface CallbackExpectations {
   issRequired: boolean;
 }
 
-/** More parameters than any tenant's callback has (code, state, iss, error and its four companions). */
 const MAX_CALLBACK_PARAMS = 32;
 
 /**
@@ -51,7 +50,7 @@ const MAX_CALLBACK_PARAMS = 32;
 export function validateCallback(callbackUrl: URL | string, expected: CallbackExpectations, options: Pick<HttpOptions, 'onCheck'> = {}): { code: string } {
   const on = options.onCheck;
   const params = new URL(callbackUrl).searchParams;
-  // No RFC: a callback has at most a dozen parameters; thousands are an attack on the work below.
+  // No RFC: a callback has at most eight (code, state, iss, error and its four companions); thousands are an attack on the work below.
   check(C.CALLBACK_TOO_LARGE, params.size <= MAX_CALLBACK_PARAMS, () => `The callback carries ${params.size} parameters; a tenant sends at most ${MAX_CALLBACK_PARAMS}.`, on);
   // RFC 6749 §3.1: parameters MUST NOT appear twice. Two `state`s or two `code`s mean someone is
   // trying to get one value checked and another one used.
@@ -109,7 +108,7 @@ export interface TokenSet {
 }
 
 /** RFC 6749 §4.1.3 with RFC 7636 §4.5: trades the code for tokens at the token endpoint. */
-export function exchangeCode(metadata: TenantMetadata, client: ClientConfig, params: { code: string; codeVerifier: string }, options: HttpOptions = {}): Promise<TokenSet> {
+export async function exchangeCode(metadata: TenantMetadata, client: ClientConfig, params: { code: string; codeVerifier: string }, options: HttpOptions = {}): Promise<TokenSet> {
   const grant = {
     grant_type: 'authorization_code',
     code: params.code,
@@ -118,19 +117,11 @@ export function exchangeCode(metadata: TenantMetadata, client: ClientConfig, par
     // RFC 7636 §4.5: proves we are the client that started this sign-in.
     code_verifier: params.codeVerifier,
   };
-  return requestTokens(metadata, client, { grant, action: 'exchange the code' }, options);
+  const result = await clientPost(metadata, client, metadata.tokenEndpoint, grant, options);
+  return processTokenResponse(result, Date.now(), options);
 }
 
-/** A grant's fields, what it is for (said in errors), and whether it goes as JSON (a form carries only strings). */
-export type TokenRequest = { grant: Record<string, unknown>; action: string; json?: boolean };
-
-/** RFC 6749 §3.2: one request to the token endpoint, for any grant, and its answer checked. */
-export async function requestTokens(metadata: TenantMetadata, client: ClientCredentials, request: TokenRequest, options: HttpOptions = {}): Promise<TokenSet> {
-  const result = await clientPost(metadata, client, metadata.tokenEndpoint, request.grant, options, request.json);
-  return processTokenResponse(result, Date.now(), options, request.action);
-}
-
-/** RFC 6749 §5.1, §5.2: checks a token endpoint response that arrived at `receivedAt` (ms, our clock). */
+/** RFC 6749 §5.1, §5.2: checks a token endpoint response (for any grant: `action` says which) that arrived at `receivedAt` (ms, our clock). */
 export function processTokenResponse(result: HttpResult, receivedAt: number, options: Pick<HttpOptions, 'onCheck'> = {}, action = 'exchange the code'): TokenSet {
   const on = options.onCheck;
   const got = { status: result.status };

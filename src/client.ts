@@ -19,13 +19,9 @@ export interface ClientCredentials {
   authMethod?: ClientAuthMethod | undefined;
 }
 
-/** A client that signs users in through a browser: it also has a registered redirect URI. */
-export interface ClientConfig extends ClientCredentials {
-  /** Must equal, character for character, a redirect URI registered for the client. */
-  redirectUri: string;
-}
+/** A client that signs users in through a browser: its redirectUri must equal, character for character, one registered for it. */
+export type ClientConfig = ClientCredentials & { redirectUri: string };
 
-/** The method this client uses: the one it names, else what its credentials allow. */
 export function authMethodOf(client: ClientCredentials, supported: readonly string[] = []): ClientAuthMethod {
   if (client.authMethod !== undefined) return client.authMethod;
   if (client.assertion !== undefined) return 'private_key_jwt';

@@ -30,7 +30,6 @@ export interface HttpExchange {
   durationMs: number;
 }
 
-/** Options every step accepts and passes down to httpRequest(). */
 export interface HttpOptions {
   timeoutMs?: number;
   maxBodyBytes?: number;
@@ -82,7 +81,6 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-/** Sends one request to the tenant and reads the whole response, with the protections above. */
 export async function httpRequest(request: HttpRequest, options: HttpOptions = {}): Promise<HttpResult> {
   // RFC 6749 §3.1, §3.2, RFC 6750 §5.3: codes, secrets and tokens travel over TLS only. Checked where every
   // request leaves, so that no caller (a copied step fed its own metadata) can skip it.
@@ -152,7 +150,6 @@ async function readBody(response: Response, maxBodyBytes: number, url: string, s
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Turns whatever fetch threw into one of our errors, with a message that says what to do. */
 function toHttpError(error: unknown, request: HttpRequest, timeoutMs: number, signal: AbortSignal, callerSignal: AbortSignal | undefined): QlikOAuthError {
   if (error instanceof QlikOAuthError) return error;
   const what = `${request.method} ${clip(request.url)}`;

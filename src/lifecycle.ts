@@ -14,7 +14,7 @@ import { TenantError } from './tenant-error.ts';
 import type { HttpOptions, HttpRequest } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { clientPost, type ClientCredentials } from './client.ts';
-import { requestTokens, tokenErrorFrom, type TokenSet } from './3.3-token.ts';
+import { processTokenResponse, tokenErrorFrom, type TokenSet } from './3.3-token.ts';
 import { apiErrorFrom, bearerRequest, processApiResponse } from './3.4-api.ts';
 
 const BOUNDED = 'Robustness: every call is bounded';
@@ -86,7 +86,8 @@ export function isExpired(tokens: TokenSet, now: number): boolean {
 export async function refreshTokens(metadata: TenantMetadata, client: ClientCredentials, tokens: TokenSet, options: HttpOptions = {}): Promise<TokenSet> {
   check(C.NO_REFRESH_TOKEN, tokens.refreshToken !== undefined, () => 'The access token has expired and there is no refresh token to renew it.', undefined, { signInAgain: true });
   const grant = { grant_type: 'refresh_token', refresh_token: tokens.refreshToken };
-  const refreshed = await requestTokens(metadata, client, { grant, action: 'refresh the token' }, options);
+  const result = await clientPost(metadata, client, metadata.tokenEndpoint, grant, options);
+  const refreshed = processTokenResponse(result, Date.now(), options, 'refresh the token');
   return { ...refreshed, refreshToken: refreshed.refreshToken ?? tokens.refreshToken, scope: refreshed.scope ?? tokens.scope };
 }
 

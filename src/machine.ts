@@ -13,8 +13,8 @@ import { TenantError } from './tenant-error.ts';
 import type { HttpOptions } from './http.ts';
 import type { TenantMetadata } from './3.1-discovery.ts';
 import { AUTHORIZE_CHECKS, SCOPE_PATTERN } from './3.2-authorize.ts';
-import { authMethodOf, type ClientCredentials } from './client.ts';
-import { requestTokens, type TokenRequest, type TokenSet } from './3.3-token.ts';
+import { authMethodOf, clientPost, type ClientCredentials } from './client.ts';
+import { processTokenResponse, type TokenSet } from './3.3-token.ts';
 import type { QlikSession } from './lifecycle.ts';
 
 export const MACHINE_CHECKS = defineChecks('machine', {
@@ -113,14 +113,18 @@ export function checkUserLookup(lookup: UserLookup, onCheck?: CheckObserver): Us
   return { field, value };
 }
 
+/** A grant's fields, what it is for (said in errors), and whether it goes as JSON (a form carries only strings). */
+type MachineTokenRequest = { grant: Record<string, unknown>; action: string; json?: boolean };
+
 /**
  * One machine grant. The token endpoint's refusal (400, 401, 403) is said for a machine grant: the
  * code-exchange hints (redirect URI, PKCE, a used code) mean nothing here. A 429, a 5xx or a
  * malformed answer keep their own error. RFC 6749 §4.4.3: a refresh token that comes is dropped.
  */
-async function machineToken(metadata: TenantMetadata, client: ClientCredentials, request: TokenRequest, options: HttpOptions, refused: typeof C.MACHINE_TOKEN_REFUSED): Promise<TokenSet> {
+async function machineToken(metadata: TenantMetadata, client: ClientCredentials, request: MachineTokenRequest, options: HttpOptions, refused: typeof C.MACHINE_TOKEN_REFUSED): Promise<TokenSet> {
   try {
-    return { ...(await requestTokens(metadata, client, request, options)), refreshToken: undefined };
+    const result = await clientPost(metadata, client, metadata.tokenEndpoint, request.grant, options, request.json);
+    return { ...processTokenResponse(result, Date.now(), options, request.action), refreshToken: undefined };
   } catch (error) {
     const refusal = error instanceof TenantError && error.code === 'TOKEN_ERROR_RESPONSE' && [400, 401, 403].includes(error.status ?? 0);
     throw refusal ? new TenantError(refused, error.message, error.tenantError, { status: error.status, retryAfter: error.retryAfter }) : error;

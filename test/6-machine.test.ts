@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { http, HttpResponse } from 'msw';
 import { clientCredentialsToken, impersonationToken, machineSession, checkUserLookup, IMPERSONATION_GRANT_TYPE, MAX_USER_LOOKUP_LENGTH, type UserLookup } from '../src/machine.ts';
 import { qlikFetch, sessionAccessToken } from '../src/lifecycle.ts';
-import { requestTokens } from '../src/3.3-token.ts';
+import { clientPost } from '../src/client.ts';
 import { ConfigurationError } from '../src/errors.ts';
 import { METADATA, QLIK_USER, TENANT, mockTenant } from './helpers/tenant.ts';
 import { TenantError } from '../src/tenant-error.ts';
@@ -100,9 +100,9 @@ test('impersonation by userId, with client_secret_basic: JSON without the secret
   assert.match(seen[0]!.authorization!, /^Basic /);
 });
 
-test('requestTokens refuses a nested field in a form body, before sending', async () => {
+test('clientPost refuses a nested field in a form body, before sending', async () => {
   const seen = recordTokenRequests();
-  await assert.rejects(requestTokens(METADATA, M2M, { grant: { grant_type: 'x', user_lookup: { field: 'subject', value: 'v' } }, action: 'x' }), TypeError);
+  assert.throws(() => clientPost(METADATA, M2M, METADATA.tokenEndpoint, { grant_type: 'x', user_lookup: { field: 'subject', value: 'v' } }), TypeError);
   assert.equal(seen.length, 0);
 });
 
