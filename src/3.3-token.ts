@@ -204,6 +204,8 @@ function whatToDo(status: number, said: TenantErrorBody | undefined, retryAfter:
   }
   // RFC 6749 §5.2 invalid_grant: the code (or refresh token) itself, not the client.
   if (said?.code === 'invalid_grant') return { hint: 'The tenant refused the code or refresh token: used already, expired, or issued for another redirect URI. Start the sign-in again.', settings: ['redirectUri'] };
+  // RFC 6749 §5.2 invalid_scope: the scope asked for, not the client or the code.
+  if (said?.code === 'invalid_scope') return { hint: 'The tenant refused the scope asked for. Check it against the scopes of the OAuth client at the tenant.', settings: ['scope'] };
   if (status === 403) return { hint: 'The tenant refused this user or client: the user may be disabled, or the token limit for this user or client is reached. Ask a tenant admin.', settings: [] };
   if (status >= 500) return { hint: 'The tenant had a problem. Try again in a moment; if it persists, give Qlik support the traceId.', settings: [] };
   return {};

@@ -303,6 +303,11 @@ test('BODY_TOO_LARGE: a 30 MB token response is not read into memory', async () 
   await assert.rejects(exchangeCode(METADATA, CLIENT, { code: 'c', codeVerifier: 'v'.repeat(43) }), { code: 'BODY_TOO_LARGE' });
 });
 
+test('TOKEN_ERROR_RESPONSE hints: a refused scope points at the scope setting only', () => {
+  const res = result(400, { error: 'invalid_scope', error_description: 'scope admin.apps is not allowed' });
+  assert.throws(() => processTokenResponse(res, Date.now()), (e: TenantError) => /scope/.test(e.hint) && !/secret/.test(e.hint) && e.settings.join() === 'scope');
+});
+
 test('TOKEN_ERROR_RESPONSE hints: a bad code is not blamed on the secret; a 429 says to wait', () => {
   const badCode = result(400, { error: 'invalid_grant', error_description: 'The code was issued to another client' });
   assert.throws(() => processTokenResponse(badCode, Date.now()), (e: TenantError) => !/secret/.test(e.hint) && /Start the sign-in again/.test(e.hint));
