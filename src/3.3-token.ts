@@ -208,5 +208,6 @@ function whatToDo(status: number, said: TenantErrorBody | undefined, retryAfter:
   if (said?.code === 'invalid_scope') return { hint: 'The tenant refused the scope asked for. Check it against the scopes of the OAuth client at the tenant.', settings: ['scope'] };
   if (status === 403) return { hint: 'The tenant refused this user or client: the user may be disabled, or the token limit for this user or client is reached. Ask a tenant admin.', settings: [] };
   if (status >= 500) return { hint: 'The tenant had a problem. Try again in a moment; if it persists, give Qlik support the traceId.', settings: [] };
-  return {};
+  // Qlik's terse 401 gets the catalogue's hint; any other refusal (unsupported_grant_type, a 404) the general one.
+  return status === 401 ? {} : { hint: 'Start the sign-in again. If it repeats, check the OAuth client (redirect URI, scopes) at the tenant.', settings: ['redirectUri', 'scope'] };
 }

@@ -63,7 +63,7 @@ export async function bearerRequest(metadata: TenantMetadata, accessToken: strin
   const body = request.json === undefined ? undefined : JSON.stringify(request.json);
   let url = request.url;
   for (let hop = 0; ; hop++) {
-    const result = await httpRequest({ method: request.method, url, issuer: metadata.issuer, headers, body, allowRedirect: request.method === 'GET', secrets: [accessToken] }, options);
+    const result = await httpRequest({ method: request.method, url, issuer: metadata.issuer, headers, body, allowRedirect: request.method === 'GET' }, options);
     if (result.status < 300 || result.status >= 400) return result;
     // RFC 9110 §15.4: following is the client's choice. Qlik's users/me answers 301, so a GET follows
     // a redirect — to the tenant's own origin only, since the token goes along (the Fetch standard

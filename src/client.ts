@@ -59,8 +59,8 @@ export function clientPost(metadata: TenantMetadata, client: ClientCredentials, 
   const nested = Object.keys(body).find((name) => typeof body[name] !== 'string');
   if (!json && nested !== undefined) throw new TypeError(`The field "${nested}" is not a string; a form carries only strings, so send this request as JSON.`);
   const text = json ? JSON.stringify(body) : new URLSearchParams(body as Record<string, string>).toString();
-  // What no error answer may repeat: the Basic credentials, the secret in them, and the secret fields of the body.
-  const secrets = [headers.authorization?.slice('Basic '.length), client.clientSecret, ...SECRET_FIELDS.map((name) => body[name])].filter((value) => typeof value === 'string');
+  // What no error answer may repeat (httpRequest adds the Basic credentials): the secret, and the secret fields of the body.
+  const secrets = [client.clientSecret, ...SECRET_FIELDS.map((name) => body[name])].filter((value) => typeof value === 'string');
   return httpRequest({ method: 'POST', url, issuer: metadata.issuer, headers, body: text, secrets }, options);
 }
 

@@ -25,6 +25,8 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** One request and what came of it, for the transcript (which redacts it before it keeps anything). */
 export interface HttpExchange {
   request: HttpRequest & { headers: Record<string, string> };
+  /** The status, also when the body could not be read. */
+  status: number | undefined;
   result: HttpResult | undefined;
   error: QlikOAuthError | undefined;
   durationMs: number;
@@ -58,7 +60,7 @@ export interface HttpRequest {
   issuer?: string;
   /** Hand a redirect back instead of refusing it: bearerRequest() follows Qlik's users/me 301 itself. */
   allowRedirect?: boolean;
-  /** What the request carries that is secret (a client secret, a code, a token), so that no answer can repeat it. */
+  /** What the body carries that is secret (a client secret, a code, a token), so that no answer can repeat it. */
   secrets?: readonly string[];
 }
 
@@ -96,28 +98,31 @@ export async function httpRequest(request: HttpRequest, options: HttpOptions = {
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new DOMException(`No answer within ${timeoutMs} ms.`, 'TimeoutError')), timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
+  let response: Response | undefined;
   let result: HttpResult | undefined;
   let failure: QlikOAuthError | undefined;
   try {
-    const response = await (options.fetch ?? fetch)(request.url, { method: request.method, headers, body: request.body, redirect: 'manual', signal });
+    response = await (options.fetch ?? fetch)(request.url, { method: request.method, headers, body: request.body, redirect: 'manual', signal });
     const body = await readBody(response, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, request.url, signal);
     // A tenant that repeats what we sent (a secret in an error_description, the bearer token in a
     // challenge) must not get it into a message, a page or a log: an answer that is not a success
     // loses every secret of its request here, before anyone reads it.
-    const secrets = response.status >= 300 ? echoesOf(request.secrets ?? []) : [];
+    // The credentials of an Authorization header are always secret; the caller names those of the body.
+    const credentials = Object.entries(headers).flatMap(([name, value]) => (name.toLowerCase() === 'authorization' ? [value.replace(/^\S+\s+/, '')] : []));
+    const secrets = response.status >= 300 ? echoesOf([...credentials, ...(request.secrets ?? [])]) : [];
     const scrub = (text: string) => secrets.reduce((scrubbed, secret) => scrubbed.replaceAll(secret, '[redacted]'), text);
     result = { status: response.status, headers: new Headers([...response.headers].map(([name, value]) => [name, scrub(value)])), body: scrub(body) };
     // RFC 9110 §15.4 leaves following to the client. A token, revocation or discovery endpoint that
     // redirects could take the code or the secret elsewhere (a 307 re-posts the form, RFC 9700 §4.12).
     const redirect = response.status >= 300 && response.status < 400;
-    check(C.REDIRECT_REFUSED, !redirect || request.allowRedirect, () => `${request.method} ${clip(request.url)} answered ${response.status}, a redirect to ${clip(result!.headers.get('location') ?? '(no location)')}; redirects from this endpoint are not followed.`);
+    check(C.REDIRECT_REFUSED, !redirect || request.allowRedirect, () => `${request.method} ${clip(request.url)} answered ${response!.status}, a redirect to ${clip(result!.headers.get('location') ?? '(no location)')}; redirects from this endpoint are not followed.`);
     return result;
   } catch (error) {
     failure = toHttpError(error, request, timeoutMs, signal, options.signal);
     throw failure;
   } finally {
     clearTimeout(timer);
-    options.onExchange?.({ request: { ...request, headers }, result, error: failure, durationMs: performance.now() - started });
+    options.onExchange?.({ request: { ...request, headers }, status: response?.status, result, error: failure, durationMs: performance.now() - started });
   }
 }
 

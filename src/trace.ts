@@ -177,7 +177,7 @@ export class Trace {
     }
   }
 
-  private exchangeEvent(section: Step, { request, result, error, durationMs }: HttpExchange): ExchangeEvent {
+  private exchangeEvent(section: Step, { request, status, result, error, durationMs }: HttpExchange): ExchangeEvent {
     const { secrets } = this;
     const responseHeaders = Object.fromEntries(result?.headers ?? []);
     // What the client sent first: its secrets are then known, and scrubbed from every part of the
@@ -198,7 +198,7 @@ export class Trace {
       requestHeaders,
       requestBody,
       ...(requestForm ? { requestForm } : {}),
-      status: result?.status,
+      status,
       responseHeaders: redactHeaders(responseHeaders, SHOWN_HEADERS, secrets),
       responseBody,
       durationMs: Math.round(durationMs * 10) / 10,

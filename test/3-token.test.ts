@@ -67,7 +67,7 @@ test('ISS_MISSING: no iss when the tenant promises it', () => {
   assert.deepEqual(validateCallback(ok(`&iss=${encodeURIComponent(TENANT)}`), { ...expected, issRequired: true }), { code: 'the-code' });
 });
 
-test('AUTHORIZATION_ERROR: the tenant\'s error, with RFC 6749 and Qlik fields', () => {
+test('AUTHORIZATION_ERROR: the tenant\'s error, its description and Qlik\'s error_detail and error_code in tenantError', () => {
   const url = callback(
     `error=access_denied&error_description=${encodeURIComponent('The user denied <b>access</b>')}&error_uri=${encodeURIComponent('https://help.qlik.com/x')}&error_code=OAUTH-9&error_detail=denied&state=${STATE}`,
   );
@@ -301,6 +301,12 @@ test('REDIRECT_REFUSED: a token endpoint that redirects to another host gets not
 test('BODY_TOO_LARGE: a 30 MB token response is not read into memory', async () => {
   server.use(http.post(TOKEN_URL, () => new HttpResponse('x'.repeat(30 * 1024 * 1024), { headers: { 'content-type': 'application/json' } })));
   await assert.rejects(exchangeCode(METADATA, CLIENT, { code: 'c', codeVerifier: 'v'.repeat(43) }), { code: 'BODY_TOO_LARGE' });
+});
+
+test('TOKEN_ERROR_RESPONSE hints: a refusal that is not a 401 (unsupported_grant_type, Qlik 400, 404) gets the general hint, not the 401 list', () => {
+  for (const res of [result(400, { error: 'unsupported_grant_type' }), result(400, { errors: [{ code: 'OAUTH-14', status: '400' }] }), result(404, {})]) {
+    assert.throws(() => processTokenResponse(res, Date.now()), (e: TenantError) => /redirect URI, scopes/.test(e.hint) && !/PKCE/.test(e.hint) && e.settings.join() === 'redirectUri,scope');
+  }
 });
 
 test('TOKEN_ERROR_RESPONSE hints: a refused scope points at the scope setting only', () => {

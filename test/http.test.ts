@@ -141,6 +141,15 @@ test('onExchange sees the request and the response, once', async () => {
   assert.equal(seen[0]!.error, undefined);
 });
 
+test('onExchange keeps the status of an answer whose body could not be read', async () => {
+  server.use(http.get(url, () => HttpResponse.text('x'.repeat(5_000), { status: 401 })));
+  const seen: HttpExchange[] = [];
+  await httpRequest({ method: 'GET', url }, { maxBodyBytes: 100, onExchange: (e) => seen.push(e) }).catch(() => {});
+  assert.equal(seen[0]!.status, 401);
+  assert.equal(seen[0]!.result, undefined);
+  assert.equal(seen[0]!.error?.code, 'BODY_TOO_LARGE');
+});
+
 test('onExchange sees a failed exchange with its error code', async () => {
   server.use(http.get(url, () => HttpResponse.error()));
   const seen: HttpExchange[] = [];

@@ -84,6 +84,13 @@ test('httpRequest scrubs the secrets its caller names, in any header and the bod
   assert.equal(result.headers.get('x-echo'), '[redacted]');
 });
 
+test('httpRequest always scrubs the credentials of an Authorization header, named or not', async () => {
+  const { httpRequest } = await import('../src/http.ts');
+  server.use(http.get(METADATA.usersMeEndpoint, ({ request }) => new HttpResponse(`no ${request.headers.get('authorization')}`, { status: 401, headers: { 'www-authenticate': `Bearer error_description="${TOKEN} expired"` } })));
+  const result = await httpRequest({ method: 'GET', url: METADATA.usersMeEndpoint, headers: { Authorization: `Bearer ${TOKEN}` } });
+  assert.ok(!result.body.includes(TOKEN) && !result.headers.get('www-authenticate')!.includes(TOKEN), result.body);
+});
+
 test('a client assertion and a subject token (JSON body) are named as secrets by the token request', async () => {
   const { clientPost } = await import('../src/client.ts');
   const assertion = `eyJ${'a'.repeat(60)}`;

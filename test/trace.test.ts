@@ -123,6 +123,7 @@ interface Sent {
 function exchange({ requestHeaders = {}, requestBody, status = 200, responseHeaders = {}, responseBody = '' }: Sent): HttpExchange {
   return {
     request: { method: 'POST', url: `${TENANT}/x`, headers: requestHeaders, body: requestBody },
+    status,
     result: { status, headers: new Headers(responseHeaders), body: responseBody },
     error: undefined,
     durationMs: 1,

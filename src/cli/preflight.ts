@@ -345,7 +345,7 @@ interface TenantSaid {
  */
 function tenantSaid(report: Report, exchange: HttpExchange | undefined, withTraceId = true): TenantSaid {
   const result = exchange?.result;
-  if (result === undefined) return { status: undefined, code: undefined, text: exchange?.error?.code ?? 'no answer' };
+  if (result === undefined) return { status: exchange?.status, code: undefined, text: `${exchange?.status ? `HTTP ${exchange.status}, ` : ''}${exchange?.error?.code ?? 'no answer'}` };
   const said = parseErrorBody({ ...result, body: report.secrets.scrub(result.body) });
   const parts = [`HTTP ${result.status}`];
   if (said?.code) parts.push(said.code);
